@@ -1,0 +1,38 @@
+/*!
+The mpr router: everything between a WNet request and the providers that
+serve it, with no `unsafe` and no knowledge of C.
+
+# Overview
+
+- [`names`]: remote names (`\\server\share`, URLs) and local names (`Z:`, a
+  directory), validated and normalised (spec §4).
+- [`config`]: `mpr.toml`, provider order and notifyee registration (§3).
+- [`trust`]: the checks a plugin file passes before it is loaded (§3).
+- [`plugin`]: the traits [`plugin::NetworkProvider`] and
+  [`plugin::ConnectNotifier`] that built-in providers and the loader's
+  wrappers implement.
+- [`router`]: the operations (add, cancel, get, enumerate, restore), provider
+  selection and error precedence (§6), connection notifications (§7).
+- [`state`]: remembered and live connections, written atomically (§8).
+- [`journal`]: the audit journal.
+- [`lasterror`]: the per-thread extended error (`WNetGetLastError`).
+- [`WnError`]: one variant per `WN_*` code.
+
+The core never reads the environment: the caller resolves directories into
+[`router::RouterParts`] and loads plugins into slots.
+*/
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod config;
+mod error;
+pub mod journal;
+pub mod lasterror;
+pub mod names;
+pub mod plugin;
+pub mod router;
+pub mod state;
+pub mod trust;
+
+pub use error::{WnError, status_name};
+pub use journal::Journal;

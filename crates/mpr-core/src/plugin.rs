@@ -1,0 +1,187 @@
+//! The two plugin roles as the router sees them: [`NetworkProvider`] and
+//! [`ConnectNotifier`]. Built-in providers implement them in Rust; the
+//! loader wraps C libraries (`NP*`, `AddConnectNotify`) behind them.
+
+use crate::WnError;
+use std::fmt;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// A password, wiped from memory when dropped and never printed.
+#[derive(Clone, Default)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a password.
+    pub fn new(s: String) -> Secret {
+        Secret(Zeroizing::new(s))
+    }
+
+    /// The password text, for handing to a provider.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// An add request as one provider receives it (`NPAddConnection3`).
+#[derive(Debug)]
+pub struct ConnectCall<'a> {
+    /// The owner window (opaque; 0 is NULL).
+    pub owner: usize,
+    /// `RESOURCETYPE_*`.
+    pub r#type: u32,
+    /// The local name as providers see it (`Z:` upper-cased, or a path);
+    /// `None` for a deviceless connection.
+    pub local: Option<&'a str>,
+    /// The remote name, normalised.
+    pub remote: &'a str,
+    /// Where the resource must become reachable (the local name's
+    /// directory, or `<runtime>/unc/<server>/<share>` when deviceless).
+    pub directory: &'a Path,
+    /// The password, if one was given (`Some("")` means "no password").
+    pub password: Option<&'a Secret>,
+    /// The user name, if one was given.
+    pub user: Option<&'a str>,
+    /// The `CONNECT_*` flags.
+    pub flags: u32,
+}
+
+/// A cancel request as one provider receives it (`NPCancelConnection`).
+#[derive(Debug)]
+pub struct CancelCall<'a> {
+    /// The name as the caller gave it (drive letters upper-cased).
+    pub name: &'a str,
+    /// The directory of the connection, when the router knows it.
+    pub directory: Option<&'a Path>,
+    /// The `CONNECT_*` flags of the cancel (0 or `CONNECT_UPDATE_PROFILE`).
+    pub flags: u32,
+    /// Cancel even with open files.
+    pub force: bool,
+}
+
+/// A network provider (the `NP*` interface).
+pub trait NetworkProvider: Send + Sync + fmt::Debug {
+    /// The key in `mpr.toml` (`sftp`, `acme`).
+    fn key(&self) -> &str;
+    /// The display name (`NETRESOURCE.lpProvider`).
+    fn display_name(&self) -> &str;
+    /// `NPGetCaps(WNNC_CONNECTION)`: which connection functions exist.
+    fn connection_caps(&self) -> u32;
+    /// `NPGetCaps(WNNC_NET_TYPE)`.
+    fn net_type(&self) -> u32 {
+        0
+    }
+    /// Where it comes from: `built-in` or the library path.
+    fn origin(&self) -> String;
+    /// Makes a connection.
+    fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError>;
+    /// Cancels a connection. `WN_NOT_CONNECTED` means "not mine".
+    fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError>;
+    /// The remote name behind a live local name (`NPGetConnection`);
+    /// `WN_NOT_CONNECTED` when it is not (or no longer) connected.
+    fn get_connection(&self, local: &str, directory: Option<&Path>) -> Result<String, WnError>;
+}
+
+/// `dwNotifyStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Before the operation.
+    Pre,
+    /// After the operation.
+    Post,
+}
+
+impl Phase {
+    /// `pre` or `post`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pre => "pre",
+            Phase::Post => "post",
+        }
+    }
+}
+
+/// `NOTIFYINFO`, with the context as an opaque value (0 is NULL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotifyInfo {
+    /// PRE or POST.
+    pub phase: Phase,
+    /// PRE: `WN_SUCCESS` or `WN_RETRY`; POST: the operation's result.
+    pub operation_status: u32,
+    /// The notifyee's context: 0 in PRE; in POST what it stored in PRE.
+    pub context: usize,
+}
+
+/// `NOTIFYADD`, as owned-for-the-call Rust values.
+#[derive(Debug, Clone, Copy)]
+pub struct AddNotice<'a> {
+    /// The owner window (0 is NULL).
+    pub owner: usize,
+    /// `RESOURCETYPE_*` as requested.
+    pub r#type: u32,
+    /// The local name (`None` is NULL).
+    pub local: Option<&'a str>,
+    /// The remote name.
+    pub remote: &'a str,
+    /// The provider (`None` while the router cycles; in a successful POST
+    /// the display name of the provider that connected).
+    pub provider: Option<&'a str>,
+    /// The `CONNECT_*` flags.
+    pub flags: u32,
+}
+
+/// `NOTIFYCANCEL`, as owned-for-the-call Rust values.
+#[derive(Debug, Clone, Copy)]
+pub struct CancelNotice<'a> {
+    /// The name being cancelled.
+    pub name: &'a str,
+    /// `None` in PRE; in a successful POST the provider that cancelled.
+    pub provider: Option<&'a str>,
+    /// The `CONNECT_*` flags of the cancel.
+    pub flags: u32,
+    /// `fForce`.
+    pub force: bool,
+}
+
+/// A notifyee call that did not return normally (process isolation only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallFailure {
+    /// The host died (signal or exit) during the call.
+    Crashed(String),
+    /// No answer within the deadline.
+    TimedOut(u64),
+    /// The library could not be loaded in the host.
+    LoadFailed(String),
+}
+
+impl fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallFailure::Crashed(why) => write!(f, "crashed ({why})"),
+            CallFailure::TimedOut(ms) => write!(f, "timed out after {ms} ms"),
+            CallFailure::LoadFailed(why) => write!(f, "could not be loaded ({why})"),
+        }
+    }
+}
+
+/// A connection notifyee (`AddConnectNotify` / `CancelConnectNotify`).
+pub trait ConnectNotifier: Send + Sync + fmt::Debug {
+    /// Whether it exports `AddConnectNotify`.
+    fn handles_add(&self) -> bool;
+    /// Whether it exports `CancelConnectNotify`.
+    fn handles_cancel(&self) -> bool;
+    /// Calls `AddConnectNotify`; returns the raw status it returned.
+    fn add_notify(&self, info: &mut NotifyInfo, add: &AddNotice<'_>) -> Result<u32, CallFailure>;
+    /// Calls `CancelConnectNotify`; returns the raw status it returned.
+    fn cancel_notify(
+        &self,
+        info: &mut NotifyInfo,
+        cancel: &CancelNotice<'_>,
+    ) -> Result<u32, CallFailure>;
+}
