@@ -4,7 +4,7 @@
 //! Decisions are kept apart from acting on them: [`Router::add`] and
 //! [`Router::cancel`] validate first (no notification for a request that
 //! fails validation), then run notification rounds around the provider
-//! phase ([`Router::notify_rounds`]), and commit state under a lock that is
+//! phase (`Router::notify_rounds`), and commit state under a lock that is
 //! never held across a plugin call.
 
 use crate::config::{Isolation, Policy};
@@ -278,6 +278,13 @@ struct PhaseResult {
     local: Option<String>,
 }
 
+/// A validated add: local name, remote name, explicit provider.
+type ValidAdd<'a> = (
+    Option<LocalName>,
+    RemoteName,
+    Option<&'a Arc<dyn NetworkProvider>>,
+);
+
 /// Records the router's own failure detail and returns the error.
 fn fail<T>(err: WnError, text: impl Into<String>) -> Result<T, WnError> {
     lasterror::set(err.code(), text, "mpr");
@@ -352,8 +359,16 @@ impl Cycling {
                 }
                 e
             }
-            None if self.saw_no_network => WnError::NoNetOrBadPath,
-            None => default,
+            None => {
+                // Every answer was "not mine" (or no network): what the last
+                // provider said about itself is not the story.
+                lasterror::clear();
+                if self.saw_no_network {
+                    WnError::NoNetOrBadPath
+                } else {
+                    default
+                }
+            }
         }
     }
 }
@@ -537,19 +552,15 @@ impl Router {
                 )
             },
         );
+        // POST results of a successful operation are ignored (§7.6), so a
+        // success here always comes with the outcome of the last round.
         let result = match (result, outcome) {
             (Ok(()), Some(o)) => Ok(o),
             (Ok(()), None) => fail(
                 WnError::NetError,
                 "internal error: success without an outcome",
             ),
-            (Err(e), Some(o)) => {
-                // A POST notifyee replaced the result of a connect that was
-                // made: the caller sees a failure, so undo the connection.
-                self.undo_add(&o);
-                Err(e)
-            }
-            (Err(e), None) => Err(e),
+            (Err(e), _) => Err(e),
         };
         let provider = result.as_ref().ok().map(|o| o.provider.clone());
         let shown_local = result
@@ -571,17 +582,7 @@ impl Router {
         result
     }
 
-    fn validate_add(
-        &self,
-        req: &AddRequest,
-    ) -> Result<
-        (
-            Option<LocalName>,
-            RemoteName,
-            Option<&Arc<dyn NetworkProvider>>,
-        ),
-        WnError,
-    > {
+    fn validate_add(&self, req: &AddRequest) -> Result<ValidAdd<'_>, WnError> {
         if req.flags & !ADD_FLAGS_ALLOWED != 0 {
             return fail(
                 WnError::BadValue,
@@ -758,14 +759,13 @@ impl Router {
                         let what = if e.pending_pid.is_some() { "being connected" } else { "already connected" };
                         return fail(WnError::AlreadyConnected, format!("{key} is {what} to {}", e.remote));
                     }
-                    if req.flags & abi::CONNECT_UPDATE_PROFILE != 0 && req.flags & abi::CONNECT_TEMPORARY == 0 {
-                        if let Some(r) = remembered.iter().find(|r| r.local == key && !r.remote.eq_ignore_ascii_case(&remote_s)) {
+                    if req.flags & abi::CONNECT_UPDATE_PROFILE != 0 && req.flags & abi::CONNECT_TEMPORARY == 0
+                        && let Some(r) = remembered.iter().find(|r| r.local == key && !r.remote.eq_ignore_ascii_case(&remote_s)) {
                             return fail(
                                 WnError::DeviceAlreadyRemembered,
                                 format!("{key} is remembered as a connection to {}; forget it first with `mpr use {key} --delete`", r.remote),
                             );
                         }
-                    }
                     key
                 }
                 None => {
@@ -808,17 +808,16 @@ impl Router {
         round: u32,
     ) -> Result<(&'p Arc<dyn NetworkProvider>, PathBuf), WnError> {
         let directory = self.directory_for(local, remote);
-        if local.is_some() {
-            if let Err(e) = std::fs::DirBuilder::new()
+        if local.is_some()
+            && let Err(e) = std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o755)
                 .create(&directory)
-            {
-                return fail(
-                    WnError::BadLocalName,
-                    format!("cannot create the directory {}: {e}", directory.display()),
-                );
-            }
+        {
+            return fail(
+                WnError::BadLocalName,
+                format!("cannot create the directory {}: {e}", directory.display()),
+            );
         }
         let local_s = local.map(LocalName::display);
         let call = ConnectCall {
@@ -930,33 +929,6 @@ impl Router {
             })?;
         }
         Ok(remember)
-    }
-
-    /// Undoes a connection whose success a POST notifyee overrode.
-    fn undo_add(&self, o: &AddOutcome) {
-        let saved = lasterror::get();
-        if let Some(p) = self.provider_by_key(&o.provider) {
-            let name = o.local.clone().unwrap_or_else(|| o.remote.clone());
-            let _ = p.cancel_connection(&CancelCall {
-                name: &name,
-                directory: Some(&o.directory),
-                flags: 0,
-                force: true,
-            });
-        }
-        let key = o.local.clone().unwrap_or_default();
-        let _ = self
-            .store()
-            .update_live(|live| live.retain(|e| !(e.local == key && e.remote == o.remote)));
-        if o.remembered {
-            let _ = self
-                .store()
-                .update_remembered(|r| r.retain(|e| e.local != key));
-        }
-        match saved {
-            Some(d) => lasterror::set(d.code, d.text, d.provider),
-            None => lasterror::clear(),
-        }
     }
 
     // ------------------------------------------------------------------
@@ -1155,17 +1127,16 @@ impl Router {
             CancelTarget::Remote(_) => None,
         };
         let mut forgotten = false;
-        if result == Err(WnError::NotConnected) && forget {
-            if let Some(key) = &local_key {
-                if let Some(r) = self
-                    .store()
-                    .remembered()?
-                    .into_iter()
-                    .find(|r| &r.local == key)
-                {
-                    result = Ok(r.provider.clone());
-                }
-            }
+        if result == Err(WnError::NotConnected)
+            && forget
+            && let Some(key) = &local_key
+            && let Some(r) = self
+                .store()
+                .remembered()?
+                .into_iter()
+                .find(|r| &r.local == key)
+        {
+            result = Ok(r.provider.clone());
         }
         match result {
             Ok(provider) => {
@@ -1179,14 +1150,12 @@ impl Router {
                             })
                     })
                 })?;
-                if forget {
-                    if let Some(k) = &local_key {
-                        forgotten = self.store().update_remembered(|r| {
-                            let before = r.len();
-                            r.retain(|e| &e.local != k);
-                            before != r.len()
-                        })?;
-                    }
+                if forget && let Some(k) = &local_key {
+                    forgotten = self.store().update_remembered(|r| {
+                        let before = r.len();
+                        r.retain(|e| &e.local != k);
+                        before != r.len()
+                    })?;
                 }
                 Ok(CancelOutcome {
                     name,
@@ -1382,10 +1351,11 @@ impl Router {
                     );
                 }
             }
-            if result.is_err() && lasterror::get().is_none() {
-                if let Some(d) = saved_detail {
-                    lasterror::set(d.code, d.text, d.provider);
-                }
+            if result.is_err()
+                && lasterror::get().is_none()
+                && let Some(d) = saved_detail
+            {
+                lasterror::set(d.code, d.text, d.provider);
             }
             if result.is_err() && !vetoed && !requesters.is_empty() {
                 if round < self.parts.max_retry_rounds {
