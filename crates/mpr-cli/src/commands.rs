@@ -1,0 +1,389 @@
+//! One function per verb.
+
+use crate::UsageError;
+use crate::args::{Cli, Command, UseArgs};
+use crate::output::{Out, stdout_line};
+use crate::paths::Paths;
+use anyhow::{Context, Result, bail};
+use mpr_abi as abi;
+use mpr_core::config::{Config, UserConfig};
+use mpr_core::plugin::Secret;
+use mpr_core::router::{AddApi, AddRequest, CancelRequest, ConnectionStatus, Router, RouterParts};
+use mpr_core::state::Store;
+use mpr_core::{Journal, WnError, lasterror};
+use serde_json::{Map, Value, json};
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Use(a) => use_cmd(a),
+        Command::Get { local, json } => {
+            let out = Out { json };
+            let Some(local) = utf8(&local, WnError::BadLocalName, "local name", out)? else {
+                return Ok(out.failure(WnError::BadLocalName));
+            };
+            let router = build_router(false)?;
+            Ok(match router.get_connection(&local) {
+                Ok(remote) => out.success(obj(json!({"local": local, "remote": remote})), || {
+                    stdout_line(&remote)
+                }),
+                Err(e) => out.failure(e),
+            })
+        }
+        Command::List { remembered, json } => {
+            let router = build_router(false)?;
+            list(&router, Out { json }, remembered)
+        }
+        Command::Restore { local, json } => {
+            let out = Out { json };
+            let local = match local {
+                Some(l) => match utf8(&l, WnError::BadLocalName, "local name", out)? {
+                    Some(s) => Some(s),
+                    None => return Ok(out.failure(WnError::BadLocalName)),
+                },
+                None => None,
+            };
+            let router = build_router(false)?;
+            restore(&router, out, local.as_deref())
+        }
+    }
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Converts an argument to UTF-8; `None` (with the extended error set) if
+/// it is not.
+fn utf8(s: &OsString, _e: WnError, what: &str, _out: Out) -> Result<Option<String>> {
+    match s.to_str() {
+        Some(v) => Ok(Some(v.to_string())),
+        None => {
+            lasterror::set(
+                _e.code(),
+                format!("the {what} {} is not valid UTF-8", s.to_string_lossy()),
+                "mpr",
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Loads the configuration and plugins into a router.
+pub fn build_router(with_notifyees: bool) -> Result<Router> {
+    let paths = Paths::from_env()?;
+    let lookup = |n: &str| std::env::var(n).ok();
+    let config = Config::load(&paths.config_file(), &lookup)
+        .map_err(|e| UsageError(format!("configuration error: {e}")))?;
+    let user = UserConfig::load(&paths.user_config, &lookup)
+        .map_err(|e| UsageError(format!("configuration error: {e}")))?;
+    let drives_dir = match paths.drives_dir.clone().or(user.drives_dir) {
+        Some(d) => d,
+        None => std::env::var_os("HOME")
+            .map(std::path::PathBuf::from)
+            .context("HOME is not set")?
+            .join("Network"),
+    };
+    let mut warnings = Vec::new();
+    let (providers, notifyees) = mpr_loader::assemble(
+        &config,
+        &mpr_providers::builtin,
+        with_notifyees,
+        &mut warnings,
+    );
+    for w in warnings {
+        eprintln!("mpr: warning: {w}");
+    }
+    Ok(Router::new(RouterParts {
+        providers,
+        notifyees,
+        store: Store::new(paths.state_dir.clone(), paths.runtime_dir.clone()),
+        drives_dir,
+        runtime_dir: paths.runtime_dir.clone(),
+        journal: Journal::to_file(paths.state_dir.join("journal.jsonl")),
+        max_retry_rounds: config.max_retry_rounds,
+    }))
+}
+
+fn use_cmd(a: UseArgs) -> Result<ExitCode> {
+    let out = Out { json: a.json };
+    if a.delete {
+        let [name] = a.names.as_slice() else {
+            bail!(UsageError(
+                "`mpr use --delete` takes exactly one name: a local name or a remote name".into()
+            ));
+        };
+        if a.persistent
+            || a.temporary
+            || a.password_stdin
+            || a.user.is_some()
+            || a.provider.is_some()
+        {
+            bail!(UsageError(
+                "--delete cannot be combined with connect options".into()
+            ));
+        }
+        let Some(name) = utf8(name, WnError::BadLocalName, "name", out)? else {
+            return Ok(out.failure(WnError::BadLocalName));
+        };
+        let router = build_router(true)?;
+        let flags = if a.keep_remembered {
+            0
+        } else {
+            abi::CONNECT_UPDATE_PROFILE
+        };
+        return Ok(match router.cancel(&CancelRequest { name, flags, force: a.force }) {
+            Ok(o) => out.success(
+                obj(json!({"target": o.name, "provider": o.provider, "provider_name": o.provider_name, "forgotten": o.forgotten})),
+                || stdout_line(&format!("{} was disconnected.", o.name)),
+            ),
+            Err(e) => out.failure(e),
+        });
+    }
+    let (local, remote) = match a.names.as_slice() {
+        [] => {
+            if a.password_stdin
+                || a.user.is_some()
+                || a.provider.is_some()
+                || a.persistent
+                || a.temporary
+            {
+                bail!(UsageError(
+                    "connect options need a remote name: mpr use [LOCAL] REMOTE".into()
+                ));
+            }
+            let router = build_router(false)?;
+            return list(&router, out, false);
+        }
+        [remote] => (None, remote),
+        [local, remote] => (Some(local), remote),
+        _ => unreachable!("clap allows at most two names"),
+    };
+    if a.interactive && a.password_stdin {
+        bail!(UsageError(
+            "--interactive and --password-stdin exclude each other".into()
+        ));
+    }
+    let Some(remote) = utf8(remote, WnError::BadNetName, "remote name", out)? else {
+        return Ok(out.failure(WnError::BadNetName));
+    };
+    let local = match local {
+        None => None,
+        Some(l) => match utf8(l, WnError::BadLocalName, "local name", out)? {
+            Some(s) => Some(s),
+            None => return Ok(out.failure(WnError::BadLocalName)),
+        },
+    };
+    let provider = match &a.provider {
+        None => None,
+        Some(p) => match utf8(p, WnError::BadProvider, "provider name", out)? {
+            Some(s) => Some(s),
+            None => return Ok(out.failure(WnError::BadProvider)),
+        },
+    };
+    let user = match &a.user {
+        None => None,
+        Some(u) => match utf8(u, WnError::BadUser, "user name", out)? {
+            Some(s) => Some(s),
+            None => return Ok(out.failure(WnError::BadUser)),
+        },
+    };
+    let mut flags = 0;
+    if a.persistent {
+        flags |= abi::CONNECT_UPDATE_PROFILE;
+    }
+    if a.temporary {
+        flags |= abi::CONNECT_TEMPORARY;
+    }
+    let (local, auto_pick) = match local.as_deref() {
+        Some("*") => (None, true),
+        other => (other.map(str::to_string), false),
+    };
+    if auto_pick {
+        flags |= abi::CONNECT_REDIRECT;
+    }
+    let password = if a.password_stdin {
+        Some(read_password_stdin()?)
+    } else if a.interactive {
+        flags |= abi::CONNECT_INTERACTIVE;
+        Some(prompt_password()?)
+    } else {
+        None
+    };
+    let router = build_router(true)?;
+    let req = AddRequest {
+        api: AddApi::Use,
+        owner: 0,
+        r#type: abi::RESOURCETYPE_DISK,
+        local,
+        remote: Some(remote),
+        provider,
+        password,
+        user,
+        flags,
+    };
+    Ok(match router.add(&req) {
+        Ok(o) => out.success(
+            obj(json!({
+                "local": o.local, "remote": o.remote, "provider": o.provider, "provider_name": o.provider_name,
+                "access_name": o.access_name, "directory": o.directory.display().to_string(), "remembered": o.remembered,
+            })),
+            || {
+                let what = o.local.clone().unwrap_or_else(|| o.directory.display().to_string());
+                stdout_line(&format!("{what} is now connected to {} ({}).", o.remote, o.provider_name));
+            },
+        ),
+        Err(e) => out.failure(e),
+    })
+}
+
+/// Reads one password line from standard input.
+fn read_password_stdin() -> Result<Secret> {
+    let mut buf = String::new();
+    std::io::stdin()
+        .lock()
+        .take(65_536)
+        .read_to_string(&mut buf)
+        .map_err(|e| UsageError(format!("cannot read the password from standard input: {e}")))?;
+    let trimmed = buf
+        .strip_suffix('\n')
+        .map(|s| s.strip_suffix('\r').unwrap_or(s))
+        .unwrap_or(&buf)
+        .to_string();
+    let secret = Secret::new(trimmed);
+    // Wipe the read buffer as well.
+    let _ = Secret::new(buf);
+    Ok(secret)
+}
+
+/// Asks for a password on the terminal without echo.
+fn prompt_password() -> Result<Secret> {
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    use std::io::{BufRead, Write};
+    if !std::io::stdin().is_terminal() {
+        bail!(UsageError("--interactive needs a terminal to ask for the password (use --password-stdin in scripts)".into()));
+    }
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .context("cannot open the terminal")?;
+    let orig = tcgetattr(&tty).context("cannot read the terminal settings")?;
+    let mut silent = orig.clone();
+    silent.local_modes.remove(LocalModes::ECHO);
+    tcsetattr(&tty, OptionalActions::Now, &silent).context("cannot turn off echo")?;
+    let mut w = &tty;
+    let _ = write!(w, "Password: ");
+    let mut line = String::new();
+    let read = std::io::BufReader::new(&tty).read_line(&mut line);
+    let _ = tcsetattr(&tty, OptionalActions::Now, &orig);
+    let _ = writeln!(w);
+    read.context("cannot read the password")?;
+    let s = Secret::new(line.trim_end_matches(['\n', '\r']).to_string());
+    let _ = Secret::new(line);
+    Ok(s)
+}
+
+fn status_json(c: &ConnectionStatus) -> Value {
+    json!({
+        "status": c.status, "local": c.local, "remote": c.remote, "provider": c.provider,
+        "provider_name": c.provider_name, "user": c.user, "directory": c.directory, "remembered": c.remembered,
+    })
+}
+
+fn list(router: &Router, out: Out, remembered_only: bool) -> Result<ExitCode> {
+    let mut rows = match router.connections() {
+        Ok(r) => r,
+        Err(e) => return Ok(out.failure(e)),
+    };
+    if remembered_only {
+        rows.retain(|c| c.remembered);
+    }
+    let items: Vec<Value> = rows.iter().map(status_json).collect();
+    Ok(out.success(obj(json!({"connections": items})), || {
+        if rows.is_empty() {
+            stdout_line(if remembered_only {
+                "There are no remembered connections."
+            } else {
+                "There are no connections."
+            });
+            return;
+        }
+        let w_local = rows.iter().map(|r| r.local.len()).max().unwrap_or(0).max(5);
+        let w_remote = rows
+            .iter()
+            .map(|r| r.remote.len())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        stdout_line(&format!(
+            "{:<12} {:<w_local$}  {:<w_remote$}  Provider",
+            "Status", "Local", "Remote"
+        ));
+        stdout_line(&"-".repeat(12 + w_local + w_remote + 14));
+        for r in &rows {
+            stdout_line(&format!(
+                "{:<12} {:<w_local$}  {:<w_remote$}  {}",
+                r.status, r.local, r.remote, r.provider_name
+            ));
+        }
+    }))
+}
+
+fn restore(router: &Router, out: Out, only: Option<&str>) -> Result<ExitCode> {
+    let results = match router.restore(only) {
+        Ok(r) => r,
+        Err(e) => return Ok(out.failure(e)),
+    };
+    let mut first_failure: Option<WnError> = None;
+    let mut items = Vec::new();
+    for r in &results {
+        let (code, name) = match r.result {
+            Ok(_) => (0, "WN_SUCCESS"),
+            Err(e) => {
+                first_failure.get_or_insert(e);
+                (e.code(), e.name())
+            }
+        };
+        items.push(json!({
+            "local": r.entry.local, "remote": r.entry.remote, "provider": r.entry.provider,
+            "code": code, "name": name, "restored": r.result == Ok(true), "message": r.detail,
+        }));
+        if !out.json {
+            match &r.result {
+                Ok(true) => stdout_line(&format!(
+                    "{} is connected again to {}.",
+                    r.entry.local, r.entry.remote
+                )),
+                Ok(false) => stdout_line(&format!(
+                    "{} was already connected to {}.",
+                    r.entry.local, r.entry.remote
+                )),
+                Err(e) => eprintln!(
+                    "mpr: error {} ({}): {}: {}",
+                    e.code(),
+                    e.name(),
+                    r.entry.local,
+                    r.detail.clone().unwrap_or_else(|| e.to_string())
+                ),
+            }
+        }
+    }
+    if out.json {
+        let (code, name) = first_failure.map_or((0, "WN_SUCCESS"), |e| (e.code(), e.name()));
+        stdout_line(&json!({"version": crate::output::JSON_VERSION, "code": code, "name": name, "results": items}).to_string());
+    } else if results.is_empty() {
+        stdout_line("There are no remembered connections to restore.");
+    }
+    Ok(if first_failure.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,161 @@
+//! Trusted loading through `mpr` (spec §3): refused plugins are reported
+//! with path and reason, audited, and handled by their policy.
+
+use crate::util::{Env, notifyee, provider};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// Copies a compiled plugin to `dir/name` with `mode`.
+fn copy_plugin(src: &Path, dir: &Path, name: &str, mode: u32) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join(name);
+    std::fs::copy(src, &p).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    p
+}
+
+fn config(e: &Env, notifyee_path: &Path, policy: &str) {
+    e.config(&format!(
+        "[providers]\norder = [\"acme\"]\n[providers.acme]\npath = \"{}\"\n[notifyees.bad]\npath = \"{}\"\npolicy = \"{policy}\"\n",
+        provider("acme").display(),
+        notifyee_path.display()
+    ));
+}
+
+fn check_refused(e: &Env, path: &Path, reason: &str) {
+    // Under the default policy (veto) the operation fails with WN_ACCESS_DENIED.
+    config(e, path, "veto");
+    let r = e.mpr(&["use", "Z:", r"\\acme\s", "--json"]);
+    assert_eq!(r.wn(), 5, "{r:?}");
+    assert!(
+        r.stderr.contains(&path.display().to_string()) && r.stderr.contains(reason),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        e.calls().iter().all(|c| c.kind != 'N'),
+        "a refused plugin is never loaded"
+    );
+    assert!(
+        e.journal()
+            .iter()
+            .any(|j| j["event"] == "refused" && j["reason"].as_str().unwrap().contains(reason))
+    );
+    // Under advisory the operation goes on without it.
+    config(e, path, "advisory");
+    let r = e.mpr(&["use", "Z:", r"\\acme\s", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert!(r.stderr.contains(reason), "{}", r.stderr);
+    assert!(e.calls().iter().all(|c| c.kind != 'N'));
+}
+
+#[test]
+fn refuses_world_writable_plugin() {
+    let e = Env::new();
+    let p = copy_plugin(&notifyee("bad"), &e.path("plugins"), "ww.so", 0o666);
+    check_refused(&e, &p, "world-writable");
+}
+
+#[test]
+fn refuses_plugin_in_group_writable_directory() {
+    let e = Env::new();
+    let dir = e.path("gw");
+    let p = copy_plugin(&notifyee("bad"), &dir, "n.so", 0o644);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+    check_refused(&e, &p, "group-writable");
+}
+
+#[test]
+fn refuses_plugin_owned_by_another_user_when_root() {
+    let e = Env::new();
+    let p = copy_plugin(&notifyee("bad"), &e.path("plugins"), "foreign.so", 0o644);
+    if rustix_euid() == 0 {
+        std::os::unix::fs::chown(&p, Some(65534), Some(65534)).unwrap();
+        check_refused(&e, &p, "owned by uid 65534");
+    } else {
+        // Not root: a root-owned file is fine, so check a file we cannot own.
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).unwrap();
+        check_refused(&e, &p, "group-writable");
+    }
+}
+
+#[test]
+fn refuses_symlink_to_a_refused_file() {
+    let e = Env::new();
+    let target = copy_plugin(&notifyee("bad"), &e.path("plugins"), "real.so", 0o646);
+    let link = e.path("plugins/link.so");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    check_refused(&e, &link, "world-writable");
+}
+
+#[test]
+fn a_refused_provider_is_skipped_with_a_warning() {
+    let e = Env::new();
+    let bad = copy_plugin(&provider("alpha"), &e.path("plugins"), "np.so", 0o666);
+    e.config(&format!(
+        "[providers]\norder = [\"alpha\", \"beta\"]\n[providers.alpha]\npath = \"{}\"\n[providers.beta]\npath = \"{}\"\n",
+        bad.display(),
+        provider("beta").display()
+    ));
+    e.behave("np-beta.conf", "owns=alpha\n");
+    let r = e.mpr(&["use", "Z:", r"\\alpha\s", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert_eq!(r.json()["provider"], "beta");
+    assert!(
+        r.stderr.contains("world-writable") && r.stderr.contains("np.so"),
+        "{}",
+        r.stderr
+    );
+    let r = e.mpr(&["use", "Y:", r"\\alpha\s", "--provider", "alpha", "--json"]);
+    assert_eq!(
+        r.wn(),
+        5,
+        "an explicit request for a refused provider is denied: {r:?}"
+    );
+}
+
+#[test]
+fn a_library_without_exports_is_ignored_at_load_time() {
+    let e = Env::new();
+    let none = crate::util::compile(
+        "notifyee_script.c",
+        "notify_none",
+        &["NOTIFYEE_NAME=\"none\"", "NO_ADD", "NO_CANCEL"],
+    );
+    config(&e, &none, "veto");
+    let r = e.mpr(&["use", "Z:", r"\\acme\s", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("exports neither AddConnectNotify nor CancelConnectNotify"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_provider_without_npgetcaps_is_refused() {
+    let e = Env::new();
+    let np = crate::util::compile(
+        "provider_script.c",
+        "np_nocaps",
+        &["PROVIDER_TAG=\"nocaps\"", "NO_GETCAPS"],
+    );
+    e.config(&format!(
+        "[providers]\norder = [\"nocaps\"]\n[providers.nocaps]\npath = \"{}\"\n",
+        np.display()
+    ));
+    let r = e.mpr(&["use", "Z:", r"\\nocaps\s", "--json"]);
+    assert!(
+        r.stderr.contains("does not export NPGetCaps"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.wn(), 1222, "no provider can add: {r:?}");
+}
+
+fn rustix_euid() -> u32 {
+    // The tests run as root in CI; as a user the checks differ (see above).
+    let out = std::process::Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}

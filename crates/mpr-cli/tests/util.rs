@@ -1,0 +1,313 @@
+//! Test environment: a private configuration, state, runtime and drives
+//! directory per test, C plugins compiled from `tests/c/*.c` once per
+//! variant, and a runner for the real `mpr` binary.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A directory for compiled plugins whose ancestors pass the trust checks.
+fn plugin_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugins");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Compiles `tests/c/<source>` into a shared library named `<out>.so` with
+/// the given `-D` definitions, once per process.
+pub fn compile(source: &str, out: &str, defines: &[&str]) -> PathBuf {
+    static CACHE: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap();
+    if let Some(p) = cache.get(out) {
+        return p.clone();
+    }
+    let path = plugin_dir().join(format!("lib{out}.so"));
+    let tmp = plugin_dir().join(format!("lib{out}.so.{}.tmp", std::process::id()));
+    let mut cmd = Command::new("cc");
+    cmd.args([
+        "-shared", "-fPIC", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1",
+    ])
+    .arg("-I")
+    .arg(repo().join("include"))
+    .args(defines.iter().map(|d| format!("-D{d}")))
+    .arg("-o")
+    .arg(&tmp)
+    .arg(repo().join("tests/c").join(source));
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cc (install gcc: apt-get install gcc): {e}"));
+    assert!(
+        o.status.success(),
+        "compiling {source} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::rename(&tmp, &path).unwrap();
+    cache.insert(out.to_string(), path.clone());
+    path
+}
+
+/// A scriptable notifyee (tests/c/notifyee_script.c) tagged `name`.
+pub fn notifyee(name: &str) -> PathBuf {
+    compile(
+        "notifyee_script.c",
+        &format!("notify_{name}"),
+        &[&format!("NOTIFYEE_NAME=\"{name}\"")],
+    )
+}
+
+/// A scriptable provider (tests/c/provider_script.c) tagged `tag`.
+pub fn provider(tag: &str) -> PathBuf {
+    compile(
+        "provider_script.c",
+        &format!("np_{tag}"),
+        &[&format!("PROVIDER_TAG=\"{tag}\"")],
+    )
+}
+
+/// One test's private world.
+pub struct Env {
+    pub root: tempfile::TempDir,
+}
+
+/// One parsed log line of the scriptable plugins.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `N` (notifyee) or `P` (provider).
+    pub kind: char,
+    /// The notifyee name or provider tag.
+    pub who: String,
+    /// `add`, `cancel` (notifyees); `add`, `add3`, `cancel`, `get` (providers).
+    pub op: String,
+    /// `pre` / `post` for notifyees, empty for providers.
+    pub phase: String,
+    pub fields: HashMap<String, String>,
+}
+
+impl Call {
+    pub fn get(&self, k: &str) -> &str {
+        self.fields
+            .get(k)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no field {k} in {self:?}"))
+    }
+
+    /// `alpha:pre` style short form for order assertions.
+    pub fn short(&self) -> String {
+        if self.kind == 'N' {
+            format!("{}:{}", self.who, self.phase)
+        } else {
+            format!("np:{}:{}", self.who, self.op)
+        }
+    }
+}
+
+/// The result of one `mpr` run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The JSON object printed with --json.
+    pub fn json(&self) -> serde_json::Value {
+        let line = self
+            .stdout
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", self.stderr));
+        serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}; stderr: {}", self.stderr))
+    }
+
+    /// The `WN_*` code of a --json run.
+    pub fn wn(&self) -> u64 {
+        self.json()["code"].as_u64().unwrap()
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("envs");
+        std::fs::create_dir_all(&base).unwrap();
+        let root = tempfile::tempdir_in(&base).unwrap();
+        for d in ["etc", "state", "run", "drives", "t"] {
+            std::fs::create_dir_all(root.path().join(d)).unwrap();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            root.path().join("run"),
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .unwrap();
+        Env { root }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    /// The MPRTEST_DIR of the scriptable plugins.
+    pub fn tdir(&self) -> PathBuf {
+        self.path("t")
+    }
+
+    /// Writes `mpr.toml`.
+    pub fn config(&self, text: &str) {
+        std::fs::write(self.path("etc/mpr.toml"), text).unwrap();
+    }
+
+    /// Registers providers (in order) and notifyees (in registration order),
+    /// compiling the scriptable plugins.
+    pub fn setup(&self, providers: &[&str], notifyees: &[&str]) {
+        self.setup_with(providers, notifyees, "");
+    }
+
+    pub fn setup_with(&self, providers: &[&str], notifyees: &[&str], extra: &str) {
+        let mut t = String::from("[providers]\norder = [");
+        t.push_str(
+            &providers
+                .iter()
+                .map(|p| format!("\"{p}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        t.push_str("]\n");
+        for p in providers {
+            t.push_str(&format!(
+                "[providers.{p}]\npath = \"{}\"\nname = \"{} Network\"\n",
+                provider(p).display(),
+                cap(p)
+            ));
+        }
+        t.push_str("[notifyees]\n");
+        for n in notifyees {
+            t.push_str(&format!("{n} = \"{}\"\n", notifyee(n).display()));
+        }
+        t.push_str(extra);
+        self.config(&t);
+    }
+
+    /// Writes a plugin behaviour file (`<name>.conf` or `np-<tag>.conf`).
+    pub fn behave(&self, file: &str, text: &str) {
+        std::fs::write(self.tdir().join(file), text).unwrap();
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mpr"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path("home"))
+            .env("MPR_CONFIG_DIR", self.path("etc"))
+            .env("MPR_STATE_DIR", self.path("state"))
+            .env("MPR_RUNTIME_DIR", self.path("run"))
+            .env("MPR_DRIVES_DIR", self.path("drives"))
+            .env("XDG_CONFIG_HOME", self.path("xdg"))
+            .env("MPRTEST_DIR", self.tdir())
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn mpr(&self, args: &[&str]) -> Run {
+        self.command().args(args).output().unwrap().into()
+    }
+
+    /// Runs `mpr` with `input` on standard input.
+    pub fn mpr_stdin(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap().into()
+    }
+
+    /// The calls logged by the scriptable plugins, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        let text = std::fs::read_to_string(self.tdir().join("log")).unwrap_or_default();
+        text.lines().map(parse_call).collect()
+    }
+
+    /// Notifyee calls only, as `name:phase`.
+    pub fn notes(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.kind == 'N')
+            .map(|c| c.short())
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        let _ = std::fs::remove_file(self.tdir().join("log"));
+    }
+
+    /// The audit journal records.
+    pub fn journal(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.path("state/journal.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn cap(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+fn parse_call(line: &str) -> Call {
+    let mut parts = line.split('\t');
+    let kind = parts.next().unwrap().chars().next().unwrap();
+    let who = parts.next().unwrap().to_string();
+    let op = parts.next().unwrap().to_string();
+    let mut phase = String::new();
+    let mut fields = HashMap::new();
+    for p in parts {
+        match p.split_once('=') {
+            Some((k, v)) => {
+                fields.insert(k.to_string(), v.to_string());
+            }
+            None => phase = p.to_string(),
+        }
+    }
+    Call {
+        kind,
+        who,
+        op,
+        phase,
+        fields,
+    }
+}
