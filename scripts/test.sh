@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# test.sh: every check and every test of mpr, on a fresh Debian 12 machine.
+#
+# Usage: bash scripts/test.sh        (as root; CI runs it through .ci/run)
+#
+# 1. installs the Debian packages the tests need (scripts/ci-deps.sh; quiet
+#    and quick when they are already there) and the Rust components;
+# 2. starts the private loopback servers (scripts/test-servers.sh) and stops
+#    them on exit, also when a test fails;
+# 3. format, lint, docs, then the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/ci-deps.sh
+else
+  echo "test.sh: not root: skipping package installation (scripts/ci-deps.sh needs root)" >&2
+fi
+command -v cargo >/dev/null || { echo "test.sh: cargo is not installed (https://rustup.rs)" >&2; exit 1; }
+command -v cc >/dev/null || { echo "test.sh: cc is missing: apt-get install gcc" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+stop_servers() { bash scripts/test-servers.sh stop >/dev/null 2>&1 || true; }
+if [ "$(id -u)" -eq 0 ]; then
+  trap stop_servers EXIT
+  bash scripts/test-servers.sh start
+fi
+
+echo "== cargo fmt"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked --quiet
+echo "== cargo test"
+cargo test --workspace --locked
