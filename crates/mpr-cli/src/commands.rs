@@ -3,14 +3,11 @@
 use crate::UsageError;
 use crate::args::{Cli, Command, UseArgs};
 use crate::output::{Out, stdout_line};
-use crate::paths::Paths;
 use anyhow::{Context, Result, bail};
 use mpr_abi as abi;
-use mpr_core::config::{Config, UserConfig};
 use mpr_core::plugin::Secret;
-use mpr_core::router::{AddApi, AddRequest, CancelRequest, ConnectionStatus, Router, RouterParts};
-use mpr_core::state::Store;
-use mpr_core::{Journal, WnError, lasterror};
+use mpr_core::router::{AddApi, AddRequest, CancelRequest, ConnectionStatus, Router};
+use mpr_core::{WnError, lasterror};
 use serde_json::{Map, Value, json};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read};
@@ -75,40 +72,16 @@ fn utf8(s: &OsString, _e: WnError, what: &str, _out: Out) -> Result<Option<Strin
     }
 }
 
-/// Loads the configuration and plugins into a router.
+/// Loads the configuration and plugins into a router; warnings go to stderr.
 pub fn build_router(with_notifyees: bool) -> Result<Router> {
-    let paths = Paths::from_env()?;
-    let lookup = |n: &str| std::env::var(n).ok();
-    let config = Config::load(&paths.config_file(), &lookup)
-        .map_err(|e| UsageError(format!("configuration error: {e}")))?;
-    let user = UserConfig::load(&paths.user_config, &lookup)
-        .map_err(|e| UsageError(format!("configuration error: {e}")))?;
-    let drives_dir = match paths.drives_dir.clone().or(user.drives_dir) {
-        Some(d) => d,
-        None => std::env::var_os("HOME")
-            .map(std::path::PathBuf::from)
-            .context("HOME is not set")?
-            .join("Network"),
-    };
-    let mut warnings = Vec::new();
-    let (providers, notifyees) = mpr_loader::assemble(
-        &config,
-        &mpr_providers::builtin,
-        with_notifyees,
-        &mut warnings,
-    );
+    let (router, warnings) = mpr_setup::router_from_env(mpr_setup::Load {
+        notifyees: with_notifyees,
+    })
+    .map_err(|e| UsageError(e.to_string()))?;
     for w in warnings {
         eprintln!("mpr: warning: {w}");
     }
-    Ok(Router::new(RouterParts {
-        providers,
-        notifyees,
-        store: Store::new(paths.state_dir.clone(), paths.runtime_dir.clone()),
-        drives_dir,
-        runtime_dir: paths.runtime_dir.clone(),
-        journal: Journal::to_file(paths.state_dir.join("journal.jsonl")),
-        max_retry_rounds: config.max_retry_rounds,
-    }))
+    Ok(router)
 }
 
 fn use_cmd(a: UseArgs) -> Result<ExitCode> {

@@ -5,7 +5,6 @@
 mod args;
 mod commands;
 mod output;
-mod paths;
 
 use clap::Parser;
 use std::process::ExitCode;
