@@ -61,13 +61,13 @@ impl Paths {
             }
         }
         // A runtime directory in a shared place must be ours and private.
-        if let Ok(md) = std::fs::symlink_metadata(&runtime_dir) {
-            if md.file_type().is_symlink() || md.uid() != uid || md.mode() & 0o077 != 0 {
-                return Err(SetupError::Environment(format!(
-                    "the runtime directory {} must be a directory owned by you with mode 0700 (refusing to use it)",
-                    runtime_dir.display()
-                )));
-            }
+        if let Ok(md) = std::fs::symlink_metadata(&runtime_dir)
+            && (md.file_type().is_symlink() || md.uid() != uid || md.mode() & 0o077 != 0)
+        {
+            return Err(SetupError::Environment(format!(
+                "the runtime directory {} must be a directory owned by you with mode 0700 (refusing to use it)",
+                runtime_dir.display()
+            )));
         }
         Ok(Paths {
             config_dir,
