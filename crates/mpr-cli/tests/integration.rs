@@ -3,6 +3,9 @@
 mod bad_input;
 mod contract;
 mod selection;
+mod servers;
+mod sftp;
+mod smb_dav;
 mod stress;
 mod trust;
 mod util;

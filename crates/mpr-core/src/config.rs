@@ -152,6 +152,8 @@ struct RawProvider {
     name: Option<Spanned<String>>,
     #[serde(default)]
     connect_timeout: Option<Spanned<u64>>,
+    #[serde(default)]
+    ssh_config: Option<Spanned<String>>,
 }
 
 struct RawProviders {
@@ -395,10 +397,33 @@ impl Config {
                 };
                 let mut options = toml::Table::new();
                 if let Some(t) = entry.connect_timeout {
+                    if *t.get_ref() == 0 || *t.get_ref() > 3600 {
+                        return Err(err(
+                            Some(t.span().start),
+                            "connect_timeout must be 1 to 3600 seconds".into(),
+                        ));
+                    }
                     options.insert(
                         "connect_timeout".into(),
                         toml::Value::Integer(*t.get_ref() as i64),
                     );
+                }
+                if let Some(c) = entry.ssh_config {
+                    let at = c.span().start;
+                    if key != "sftp" {
+                        return Err(err(
+                            Some(at),
+                            format!("`ssh_config` applies to the sftp provider, not `{key}`"),
+                        ));
+                    }
+                    let v = expand_env(c.get_ref(), lookup).map_err(|m| err(Some(at), m))?;
+                    if !v.starts_with('/') {
+                        return Err(err(
+                            Some(at),
+                            format!("ssh_config must be an absolute path, not {v:?}"),
+                        ));
+                    }
+                    options.insert("ssh_config".into(), toml::Value::String(v));
                 }
                 defined.push(ProviderEntry {
                     key,

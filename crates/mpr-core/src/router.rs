@@ -334,6 +334,8 @@ fn ends_cycling(e: WnError) -> bool {
 struct Cycling {
     first_significant: Option<(WnError, Option<LastError>)>,
     saw_no_network: bool,
+    /// What the providers that said "not mine" explained (provider: text).
+    reasons: Vec<String>,
 }
 
 impl Cycling {
@@ -346,6 +348,9 @@ impl Cycling {
             self.saw_no_network = true;
         } else if !not_mine(e, op) && self.first_significant.is_none() {
             self.first_significant = Some((e, lasterror::get()));
+        }
+        if let Some(d) = lasterror::get().filter(|d| !d.text.is_empty()) {
+            self.reasons.push(format!("{}: {}", d.provider, d.text));
         }
         false
     }
@@ -360,8 +365,6 @@ impl Cycling {
                 e
             }
             None => {
-                // Every answer was "not mine" (or no network): what the last
-                // provider said about itself is not the story.
                 lasterror::clear();
                 if self.saw_no_network {
                     WnError::NoNetOrBadPath
@@ -656,10 +659,16 @@ impl Router {
                 .into_iter()
                 .find(|e| e.pending_pid.is_none() && e.local == key)
             {
-                return fail(
-                    WnError::AlreadyConnected,
-                    format!("{key} is already connected to {}", e.remote),
-                );
+                // A dead connection to the same resource is repaired by this
+                // use (§5); anything else keeps the name taken.
+                let repair = e.remote.eq_ignore_ascii_case(remote.as_str())
+                    && self.health(&e) == Health::Unavailable;
+                if !repair {
+                    return fail(
+                        WnError::AlreadyConnected,
+                        format!("{key} is already connected to {}", e.remote),
+                    );
+                }
             }
             if let LocalName::Path(p) = l {
                 check_directory(p)?;
@@ -681,6 +690,9 @@ impl Router {
         id: &str,
         round: u32,
     ) -> Result<AddOutcome, WnError> {
+        if let Some(l) = local {
+            self.clear_dead(&l.display(), remote)?;
+        }
         let mut tried: Vec<char> = Vec::new();
         loop {
             let (local_name, reserved_key) = self.reserve(local, remote, req, auto_pick, &tried)?;
@@ -724,6 +736,38 @@ impl Router {
                 }
             }
         }
+    }
+
+    /// Clears a dead connection of `key` to `remote` (its provider is told
+    /// to drop it, forcibly, and the table forgets it), so that it can be
+    /// made again. A live one, or one to another remote, is left alone.
+    fn clear_dead(&self, key: &str, remote: &RemoteName) -> Result<(), WnError> {
+        let Some(e) = self.store().live()?.into_iter().find(|e| {
+            e.pending_pid.is_none()
+                && e.local == key
+                && e.remote.eq_ignore_ascii_case(remote.as_str())
+        }) else {
+            return Ok(());
+        };
+        if self.health(&e) == Health::Ok {
+            return Ok(());
+        }
+        if let Some(p) = self.provider_by_key(&e.provider) {
+            let dir = (!e.directory.is_empty()).then(|| PathBuf::from(&e.directory));
+            let saved = lasterror::get();
+            let _ = p.cancel_connection(&CancelCall {
+                name: key,
+                directory: dir.as_deref(),
+                flags: 0,
+                force: true,
+            });
+            match saved {
+                Some(d) => lasterror::set(d.code, d.text, d.provider),
+                None => lasterror::clear(),
+            }
+        }
+        self.store()
+            .update_live(|live| live.retain(|x| !(x.pending_pid.is_none() && x.local == key)))
     }
 
     /// Reserves a local name (or a deviceless remote) in the live table.
@@ -871,14 +915,22 @@ impl Router {
                 "no provider can add connections (see `mpr provider list`)",
             );
         }
+        let reasons = cycling.reasons.join("; ");
         let e = cycling.finish(WnError::BadNetName);
         if lasterror::get().is_none() {
+            let why = if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" ({reasons})")
+            };
             let text = match e {
-                WnError::BadNetName => format!("no provider accepted {}", remote.as_str()),
-                WnError::NoNetOrBadPath => format!(
-                    "no provider accepted {}, and a provider's network is unavailable",
-                    remote.as_str()
-                ),
+                WnError::BadNetName => format!("no provider accepted {}{why}", remote.as_str()),
+                WnError::NoNetOrBadPath => {
+                    format!(
+                        "no provider accepted {}, and a provider's network is unavailable{why}",
+                        remote.as_str()
+                    )
+                }
                 _ => String::new(),
             };
             if !text.is_empty() {
@@ -1250,7 +1302,7 @@ impl Router {
                     operation_status: pre_status,
                     context: 0,
                 };
-                let t = Instant::now();
+                let t = self.call_started();
                 let r = call(&mut ni, n.as_ref(), requested_provider, local);
                 self.journal_call(
                     id,
@@ -1326,7 +1378,7 @@ impl Router {
                     operation_status: op_status,
                     context: ctx,
                 };
-                let t = Instant::now();
+                let t = self.call_started();
                 let r = call(&mut ni, n.as_ref(), post_provider, post_local);
                 self.journal_call(id, op, round, slot, Phase::Post, op_status, &r, ctx, t);
                 let Ok(ret) = r else { continue };
@@ -1377,6 +1429,13 @@ impl Router {
         }
     }
 
+    /// The start of a notifyee call, for its journal record. Without a
+    /// journal the clock is not read: two reads per notifyee and operation
+    /// were a measurable part of the cost of a notifyee (docs/performance.md).
+    fn call_started(&self) -> Option<Instant> {
+        self.parts.journal.path().is_some().then(Instant::now)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn journal_call(
         &self,
@@ -1388,7 +1447,7 @@ impl Router {
         status_in: u32,
         r: &Result<u32, CallFailure>,
         context: usize,
-        t: Instant,
+        t: Option<Instant>,
     ) {
         if self.parts.journal.path().is_none() {
             return;
@@ -1397,7 +1456,7 @@ impl Router {
             "op_id" => id, "op" => op.as_str(), "round" => round, "notifyee" => slot.name.as_str(),
             "phase" => phase.as_str(), "status_in" => status_in, "context" => context != 0,
             "isolation" => slot.isolation.as_str(), "policy" => slot.policy.as_str(),
-            "duration_us" => t.elapsed().as_micros() as u64,
+            "duration_us" => t.map_or(0, |t| t.elapsed().as_micros() as u64),
         };
         match r {
             Ok(ret) => {
@@ -1691,16 +1750,7 @@ impl Router {
                 return Ok(false);
             }
             // Repair: clear the dead connection, then connect again.
-            let dir = (!e.directory.is_empty()).then(|| PathBuf::from(&e.directory));
-            let _ = p.cancel_connection(&CancelCall {
-                name: &entry.local,
-                directory: dir.as_deref(),
-                flags: 0,
-                force: true,
-            });
-            self.store().update_live(|live| {
-                live.retain(|x| !(x.pending_pid.is_none() && x.local == entry.local))
-            })?;
+            self.clear_dead(&entry.local, &remote)?;
         }
         let req = AddRequest {
             api: AddApi::Add,

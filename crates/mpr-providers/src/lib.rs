@@ -1,91 +1,147 @@
 /*!
-The built-in network providers: `sftp`, `smb` and `webdav`.
+The built-in network providers: `sftp`, `smb` and `webdav`, each a launcher
+that runs and supervises one FUSE helper per connection.
 
-**State of this crate:** the FUSE launchers are the subject of the "Real
-providers" issue and are not written yet. Until then each built-in provider
-is registered (so `order`, `mpr provider list` and explicit `--provider`
-behave as specified) and answers every add with `WN_BAD_NETNAME` (the "not
-mine" answer of §6) plus an extended error that says why, so cycling passes
-over them and connections go to the provider libraries in `order`.
+- [`sftp`]: `sshfs`, see its module docs for names and credentials.
+- [`mount`]: the mount table (the truth about a built-in connection) and
+  unmounting; [`helper`]: running a helper until its mount is usable.
+
+- [`smb`]: `smbnetfs` with its `subdir` module, checked by reading the share.
+- [`webdav`]: `rclone mount`, after an `rclone lsjson --stat` check.
+
+Each answers `WN_BAD_NETNAME` at once for a name that is not its own (a URL
+of another scheme), so cycling works; why each tool was chosen is in
+`docs/providers.md`.
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod helper;
+pub mod mount;
+pub mod sftp;
+pub mod smb;
+pub mod webdav;
+
 use mpr_core::config::ProviderEntry;
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider};
+use mpr_core::plugin::NetworkProvider;
 use mpr_core::{WnError, lasterror};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// The connection capabilities of every built-in provider.
+pub const BUILTIN_CAPS: u32 = mpr_abi::WNNC_CON_ADDCONNECTION3
+    | mpr_abi::WNNC_CON_CANCELCONNECTION
+    | mpr_abi::WNNC_CON_GETCONNECTIONS;
+
+/// The network type mpr reports for SFTP (no Windows value exists; this one
+/// is in a range no Windows provider uses).
+pub const WNNC_NET_MPR_SFTP: u32 = 0x00FE_0000;
+
+/// The default `connect_timeout`.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Options of a built-in provider, from its `[providers.KEY]` table.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long a connect may take before the helper is killed.
+    pub connect_timeout: Duration,
+    /// `ssh -F` configuration file (sftp).
+    pub ssh_config: Option<PathBuf>,
+    /// The runtime directory (helper logs and private files).
+    pub runtime_dir: PathBuf,
+}
+
+impl Options {
+    fn from_entry(entry: &ProviderEntry, runtime_dir: &Path) -> Options {
+        let connect_timeout = entry
+            .options
+            .get("connect_timeout")
+            .and_then(toml::Value::as_integer)
+            .and_then(|s| u64::try_from(s).ok())
+            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs);
+        let ssh_config = entry
+            .options
+            .get("ssh_config")
+            .and_then(toml::Value::as_str)
+            .map(PathBuf::from);
+        Options {
+            connect_timeout,
+            ssh_config,
+            runtime_dir: runtime_dir.to_path_buf(),
+        }
+    }
+}
 
 /// Makes the built-in provider for a configuration entry, if there is one.
-pub fn builtin(entry: &ProviderEntry) -> Option<Arc<dyn NetworkProvider>> {
-    let net_type = match entry.key.as_str() {
-        "sftp" => 0x00FE_0000,
-        "smb" => mpr_abi::WNNC_NET_SMB,
-        "webdav" => mpr_abi::WNNC_NET_DAV,
+pub fn builtin(entry: &ProviderEntry, runtime_dir: &Path) -> Option<Arc<dyn NetworkProvider>> {
+    let opts = Options::from_entry(entry, runtime_dir);
+    let name = entry.name.clone();
+    Some(match entry.key.as_str() {
+        "sftp" => Arc::new(sftp::Sftp { name, opts }),
+        "smb" => Arc::new(smb::Smb { name, opts }),
+        "webdav" => Arc::new(webdav::WebDav { name, opts }),
         _ => return None,
-    };
-    Some(Arc::new(Pending {
-        key: entry.key.clone(),
-        name: entry.name.clone(),
-        net_type,
-    }))
+    })
 }
 
-/// A built-in provider whose FUSE launcher is not available yet.
-#[derive(Debug)]
-struct Pending {
-    key: String,
-    name: String,
-    net_type: u32,
-}
-
-impl Pending {
-    fn unavailable<T>(&self) -> Result<T, WnError> {
+/// Makes `dir` ready to be mounted on: a dead mount there is cleared (a
+/// repair), a live one is `WN_ALREADY_CONNECTED`, a missing directory is
+/// created, a non-empty one refused.
+pub fn prepare_mount_point(dir: &Path, provider: &str) -> Result<(), WnError> {
+    if let Some(m) = mount::mounted_at(dir) {
+        if mount::answers(dir) {
+            lasterror::set(
+                WnError::AlreadyConnected.code(),
+                format!(
+                    "{} is already a mount point ({} {})",
+                    dir.display(),
+                    m.fstype,
+                    m.source
+                ),
+                provider,
+            );
+            return Err(WnError::AlreadyConnected);
+        }
+        let _ = mount::unmount(dir, true, provider);
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
         lasterror::set(
-            WnError::BadNetName.code(),
-            format!(
-                "the built-in {} provider is not available in this build yet",
-                self.key
-            ),
-            self.name.clone(),
+            WnError::BadLocalName.code(),
+            format!("cannot create {}: {e}", dir.display()),
+            provider,
         );
-        Err(WnError::BadNetName)
+        return Err(WnError::BadLocalName);
+    }
+    match std::fs::read_dir(dir).map(|mut it| it.next().is_none()) {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            lasterror::set(
+                WnError::BadLocalName.code(),
+                format!("{} is not empty", dir.display()),
+                provider,
+            );
+            Err(WnError::BadLocalName)
+        }
+        Err(e) => {
+            lasterror::set(
+                WnError::BadLocalName.code(),
+                format!("cannot read {}: {e}", dir.display()),
+                provider,
+            );
+            Err(WnError::BadLocalName)
+        }
     }
 }
 
-impl NetworkProvider for Pending {
-    fn key(&self) -> &str {
-        &self.key
-    }
-
-    fn display_name(&self) -> &str {
-        &self.name
-    }
-
-    fn connection_caps(&self) -> u32 {
-        mpr_abi::WNNC_CON_ADDCONNECTION3
-            | mpr_abi::WNNC_CON_CANCELCONNECTION
-            | mpr_abi::WNNC_CON_GETCONNECTIONS
-    }
-
-    fn net_type(&self) -> u32 {
-        self.net_type
-    }
-
-    fn origin(&self) -> String {
-        "built-in".into()
-    }
-
-    fn add_connection(&self, _call: &ConnectCall<'_>) -> Result<(), WnError> {
-        self.unavailable()
-    }
-
-    fn cancel_connection(&self, _call: &CancelCall<'_>) -> Result<(), WnError> {
-        Err(WnError::NotConnected)
-    }
-
-    fn get_connection(&self, _local: &str, _directory: Option<&Path>) -> Result<String, WnError> {
-        Err(WnError::NotConnected)
+/// After a failed connect: nothing may stay mounted at `dir`.
+pub fn clean_mount_point(dir: &Path) {
+    if mount::mounted_at(dir).is_some_and(|m| m.fstype.starts_with("fuse")) {
+        let saved = lasterror::get();
+        let _ = mount::unmount(dir, true, "mpr");
+        match saved {
+            Some(d) => lasterror::set(d.code, d.text, d.provider),
+            None => lasterror::clear(),
+        }
     }
 }

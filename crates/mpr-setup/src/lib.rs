@@ -14,9 +14,11 @@ pub use paths::Paths;
 
 use mpr_core::Journal;
 use mpr_core::config::{Config, ConfigError, UserConfig};
-use mpr_core::router::{Router, RouterParts};
+use mpr_core::plugin::NetworkProvider;
+use mpr_core::router::{ProviderSlot, Router, RouterParts};
 use mpr_core::state::Store;
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a router could not be set up (a usage or configuration error).
 #[derive(Debug)]
@@ -68,6 +70,20 @@ impl Setup {
 /// Builds the router from the environment. Warnings (refused or ignored
 /// plugins) are returned for the caller to show.
 pub fn router_from_env(load: Load) -> Result<(Router, Vec<String>), SetupError> {
+    router_from_env_wrapped(load, &|p| p)
+}
+
+/// A function that wraps a loaded provider (see [`router_from_env_wrapped`]).
+pub type ProviderWrap<'a> = &'a dyn Fn(Arc<dyn NetworkProvider>) -> Arc<dyn NetworkProvider>;
+
+/// Like [`router_from_env`], with every loaded provider passed through
+/// `wrap` before the router gets it. The `mpr` command uses this to observe
+/// which provider is being called (its progress spinner names it); `wrap`
+/// must return a provider that behaves exactly like the one it is given.
+pub fn router_from_env_wrapped(
+    load: Load,
+    wrap: ProviderWrap<'_>,
+) -> Result<(Router, Vec<String>), SetupError> {
     let (setup, user) = Setup::from_env()?;
     let drives_dir = match setup.paths.drives_dir.clone().or(user.drives_dir) {
         Some(d) => d,
@@ -81,12 +97,17 @@ pub fn router_from_env(load: Load) -> Result<(Router, Vec<String>), SetupError> 
             .join("Network"),
     };
     let mut warnings = Vec::new();
-    let (providers, notifyees) = mpr_loader::assemble(
-        &setup.config,
-        &mpr_providers::builtin,
-        load.notifyees,
-        &mut warnings,
-    );
+    let runtime_dir = setup.paths.runtime_dir.clone();
+    let builtins = |e: &mpr_core::config::ProviderEntry| mpr_providers::builtin(e, &runtime_dir);
+    let (providers, notifyees) =
+        mpr_loader::assemble(&setup.config, &builtins, load.notifyees, &mut warnings);
+    let providers = providers
+        .into_iter()
+        .map(|slot| match slot {
+            ProviderSlot::Ready(p) => ProviderSlot::Ready(wrap(p)),
+            refused => refused,
+        })
+        .collect();
     let router = Router::new(RouterParts {
         providers,
         notifyees,

@@ -1,0 +1,132 @@
+//! The loopback test servers (scripts/test-servers.sh): their settings, and
+//! configuration snippets for the built-in providers.
+
+use crate::util::Env;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The fixture's settings (`test-servers.sh env`).
+pub struct Servers {
+    vars: HashMap<String, String>,
+}
+
+impl Servers {
+    /// Reads the settings the running fixture wrote; fails with what to do
+    /// when the servers are not running.
+    pub fn get() -> Servers {
+        let base =
+            std::env::var("MPR_TEST_SERVERS").unwrap_or_else(|_| "/tmp/mpr-test-servers".into());
+        let env = Path::new(&base).join("env");
+        let text = std::fs::read_to_string(&env).unwrap_or_else(|e| {
+            panic!("the test servers are not running ({}: {e}): run `bash scripts/test-servers.sh start` (scripts/test.sh does)", env.display())
+        });
+        let vars = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.trim_matches('\'').trim_matches('"').to_string(),
+                )
+            })
+            .collect();
+        let s = Servers { vars };
+        let probe = std::net::TcpStream::connect(("127.0.0.1", s.port("MPR_TEST_SSH_PORT")));
+        assert!(
+            probe.is_ok(),
+            "sshd of the test servers does not answer: run `bash scripts/test-servers.sh start`"
+        );
+        s
+    }
+
+    pub fn var(&self, k: &str) -> &str {
+        self.vars
+            .get(k)
+            .unwrap_or_else(|| panic!("{k} is missing from the test servers' env"))
+    }
+
+    pub fn port(&self, k: &str) -> u16 {
+        self.var(k).parse().unwrap()
+    }
+
+    pub fn path(&self, k: &str) -> PathBuf {
+        PathBuf::from(self.var(k))
+    }
+
+    pub fn password(&self, k: &str) -> String {
+        std::fs::read_to_string(self.var(k))
+            .unwrap()
+            .trim_end()
+            .to_string()
+    }
+
+    /// An ssh configuration for the test user (key, known hosts).
+    pub fn ssh_config(&self, e: &Env) -> PathBuf {
+        let p = e.path("ssh_config");
+        std::fs::write(
+            &p,
+            format!(
+                "Host 127.0.0.1\n  User {}\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n  StrictHostKeyChecking yes\n",
+                self.var("MPR_TEST_SSH_USER"),
+                self.var("MPR_TEST_SSH_KEY"),
+                self.var("MPR_TEST_SSH_KNOWN_HOSTS")
+            ),
+        )
+        .unwrap();
+        p
+    }
+
+    /// `\\127.0.0.1@PORT\export` for SFTP.
+    pub fn sftp_unc(&self, share: &str) -> String {
+        format!(r"\\127.0.0.1@{}\{share}", self.var("MPR_TEST_SSH_PORT"))
+    }
+}
+
+/// Whether anything is mounted at or below `dir`.
+pub fn mounted_under(dir: &Path) -> bool {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let d = dir.display().to_string();
+    text.lines().any(|l| {
+        l.split(' ')
+            .nth(4)
+            .is_some_and(|m| m == d || m.starts_with(&format!("{d}/")))
+    })
+}
+
+/// Helper processes serving mounts under `dir` that are still alive.
+pub fn helpers_under(dir: &Path) -> Vec<String> {
+    let d = dir.display().to_string();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+        if status.contains("State:\tZ") {
+            continue;
+        }
+        let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(&d) && !cmd.contains("mpr") {
+            out.push(cmd);
+        }
+    }
+    out
+}
+
+/// Every process's argv, joined.
+pub fn all_cmdlines() -> String {
+    let mut all = String::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
+            all.push_str(&String::from_utf8_lossy(&cmd).replace('\0', " "));
+            all.push('\n');
+        }
+    }
+    all
+}

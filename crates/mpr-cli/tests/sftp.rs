@@ -1,0 +1,317 @@
+//! The built-in `sftp` provider against the private sshd on 127.0.0.1.
+
+use crate::servers::{Servers, all_cmdlines, helpers_under, mounted_under};
+use crate::util::{Env, notifyee};
+use std::time::Duration;
+
+fn env(s: &Servers, extra: &str) -> Env {
+    let e = Env::new();
+    e.config(&format!(
+        "[providers]\norder = [\"sftp\", \"smb\", \"webdav\"]\n[providers.sftp]\nssh_config = \"{}\"\n{extra}\n[notifyees]\nwatcher = \"{}\"\n",
+        s.ssh_config(&e).display(),
+        notifyee("watcher").display()
+    ));
+    e
+}
+
+#[test]
+fn connect_write_read_list_get_cancel() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let export = s.path("MPR_TEST_SSH_EXPORT");
+    let url = format!(
+        "sftp://mprtest@127.0.0.1:{}{}",
+        s.var("MPR_TEST_SSH_PORT"),
+        export.display()
+    );
+    let r = e.mpr(&["use", "S:", &url, "--provider", "sftp", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    let dir = e.path("drives/S");
+    assert_eq!(r.json()["directory"], dir.display().to_string());
+    // Write through the mount, find it on the server.
+    let name = format!("from-mpr-{}.txt", std::process::id());
+    std::fs::write(dir.join(&name), "written through mpr\n").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(export.join(&name)).unwrap(),
+        "written through mpr\n"
+    );
+    // Read a file made on the server side.
+    let server_side = format!("server-{}.txt", std::process::id());
+    std::fs::write(export.join(&server_side), "made on the server\n").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join(&server_side)).unwrap(),
+        "made on the server\n"
+    );
+    let list = e.mpr(&["use", "--json"]).json();
+    assert_eq!(list["connections"][0]["status"], "OK");
+    assert_eq!(list["connections"][0]["provider"], "sftp");
+    assert_eq!(
+        e.mpr(&["get", "S:", "--json"]).json()["remote"],
+        url.as_str()
+    );
+    // The notifyee saw PRE and POST, POST naming the provider.
+    let post = e
+        .calls()
+        .into_iter()
+        .find(|c| c.kind == 'N' && c.phase == "post")
+        .unwrap();
+    assert_eq!((post.get("status"), post.get("provider")), ("0", "SFTP"));
+    let r = e.mpr(&["use", "S:", "--delete", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert!(!mounted_under(&e.path("drives")), "nothing stays mounted");
+    let cancel_post = e.calls().into_iter().rfind(|c| c.kind == 'N').unwrap();
+    assert_eq!(
+        (
+            cancel_post.op.as_str(),
+            cancel_post.phase.as_str(),
+            cancel_post.get("provider")
+        ),
+        ("cancel", "post", "SFTP")
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        helpers_under(&e.path("drives")).is_empty(),
+        "{:?}",
+        helpers_under(&e.path("drives"))
+    );
+    let _ = std::fs::remove_file(export.join(&name));
+    let _ = std::fs::remove_file(export.join(&server_side));
+}
+
+#[test]
+fn bare_unc_name_goes_to_sftp_by_cycling() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let r = e.mpr(&["use", "T:", &s.sftp_unc("export2"), "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert_eq!(r.json()["provider"], "sftp");
+    assert!(e.path("drives/T").read_dir().is_ok());
+    assert_eq!(e.mpr(&["use", "T:", "--delete", "--json"]).wn(), 0);
+}
+
+#[test]
+fn password_from_stdin_never_in_any_argv() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let pw = s.password("MPR_TEST_SSH_PASSWORD_FILE");
+    let mut child = e
+        .command()
+        .args([
+            "use",
+            "U:",
+            &s.sftp_unc("export"),
+            "--provider",
+            "sftp",
+            "--user",
+            "mprtest",
+            "--password-stdin",
+            "--json",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{pw}\n").as_bytes())
+        .unwrap();
+    // Scan every argv while the connect runs.
+    let mut seen = false;
+    for _ in 0..50 {
+        if all_cmdlines().contains(&pw) {
+            seen = true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let r: crate::util::Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert!(
+        !seen && !all_cmdlines().contains(&pw),
+        "the password appeared in an argv"
+    );
+    for f in ["state/journal.jsonl", "run/connections.toml"] {
+        assert!(
+            !std::fs::read_to_string(e.path(f)).unwrap().contains(&pw),
+            "{f}"
+        );
+    }
+    assert_eq!(e.mpr(&["use", "U:", "--delete", "--json"]).wn(), 0);
+}
+
+#[test]
+fn wrong_password_is_wn_bad_password_and_leaves_nothing() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "V:",
+            &s.sftp_unc("export"),
+            "--provider",
+            "sftp",
+            "--user",
+            "mprtest",
+            "--password-stdin",
+            "--json",
+        ],
+        "not-the-password\n",
+    );
+    assert_eq!(r.wn(), 86, "{r:?}");
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused the login"),
+        "{r:?}"
+    );
+    assert!(!mounted_under(&e.path("drives")));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(helpers_under(&e.path("drives")).is_empty());
+    assert_eq!(
+        e.mpr(&["use", "--json"]).json()["connections"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+#[test]
+fn closed_port_is_error_bad_netpath() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = e.mpr(&[
+        "use",
+        "W:",
+        &format!(r"\\127.0.0.1@{closed}\export"),
+        "--provider",
+        "sftp",
+        "--json",
+    ]);
+    assert_eq!(r.wn(), 53, "{r:?}");
+    assert!(r.stderr.contains("Connection refused"), "{}", r.stderr);
+    assert!(!mounted_under(&e.path("drives")));
+}
+
+#[test]
+fn missing_directory_is_wn_bad_netname() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let r = e.mpr(&[
+        "use",
+        "X:",
+        &s.sftp_unc("no-such-dir"),
+        "--provider",
+        "sftp",
+        "--json",
+    ]);
+    assert_eq!(r.wn(), 67, "{r:?}");
+    assert!(!mounted_under(&e.path("drives")));
+}
+
+#[test]
+fn silent_server_times_out_and_the_helper_is_killed() {
+    let s = Servers::get();
+    let e = env(&s, "connect_timeout = 1\n");
+    // A listener that accepts and never speaks.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        let conns: Vec<_> = l.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(4));
+        drop(conns);
+    });
+    let started = std::time::Instant::now();
+    // The URL form skips the greeting probe: sshfs itself is started, and
+    // killed at the deadline.
+    let r = e.mpr(&[
+        "use",
+        "Y:",
+        &format!("sftp://mprtest@127.0.0.1:{port}/x"),
+        "--provider",
+        "sftp",
+        "--json",
+    ]);
+    assert_eq!(r.wn(), 53, "{r:?}");
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("timed out"),
+        "{r:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert!(!mounted_under(&e.path("drives")));
+    assert!(helpers_under(&e.path("drives")).is_empty());
+    holder.join().unwrap();
+}
+
+#[test]
+fn killed_helper_shows_unavailable_and_use_or_restore_repairs() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let unc = s.sftp_unc("export");
+    assert_eq!(
+        e.mpr(&["use", "R:", &unc, "--persistent", "--json"]).wn(),
+        0
+    );
+    let kill_helper = || {
+        let dir = e.path("drives/R").display().to_string();
+        let out = std::process::Command::new("pkill")
+            .args(["-KILL", "-f", &format!("sshfs.*{dir}")])
+            .status()
+            .unwrap();
+        assert!(out.success(), "no sshfs to kill");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    kill_helper();
+    let list = e.mpr(&["use", "--json"]).json();
+    assert_eq!(list["connections"][0]["status"], "Unavailable", "{list}");
+    assert_eq!(e.mpr(&["get", "R:", "--json"]).wn(), 1201);
+    let r = e.mpr(&["restore", "--json"]);
+    assert_eq!(r.json()["results"][0]["restored"], true, "{r:?}");
+    assert_eq!(
+        e.mpr(&["use", "--json"]).json()["connections"][0]["status"],
+        "OK"
+    );
+    kill_helper();
+    let r = e.mpr(&["use", "R:", &unc, "--json"]);
+    assert_eq!(r.wn(), 0, "a use of the same remote repairs: {r:?}");
+    assert!(e.path("drives/R").read_dir().is_ok());
+    assert_eq!(e.mpr(&["use", "R:", "--delete", "--json"]).wn(), 0);
+}
+
+#[test]
+fn delete_without_force_keeps_a_busy_connection() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    assert_eq!(
+        e.mpr(&["use", "Q:", &s.sftp_unc("export"), "--json"]).wn(),
+        0
+    );
+    let dir = e.path("drives/Q");
+    let f = std::fs::File::create(dir.join(format!("open-{}.txt", std::process::id()))).unwrap();
+    let r = e.mpr(&["use", "Q:", "--delete", "--json"]);
+    assert_eq!(r.wn(), 2401, "{r:?}");
+    assert_eq!(
+        e.mpr(&["use", "--json"]).json()["connections"][0]["status"],
+        "OK"
+    );
+    let r = e.mpr(&["use", "Q:", "--delete", "--force", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    drop(f);
+    assert!(!mounted_under(&dir));
+    let _ = std::fs::remove_file(
+        s.path("MPR_TEST_SSH_EXPORT")
+            .join(format!("open-{}.txt", std::process::id())),
+    );
+}

@@ -1,0 +1,317 @@
+//! The built-in `smb` and `webdav` providers against the private smbd and
+//! WebDAV server on 127.0.0.1.
+
+use crate::servers::{Servers, all_cmdlines, helpers_under, mounted_under};
+use crate::util::{Env, notifyee};
+use std::time::Duration;
+
+fn env(s: &Servers, extra: &str) -> Env {
+    let e = Env::new();
+    e.config(&format!(
+        "[providers]\norder = [\"sftp\", \"smb\", \"webdav\"]\n[providers.sftp]\nssh_config = \"{}\"\n{extra}\n[notifyees]\nwatcher = \"{}\"\n",
+        s.ssh_config(&e).display(),
+        notifyee("watcher").display()
+    ));
+    e
+}
+
+fn smb_unc(s: &Servers, share: &str) -> String {
+    format!(r"\\127.0.0.1@{}\{share}", s.var("MPR_TEST_SMB_PORT"))
+}
+
+fn dav_url(s: &Servers, path: &str) -> String {
+    format!("dav://127.0.0.1:{}/{path}", s.var("MPR_TEST_DAV_PORT"))
+}
+
+/// Connect, write through the mount, read a server-side file, list, get,
+/// cancel: the common walk for one provider.
+#[allow(clippy::too_many_arguments)] // one test helper, each argument a facet of the walk
+fn walk(
+    e: &Env,
+    s: &Servers,
+    local: &str,
+    remote: &str,
+    args: &[&str],
+    server_dir: &std::path::Path,
+    provider: &str,
+    pw_file: &str,
+) {
+    let mut full = vec!["use", local, remote];
+    full.extend_from_slice(args);
+    full.push("--password-stdin");
+    full.push("--json");
+    let pw = s.password(pw_file);
+    let r = e.mpr_stdin(&full, &format!("{pw}\n"));
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert_eq!(r.json()["provider"], provider);
+    assert!(!all_cmdlines().contains(&pw), "the password is in an argv");
+    let dir = e.path(&format!("drives/{}", &local[..1]));
+    let name = format!("{provider}-{}.txt", std::process::id());
+    std::fs::write(dir.join(&name), "through mpr\n").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(server_dir.join(&name)).unwrap(),
+        "through mpr\n"
+    );
+    let server_side = format!("{provider}-server-{}.txt", std::process::id());
+    std::fs::write(server_dir.join(&server_side), "from the server\n").unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(
+        std::fs::read_to_string(dir.join(&server_side)).unwrap(),
+        "from the server\n"
+    );
+    let list = e.mpr(&["use", "--json"]).json();
+    let row = list["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["local"] == local)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (row["status"].as_str(), row["provider"].as_str()),
+        (Some("OK"), Some(provider))
+    );
+    assert_eq!(e.mpr(&["get", local, "--json"]).json()["remote"], remote);
+    let posts: Vec<_> = e
+        .calls()
+        .into_iter()
+        .filter(|c| c.kind == 'N' && c.phase == "post")
+        .collect();
+    assert!(
+        posts
+            .iter()
+            .any(|c| c.get("status") == "0" && c.op == "add" && c.get("local") == local),
+        "{posts:?}"
+    );
+    let r = e.mpr(&["use", local, "--delete", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert!(!mounted_under(&dir));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(helpers_under(&dir).is_empty(), "{:?}", helpers_under(&dir));
+    let _ = std::fs::remove_file(server_dir.join(&name));
+    let _ = std::fs::remove_file(server_dir.join(&server_side));
+}
+
+#[test]
+fn smb_connect_write_read_cancel_explicit_and_by_cycling() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let share = s.path("MPR_TEST_SMB_SHARE_DIR");
+    walk(
+        &e,
+        &s,
+        "M:",
+        &smb_unc(&s, "share"),
+        &["--provider", "smb", "--user", "mprtest"],
+        &share,
+        "smb",
+        "MPR_TEST_SMB_PASSWORD_FILE",
+    );
+    // A bare UNC name: sftp finds no SSH server there, smb takes it.
+    walk(
+        &e,
+        &s,
+        "N:",
+        &smb_unc(&s, "share"),
+        &["--user", "mprtest"],
+        &share,
+        "smb",
+        "MPR_TEST_SMB_PASSWORD_FILE",
+    );
+    // A file at the share root lands at the share root (no stray directories).
+    let stray: Vec<_> = std::fs::read_dir(&share)
+        .unwrap()
+        .flatten()
+        .filter(|f| f.file_name().to_string_lossy().contains('．'))
+        .collect();
+    assert!(stray.is_empty());
+}
+
+#[test]
+fn smb_errors() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "O:",
+            &smb_unc(&s, "share"),
+            "--provider",
+            "smb",
+            "--user",
+            "mprtest",
+            "--password-stdin",
+            "--json",
+        ],
+        "wrong\n",
+    );
+    assert_eq!(r.wn(), 86, "{r:?}");
+    let pw = format!("{}\n", s.password("MPR_TEST_SMB_PASSWORD_FILE"));
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "O:",
+            &smb_unc(&s, "nosuchshare"),
+            "--provider",
+            "smb",
+            "--user",
+            "mprtest",
+            "--password-stdin",
+            "--json",
+        ],
+        &pw,
+    );
+    assert_eq!(r.wn(), 67, "{r:?}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "O:",
+            &format!(r"\\127.0.0.1@{closed}\share"),
+            "--provider",
+            "smb",
+            "--user",
+            "mprtest",
+            "--password-stdin",
+            "--json",
+        ],
+        &pw,
+    );
+    assert_eq!(r.wn(), 53, "{r:?}");
+    assert!(!mounted_under(&e.path("drives")));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        helpers_under(&e.path("drives")).is_empty(),
+        "{:?}",
+        helpers_under(&e.path("drives"))
+    );
+    // No credentials file is left behind.
+    let leftovers: Vec<_> = walkdir(&e.path("run"))
+        .into_iter()
+        .filter(|p| p.ends_with("smbnetfs.auth"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn webdav_connect_write_read_cancel_explicit_and_by_cycling() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let root = s.path("MPR_TEST_DAV_DIR");
+    walk(
+        &e,
+        &s,
+        "D:",
+        &dav_url(&s, ""),
+        &["--user", "davuser"],
+        &root,
+        "webdav",
+        "MPR_TEST_DAV_PASSWORD_FILE",
+    );
+    let unc = format!(r"\\127.0.0.1@{}\", s.var("MPR_TEST_DAV_PORT"));
+    walk(
+        &e,
+        &s,
+        "E:",
+        unc.trim_end_matches('\\'),
+        &["--user", "davuser"],
+        &root,
+        "webdav",
+        "MPR_TEST_DAV_PASSWORD_FILE",
+    );
+}
+
+#[test]
+fn webdav_errors() {
+    let s = Servers::get();
+    let e = env(&s, "");
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "F:",
+            &dav_url(&s, ""),
+            "--user",
+            "davuser",
+            "--password-stdin",
+            "--json",
+        ],
+        "wrong\n",
+    );
+    assert_eq!(r.wn(), 86, "{r:?}");
+    let pw = format!("{}\n", s.password("MPR_TEST_DAV_PASSWORD_FILE"));
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "F:",
+            &dav_url(&s, "no/such/dir"),
+            "--user",
+            "davuser",
+            "--password-stdin",
+            "--json",
+        ],
+        &pw,
+    );
+    assert_eq!(r.wn(), 67, "{r:?}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "F:",
+            &format!("dav://127.0.0.1:{closed}/"),
+            "--provider",
+            "webdav",
+            "--user",
+            "davuser",
+            "--password-stdin",
+            "--json",
+        ],
+        &pw,
+    );
+    assert_eq!(r.wn(), 53, "{r:?}");
+    // Without --provider every provider says "not mine" (§6: WN_BAD_NETNAME),
+    // and the message carries each one's reason.
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "F:",
+            &format!("dav://127.0.0.1:{closed}/"),
+            "--user",
+            "davuser",
+            "--password-stdin",
+            "--json",
+        ],
+        &pw,
+    );
+    assert_eq!(r.wn(), 67, "{r:?}");
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("connection refused"),
+        "{r:?}"
+    );
+    assert!(!mounted_under(&e.path("drives")));
+}
+
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walkdir(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

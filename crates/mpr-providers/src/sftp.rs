@@ -1,0 +1,375 @@
+//! The `sftp` provider: one `sshfs` per connection.
+//!
+//! Names: `sftp://[user@]host[:port]/path` (an absolute path on the server)
+//! and `\\host[@port]\share[\path]` (a path relative to the user's home
+//! directory on the server: `\\host\export` is `~/export`). Authentication is
+//! ssh's own: keys, the agent and `~/.ssh/config` work as they do for `ssh`;
+//! a password given with `--password-stdin` reaches sshfs on its standard
+//! input (`-o password_stdin`), never in an argv. `[providers.sftp]
+//! ssh_config` names an ssh configuration file passed as `ssh -F`.
+
+use crate::helper::{Helper, Start, log_path};
+use crate::{Options, mount};
+use mpr_core::names::RemoteName;
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider};
+use mpr_core::{WnError, lasterror};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const FSTYPES: &[&str] = &["fuse.sshfs"];
+
+/// How long a bare UNC name waits for an SSH greeting before it is
+/// "not mine" (an SSH server greets at once; others wait for the client).
+const BANNER_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Where an SFTP name points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The user from the name, if any.
+    pub user: Option<String>,
+    /// The host.
+    pub host: String,
+    /// The port, if not 22.
+    pub port: Option<u16>,
+    /// The path on the server (absolute, or relative to the home directory).
+    pub path: String,
+}
+
+/// Parses a remote name for SFTP; `WN_BAD_NETNAME` if it is not one.
+pub fn parse(remote: &str) -> Result<Target, WnError> {
+    let name = RemoteName::parse(remote)?;
+    let t = match name.scheme() {
+        Some(s) if s.eq_ignore_ascii_case("sftp") => {
+            let rest = &remote[s.len() + 3..];
+            let (authority, path) = match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, ""),
+            };
+            let (user, hostport) = match authority.rsplit_once('@') {
+                Some((u, h)) => (Some(u.to_string()), h),
+                None => (None, authority),
+            };
+            let (host, port) = split_port(hostport)?;
+            Target {
+                user,
+                host,
+                port,
+                path: path.to_string(),
+            }
+        }
+        Some(_) => return Err(WnError::BadNetName),
+        None => {
+            let u = name.unc().ok_or(WnError::BadNetName)?;
+            let mut path = u.share.clone();
+            if !u.path.is_empty() {
+                path.push('/');
+                path.push_str(&u.path.replace('\\', "/"));
+            }
+            Target {
+                user: None,
+                host: u.server,
+                port: u.port,
+                path,
+            }
+        }
+    };
+    // Nothing that ssh could take for an option.
+    let bad = |s: &str| {
+        s.is_empty() || s.starts_with('-') || s.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if bad(&t.host) || t.user.as_deref().is_some_and(bad) || t.path.chars().any(char::is_control) {
+        return Err(WnError::BadNetName);
+    }
+    Ok(t)
+}
+
+fn split_port(hostport: &str) -> Result<(String, Option<u16>), WnError> {
+    if let Some(v6) = hostport.strip_prefix('[') {
+        let (h, rest) = v6.split_once(']').ok_or(WnError::BadNetName)?;
+        let port = match rest.strip_prefix(':') {
+            Some(p) => Some(p.parse().map_err(|_| WnError::BadNetName)?),
+            None => None,
+        };
+        return Ok((h.to_string(), port));
+    }
+    match hostport.rsplit_once(':') {
+        Some((h, p)) => Ok((
+            h.to_string(),
+            Some(p.parse().map_err(|_| WnError::BadNetName)?),
+        )),
+        None => Ok((hostport.to_string(), None)),
+    }
+}
+
+/// The built-in SFTP provider.
+#[derive(Debug)]
+pub struct Sftp {
+    pub(crate) name: String,
+    pub(crate) opts: Options,
+}
+
+impl Sftp {
+    fn fail<T>(&self, e: WnError, text: String) -> Result<T, WnError> {
+        lasterror::set(e.code(), text, self.name.clone());
+        Err(e)
+    }
+
+    /// Connects to the server and reads its greeting: an SSH server speaks
+    /// first (`SSH-2.0-...`); an SMB or HTTP server waits for the client.
+    fn probe_banner(&self, t: &Target) -> Result<(), WnError> {
+        use std::io::Read;
+        use std::net::ToSocketAddrs;
+        let port = t.port.unwrap_or(22);
+        let wait = self.opts.connect_timeout.min(BANNER_WAIT);
+        let at = format!("{}:{port}", t.host);
+        let not_ssh = |why: String| {
+            lasterror::set(
+                WnError::BadNetPath.code(),
+                format!("no SSH server at {at}: {why}"),
+                self.name.clone(),
+            );
+            Err(WnError::BadNetPath)
+        };
+        let addrs: Vec<_> = match (t.host.as_str(), port).to_socket_addrs() {
+            Ok(a) => a.collect(),
+            Err(e) => return not_ssh(e.to_string()),
+        };
+        let Some(addr) = addrs.first() else {
+            return not_ssh("no address".into());
+        };
+        let mut conn = match std::net::TcpStream::connect_timeout(addr, wait) {
+            Ok(c) => c,
+            Err(e) => return not_ssh(e.to_string()),
+        };
+        let _ = conn.set_read_timeout(Some(wait));
+        let mut buf = [0u8; 4];
+        match conn.read_exact(&mut buf) {
+            Ok(()) if &buf == b"SSH-" => Ok(()),
+            Ok(()) => not_ssh("it does not greet like an SSH server".into()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                not_ssh(format!(
+                    "no greeting within {} ms: timed out",
+                    wait.as_millis()
+                ))
+            }
+            Err(e) => not_ssh(format!("no greeting ({e})")),
+        }
+    }
+
+    /// Maps what ssh and sshfs said to a `WN_*` code.
+    fn classify(&self, log: &str, with_password: bool, t: &Target) -> (WnError, String) {
+        let at = format!(
+            "{}{}",
+            t.host,
+            t.port.map(|p| format!(":{p}")).unwrap_or_default()
+        );
+        // The line that says it, or the last line.
+        let line = |keys: &[&str]| -> Option<String> {
+            log.lines()
+                .find(|l| keys.iter().any(|k| l.contains(k)))
+                .map(|l| l.trim().to_string())
+        };
+        let last = log
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if let Some(l) = line(&[
+            "Host key verification failed",
+            "REMOTE HOST IDENTIFICATION HAS CHANGED",
+            "host key is known",
+        ]) {
+            return (
+                WnError::ExtendedError,
+                format!(
+                    "the host key of {at} is unknown or has changed; check it with ssh first ({l})"
+                ),
+            );
+        }
+        if let Some(l) = line(&["Permission denied", "Too many authentication failures"]) {
+            let e = if with_password {
+                WnError::BadPassword
+            } else {
+                WnError::LogonFailure
+            };
+            return (e, format!("{at} refused the login ({l})"));
+        }
+        if log.contains("No such file or directory") && !log.contains("no such identity") {
+            return (
+                WnError::BadNetName,
+                format!("{at} has no directory {:?}", t.path),
+            );
+        }
+        const UNREACHABLE: &[&str] = &[
+            "Connection refused",
+            "Could not resolve hostname",
+            "No route to host",
+            "Network is unreachable",
+            "Connection timed out",
+            "kex_exchange_identification",
+            "banner exchange",
+            "Connection closed",
+            "Connection reset",
+        ];
+        if let Some(l) = line(UNREACHABLE) {
+            return (
+                WnError::BadNetPath,
+                format!("cannot reach an SSH server at {at} ({l})"),
+            );
+        }
+        (WnError::NetError, format!("sshfs failed for {at}: {last}"))
+    }
+}
+
+impl NetworkProvider for Sftp {
+    fn key(&self) -> &str {
+        "sftp"
+    }
+
+    fn display_name(&self) -> &str {
+        &self.name
+    }
+
+    fn connection_caps(&self) -> u32 {
+        crate::BUILTIN_CAPS
+    }
+
+    fn net_type(&self) -> u32 {
+        crate::WNNC_NET_MPR_SFTP
+    }
+
+    fn origin(&self) -> String {
+        "built-in".into()
+    }
+
+    fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
+        let t = parse(call.remote)?;
+        if RemoteName::parse(call.remote)?.scheme().is_none() {
+            // A bare UNC name may be anybody's: answer "not mine" quickly
+            // when no SSH server greets us there.
+            self.probe_banner(&t)?;
+        }
+        let dir = call.directory;
+        crate::prepare_mount_point(dir, &self.name)?;
+        let user = call.user.map(str::to_string).or(t.user.clone());
+        let mut spec = String::new();
+        if let Some(u) = &user {
+            spec.push_str(u);
+            spec.push('@');
+        }
+        if t.host.contains(':') {
+            spec.push_str(&format!("[{}]", t.host));
+        } else {
+            spec.push_str(&t.host);
+        }
+        spec.push(':');
+        spec.push_str(&t.path);
+        let mut cmd = Command::new("sshfs");
+        cmd.arg(&spec).arg(dir).arg("-f");
+        if let Some(p) = t.port {
+            cmd.arg("-p").arg(p.to_string());
+        }
+        if let Some(cfg) = &self.opts.ssh_config {
+            cmd.arg("-F").arg(cfg);
+        }
+        let timeout = self.opts.connect_timeout;
+        let mut o = format!(
+            "reconnect,ServerAliveInterval=15,ServerAliveCountMax=3,ConnectTimeout={}",
+            timeout.as_secs().max(1)
+        );
+        let password = call.password.filter(|p| !p.expose().is_empty());
+        if password.is_some() {
+            o.push_str(",password_stdin,PreferredAuthentications=password,PubkeyAuthentication=no,NumberOfPasswordPrompts=1");
+        } else {
+            o.push_str(",BatchMode=yes");
+        }
+        cmd.arg("-o").arg(o);
+        let log = log_path(&self.opts.runtime_dir, "sftp", dir);
+        let mut helper = Helper::spawn(cmd, &log, password).map_err(|e| {
+            lasterror::set(
+                WnError::NetError.code(),
+                format!("cannot run sshfs (apt-get install sshfs): {e}"),
+                self.name.clone(),
+            );
+            WnError::NetError
+        })?;
+        let probe_dir: PathBuf = dir.to_path_buf();
+        let started = helper.wait_ready(timeout, move || {
+            mount::mounted_at(&probe_dir).is_some_and(|m| FSTYPES.contains(&m.fstype.as_str()))
+                && std::fs::read_dir(&probe_dir).is_ok()
+        });
+        match started {
+            Start::Ready => Ok(()),
+            Start::Exited(log) => {
+                crate::clean_mount_point(dir);
+                let (e, text) = self.classify(&log, password.is_some(), &t);
+                self.fail(e, text)
+            }
+            Start::TimedOut => {
+                crate::clean_mount_point(dir);
+                self.fail(
+                    WnError::BadNetPath,
+                    format!(
+                        "{} did not answer within {} s: timed out",
+                        t.host,
+                        timeout.as_secs()
+                    ),
+                )
+            }
+        }
+    }
+
+    fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
+        let Some(dir) = call.directory else {
+            return Err(WnError::NotConnected);
+        };
+        mount::unmount(dir, call.force, &self.name)?;
+        crate::helper::forget(&log_path(&self.opts.runtime_dir, "sftp", dir));
+        Ok(())
+    }
+
+    fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
+        let dir = directory.ok_or(WnError::NotConnected)?;
+        let log = log_path(&self.opts.runtime_dir, "sftp", dir);
+        mount::alive(dir, FSTYPES, &log)
+            .map(|m| m.source)
+            .ok_or(WnError::NotConnected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sftp_names() {
+        let t = parse("sftp://bob@h.example:2222/srv/data").unwrap();
+        assert_eq!(
+            t,
+            Target {
+                user: Some("bob".into()),
+                host: "h.example".into(),
+                port: Some(2222),
+                path: "/srv/data".into()
+            }
+        );
+        let t = parse(r"\\h@22022\export\sub\dir").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("h", Some(22022), "export/sub/dir")
+        );
+        assert_eq!(parse("sftp://[::1]:22/x").unwrap().host, "::1");
+        assert_eq!(parse("smb://h/share"), Err(WnError::BadNetName));
+        assert_eq!(parse("dav://h/x"), Err(WnError::BadNetName));
+        assert_eq!(parse("sftp://-oProxyCommand=x/y"), Err(WnError::BadNetName));
+        assert_eq!(parse("sftp://-bob@h/y"), Err(WnError::BadNetName));
+        assert_eq!(parse("sftp://h:notaport/y"), Err(WnError::BadNetName));
+    }
+}

@@ -1,0 +1,368 @@
+//! The `webdav` provider: `rclone mount` per connection, after an
+//! `rclone lsjson --stat` check (the mount itself is lazy and would hide
+//! every error behind `EIO`).
+//!
+//! Names: `dav://host[:port]/path` (HTTP), `davs://host[:port]/path`
+//! (HTTPS), and the Windows redirector's `\\host[@SSL][@port]\path`. The
+//! password reaches rclone through its environment (`RCLONE_WEBDAV_PASS`,
+//! in rclone's obscured form), never through an argv.
+
+use crate::helper::{Helper, Start, log_path};
+use crate::{Options, mount};
+use mpr_core::names::RemoteName;
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Secret};
+use mpr_core::{WnError, lasterror};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const FSTYPES: &[&str] = &["fuse.rclone"];
+
+/// How long a bare UNC name waits for an HTTP answer before it is "not
+/// mine".
+const PROBE_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Parses a remote name for WebDAV into a URL; `WN_BAD_NETNAME` if it is
+/// not one.
+pub fn url(remote: &str) -> Result<String, WnError> {
+    let name = RemoteName::parse(remote)?;
+    let (scheme, rest) = match name.scheme() {
+        Some(s) if s.eq_ignore_ascii_case("dav") => ("http", remote[s.len() + 3..].to_string()),
+        Some(s) if s.eq_ignore_ascii_case("davs") => ("https", remote[s.len() + 3..].to_string()),
+        Some(_) => return Err(WnError::BadNetName),
+        None => {
+            let body = name.as_str().trim_start_matches('\\');
+            let (server, path) = body.split_once('\\').unwrap_or((body, ""));
+            let mut parts = server.split('@');
+            let host = parts.next().unwrap_or("");
+            let mut https = false;
+            let mut port = None;
+            for p in parts {
+                if p.eq_ignore_ascii_case("SSL") {
+                    https = true;
+                } else {
+                    port = Some(p.parse::<u16>().map_err(|_| WnError::BadNetName)?);
+                }
+            }
+            let authority = match port {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            };
+            (
+                if https { "https" } else { "http" },
+                format!("{authority}/{}", path.replace('\\', "/")),
+            )
+        }
+    };
+    if rest.starts_with('-') || rest.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(WnError::BadNetName);
+    }
+    let mut u = format!("{scheme}://{rest}");
+    if !u.ends_with('/') {
+        u.push('/');
+    }
+    Ok(u)
+}
+
+/// The built-in WebDAV provider.
+#[derive(Debug)]
+pub struct WebDav {
+    pub(crate) name: String,
+    pub(crate) opts: Options,
+}
+
+/// rclone's environment for one connection.
+fn rclone_env(cmd: &mut Command, url: &str, user: Option<&str>, obscured: Option<&str>) {
+    cmd.env("RCLONE_CONFIG", "/dev/null")
+        .env("RCLONE_WEBDAV_URL", url)
+        .env("RCLONE_WEBDAV_VENDOR", "other")
+        .env_remove("RCLONE_WEBDAV_PASS")
+        .env_remove("RCLONE_WEBDAV_USER");
+    if let Some(u) = user {
+        cmd.env("RCLONE_WEBDAV_USER", u);
+    }
+    if let Some(p) = obscured {
+        cmd.env("RCLONE_WEBDAV_PASS", p);
+    }
+}
+
+impl WebDav {
+    fn fail<T>(&self, e: WnError, text: String) -> Result<T, WnError> {
+        lasterror::set(e.code(), text, self.name.clone());
+        Err(e)
+    }
+
+    /// Sends a bare HTTP request and waits briefly for an HTTP answer (TLS
+    /// ports get a TLS hello instead and any answer counts).
+    fn probe_http(&self, url: &str) -> Result<(), WnError> {
+        use std::io::Read;
+        use std::net::ToSocketAddrs;
+        let https = url.starts_with("https://");
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or("");
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (
+                h.trim_matches(['[', ']']).to_string(),
+                p.parse().unwrap_or(80),
+            ),
+            None => (authority.to_string(), if https { 443 } else { 80 }),
+        };
+        let wait = self.opts.connect_timeout.min(PROBE_WAIT);
+        let not_web = |why: String| {
+            lasterror::set(
+                WnError::BadNetPath.code(),
+                format!("no web server at {host}:{port}: {why}"),
+                self.name.clone(),
+            );
+            Err(WnError::BadNetPath)
+        };
+        let addr = match (host.as_str(), port)
+            .to_socket_addrs()
+            .map(|mut a| a.next())
+        {
+            Ok(Some(a)) => a,
+            Ok(None) => return not_web("no address".into()),
+            Err(e) => return not_web(e.to_string()),
+        };
+        let mut conn = match std::net::TcpStream::connect_timeout(&addr, wait) {
+            Ok(c) => c,
+            Err(e) => return not_web(e.to_string()),
+        };
+        if https {
+            return Ok(());
+        }
+        let _ = conn.set_read_timeout(Some(wait));
+        let _ = conn.write_all(format!("OPTIONS / HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes());
+        let mut buf = [0u8; 5];
+        match conn.read_exact(&mut buf) {
+            Ok(()) if &buf == b"HTTP/" => Ok(()),
+            Ok(()) => not_web("it does not answer like a web server".into()),
+            Err(e) => not_web(format!("no answer ({e})")),
+        }
+    }
+
+    /// rclone's obscured form of the password, made by `rclone obscure -`
+    /// reading it on standard input.
+    fn obscure(&self, pw: &Secret) -> Result<zeroize::Zeroizing<String>, WnError> {
+        let mut child = Command::new("rclone")
+            .args(["obscure", "-"])
+            .env("RCLONE_CONFIG", "/dev/null")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                lasterror::set(
+                    WnError::NetError.code(),
+                    format!("cannot run rclone (apt-get install rclone): {e}"),
+                    self.name.clone(),
+                );
+                WnError::NetError
+            })?;
+        if let Some(mut i) = child.stdin.take() {
+            let _ = i.write_all(pw.expose().as_bytes());
+        }
+        let out = child.wait_with_output().map_err(|_| WnError::NetError)?;
+        let s = zeroize::Zeroizing::new(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        if !out.status.success() || s.is_empty() {
+            return self.fail(
+                WnError::NetError,
+                "rclone could not encode the password".into(),
+            );
+        }
+        Ok(s)
+    }
+}
+
+impl NetworkProvider for WebDav {
+    fn key(&self) -> &str {
+        "webdav"
+    }
+
+    fn display_name(&self) -> &str {
+        &self.name
+    }
+
+    fn connection_caps(&self) -> u32 {
+        crate::BUILTIN_CAPS
+    }
+
+    fn net_type(&self) -> u32 {
+        mpr_abi::WNNC_NET_DAV
+    }
+
+    fn origin(&self) -> String {
+        "built-in".into()
+    }
+
+    fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
+        let url = url(call.remote)?;
+        if RemoteName::parse(call.remote)?.scheme().is_none() {
+            // A bare UNC name may be anybody's: answer "not mine" quickly
+            // when no web server answers there.
+            self.probe_http(&url)?;
+        }
+        let dir = call.directory;
+        let obscured = match call.password.filter(|p| !p.expose().is_empty()) {
+            Some(p) => Some(self.obscure(p)?),
+            None => None,
+        };
+        // The check: rclone answers with an exact reason, the mount would not.
+        let timeout = self.opts.connect_timeout;
+        let mut check = Command::new("rclone");
+        check.args([
+            "lsjson",
+            "--stat",
+            "--retries",
+            "1",
+            "--low-level-retries",
+            "1",
+        ]);
+        check
+            .arg("--contimeout")
+            .arg(format!("{}s", timeout.as_secs().max(1)));
+        check
+            .arg("--timeout")
+            .arg(format!("{}s", timeout.as_secs().max(1)));
+        check.arg(":webdav:");
+        rclone_env(
+            &mut check,
+            &url,
+            call.user,
+            obscured.as_deref().map(String::as_str),
+        );
+        let check_log = log_path(&self.opts.runtime_dir, "webdav-check", dir);
+        let mut checker = Helper::spawn(check, &check_log, None).map_err(|e| {
+            lasterror::set(
+                WnError::NetError.code(),
+                format!("cannot run rclone (apt-get install rclone): {e}"),
+                self.name.clone(),
+            );
+            WnError::NetError
+        })?;
+        match checker.wait_ready(timeout, || false) {
+            Start::Exited(log) if log.starts_with("exit status: 0") => {}
+            Start::Exited(log) => {
+                let (e, text) =
+                    if log.contains("401") || log.contains("403") || log.contains("Unauthorized") {
+                        let e = if call.password.is_some() {
+                            WnError::BadPassword
+                        } else {
+                            WnError::LogonFailure
+                        };
+                        (e, format!("{url} refused the login"))
+                    } else if log.contains("directory not found")
+                        || log.contains("404")
+                        || log.contains("object not found")
+                    {
+                        (WnError::BadNetName, format!("{url} does not exist"))
+                    } else {
+                        let last = log
+                            .lines()
+                            .rev()
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or("")
+                            .to_string();
+                        (
+                            WnError::BadNetPath,
+                            format!("cannot reach a WebDAV server at {url} ({})", last.trim()),
+                        )
+                    };
+                let _ = std::fs::remove_file(&check_log);
+                return self.fail(e, text);
+            }
+            Start::Ready | Start::TimedOut => {
+                return self.fail(
+                    WnError::BadNetPath,
+                    format!(
+                        "{url} did not answer within {} s: timed out",
+                        timeout.as_secs()
+                    ),
+                );
+            }
+        }
+        let _ = std::fs::remove_file(&check_log);
+        crate::prepare_mount_point(dir, &self.name)?;
+        let mut cmd = Command::new("rclone");
+        cmd.args(["mount", ":webdav:"]).arg(dir).args([
+            "--dir-cache-time",
+            "1s",
+            "--retries",
+            "1",
+            "--low-level-retries",
+            "2",
+        ]);
+        rclone_env(
+            &mut cmd,
+            &url,
+            call.user,
+            obscured.as_deref().map(String::as_str),
+        );
+        let log = log_path(&self.opts.runtime_dir, "webdav", dir);
+        let mut helper = Helper::spawn(cmd, &log, None).map_err(|e| {
+            lasterror::set(
+                WnError::NetError.code(),
+                format!("cannot run rclone: {e}"),
+                self.name.clone(),
+            );
+            WnError::NetError
+        })?;
+        let probe_dir = dir.to_path_buf();
+        match helper.wait_ready(timeout, move || {
+            mount::mounted_at(&probe_dir).is_some_and(|m| FSTYPES.contains(&m.fstype.as_str()))
+                && std::fs::read_dir(&probe_dir).is_ok()
+        }) {
+            Start::Ready => Ok(()),
+            Start::Exited(log) => {
+                crate::clean_mount_point(dir);
+                self.fail(WnError::NetError, format!("rclone mount stopped: {log}"))
+            }
+            Start::TimedOut => {
+                crate::clean_mount_point(dir);
+                self.fail(
+                    WnError::BadNetPath,
+                    format!(
+                        "{url} did not answer within {} s: timed out",
+                        timeout.as_secs()
+                    ),
+                )
+            }
+        }
+    }
+
+    fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
+        let Some(dir) = call.directory else {
+            return Err(WnError::NotConnected);
+        };
+        mount::unmount(dir, call.force, &self.name)?;
+        crate::helper::forget(&log_path(&self.opts.runtime_dir, "webdav", dir));
+        Ok(())
+    }
+
+    fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
+        let dir = directory.ok_or(WnError::NotConnected)?;
+        let log = log_path(&self.opts.runtime_dir, "webdav", dir);
+        mount::alive(dir, FSTYPES, &log)
+            .map(|m| m.source)
+            .ok_or(WnError::NotConnected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webdav_urls() {
+        assert_eq!(url("dav://h:8080/files").unwrap(), "http://h:8080/files/");
+        assert_eq!(url("davs://h/x/").unwrap(), "https://h/x/");
+        assert_eq!(
+            url(r"\\h@48080\dir\sub").unwrap(),
+            "http://h:48080/dir/sub/"
+        );
+        assert_eq!(url(r"\\h@SSL@443\dir").unwrap(), "https://h:443/dir/");
+        assert_eq!(url(r"\\h").unwrap(), "http://h/");
+        assert_eq!(url("sftp://h/x"), Err(WnError::BadNetName));
+        assert_eq!(url(r"\\h@port\x"), Err(WnError::BadNetName));
+    }
+}
