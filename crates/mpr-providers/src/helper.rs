@@ -88,7 +88,7 @@ impl Helper {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             while !probe() {
-                std::thread::sleep(Duration::from_millis(10));
+                std::thread::sleep(Duration::from_millis(2));
                 if tx.send(false).is_err() {
                     return;
                 }
@@ -99,7 +99,7 @@ impl Helper {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Start::Exited(self.tail(status.to_string()));
             }
-            match rx.recv_timeout(Duration::from_millis(10)) {
+            match rx.recv_timeout(Duration::from_millis(5)) {
                 Ok(true) => return Start::Ready,
                 Ok(false) | Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {

@@ -207,8 +207,20 @@ impl NetworkProvider for WebDav {
             Some(p) => Some(self.obscure(p)?),
             None => None,
         };
-        // The check: rclone answers with an exact reason, the mount would not.
+        // The check (rclone answers with an exact reason; the mount is lazy
+        // and would not) and the mount run side by side: a failed check
+        // kills the mount, a passed one leaves it to become ready.
         let timeout = self.opts.connect_timeout;
+        let pass = obscured.as_deref().map(String::as_str);
+        crate::prepare_mount_point(dir, &self.name)?;
+        let spawn_err = |e: std::io::Error| {
+            lasterror::set(
+                WnError::NetError.code(),
+                format!("cannot run rclone (apt-get install rclone): {e}"),
+                self.name.clone(),
+            );
+            WnError::NetError
+        };
         let mut check = Command::new("rclone");
         check.args([
             "lsjson",
@@ -225,64 +237,9 @@ impl NetworkProvider for WebDav {
             .arg("--timeout")
             .arg(format!("{}s", timeout.as_secs().max(1)));
         check.arg(":webdav:");
-        rclone_env(
-            &mut check,
-            &url,
-            call.user,
-            obscured.as_deref().map(String::as_str),
-        );
+        rclone_env(&mut check, &url, call.user, pass);
         let check_log = log_path(&self.opts.runtime_dir, "webdav-check", dir);
-        let mut checker = Helper::spawn(check, &check_log, None).map_err(|e| {
-            lasterror::set(
-                WnError::NetError.code(),
-                format!("cannot run rclone (apt-get install rclone): {e}"),
-                self.name.clone(),
-            );
-            WnError::NetError
-        })?;
-        match checker.wait_ready(timeout, || false) {
-            Start::Exited(log) if log.starts_with("exit status: 0") => {}
-            Start::Exited(log) => {
-                let (e, text) =
-                    if log.contains("401") || log.contains("403") || log.contains("Unauthorized") {
-                        let e = if call.password.is_some() {
-                            WnError::BadPassword
-                        } else {
-                            WnError::LogonFailure
-                        };
-                        (e, format!("{url} refused the login"))
-                    } else if log.contains("directory not found")
-                        || log.contains("404")
-                        || log.contains("object not found")
-                    {
-                        (WnError::BadNetName, format!("{url} does not exist"))
-                    } else {
-                        let last = log
-                            .lines()
-                            .rev()
-                            .find(|l| !l.trim().is_empty())
-                            .unwrap_or("")
-                            .to_string();
-                        (
-                            WnError::BadNetPath,
-                            format!("cannot reach a WebDAV server at {url} ({})", last.trim()),
-                        )
-                    };
-                let _ = std::fs::remove_file(&check_log);
-                return self.fail(e, text);
-            }
-            Start::Ready | Start::TimedOut => {
-                return self.fail(
-                    WnError::BadNetPath,
-                    format!(
-                        "{url} did not answer within {} s: timed out",
-                        timeout.as_secs()
-                    ),
-                );
-            }
-        }
-        let _ = std::fs::remove_file(&check_log);
-        crate::prepare_mount_point(dir, &self.name)?;
+        let mut checker = Helper::spawn(check, &check_log, None).map_err(spawn_err)?;
         let mut cmd = Command::new("rclone");
         cmd.args(["mount", ":webdav:"]).arg(dir).args([
             "--dir-cache-time",
@@ -292,21 +249,59 @@ impl NetworkProvider for WebDav {
             "--low-level-retries",
             "2",
         ]);
-        rclone_env(
-            &mut cmd,
-            &url,
-            call.user,
-            obscured.as_deref().map(String::as_str),
-        );
+        rclone_env(&mut cmd, &url, call.user, pass);
         let log = log_path(&self.opts.runtime_dir, "webdav", dir);
-        let mut helper = Helper::spawn(cmd, &log, None).map_err(|e| {
-            lasterror::set(
-                WnError::NetError.code(),
-                format!("cannot run rclone: {e}"),
-                self.name.clone(),
-            );
-            WnError::NetError
-        })?;
+        let mut helper = match Helper::spawn(cmd, &log, None) {
+            Ok(h) => h,
+            Err(e) => {
+                checker.kill();
+                return Err(spawn_err(e));
+            }
+        };
+        let checked = checker.wait_ready(timeout, || false);
+        crate::helper::forget(&check_log);
+        let failure = match checked {
+            Start::Exited(log) if log.starts_with("exit status: 0") => None,
+            Start::Exited(log) => Some(
+                if log.contains("401") || log.contains("403") || log.contains("Unauthorized") {
+                    let e = if call.password.is_some() {
+                        WnError::BadPassword
+                    } else {
+                        WnError::LogonFailure
+                    };
+                    (e, format!("{url} refused the login"))
+                } else if log.contains("directory not found")
+                    || log.contains("404")
+                    || log.contains("object not found")
+                {
+                    (WnError::BadNetName, format!("{url} does not exist"))
+                } else {
+                    let last = log
+                        .lines()
+                        .rev()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("")
+                        .to_string();
+                    (
+                        WnError::BadNetPath,
+                        format!("cannot reach a WebDAV server at {url} ({})", last.trim()),
+                    )
+                },
+            ),
+            Start::Ready | Start::TimedOut => Some((
+                WnError::BadNetPath,
+                format!(
+                    "{url} did not answer within {} s: timed out",
+                    timeout.as_secs()
+                ),
+            )),
+        };
+        if let Some((e, text)) = failure {
+            helper.kill();
+            crate::clean_mount_point(dir);
+            crate::helper::forget(&log);
+            return self.fail(e, text);
+        }
         let probe_dir = dir.to_path_buf();
         match helper.wait_ready(timeout, move || {
             mount::mounted_at(&probe_dir).is_some_and(|m| FSTYPES.contains(&m.fstype.as_str()))
