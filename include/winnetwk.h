@@ -320,7 +320,12 @@ DWORD APIENTRY WNetAddConnection3W(HWND hwndOwner, LPNETRESOURCEW lpNetResource,
 DWORD APIENTRY WNetAddConnection3A(HWND hwndOwner, LPNETRESOURCEA lpNetResource,
                                    LPCSTR lpPassword, LPCSTR lpUserName, DWORD dwFlags);
 
-/* Connect and report the access name (the local name, else the remote name). */
+/*
+ * Connect and report the access name: the local name (the drive picked with
+ * CONNECT_REDIRECT and no local name), or for a connection without a local
+ * name the directory it is reachable at (<runtime dir>/unc/<server>/<share>).
+ * *lpBufferSize is checked before anything is connected.
+ */
 DWORD APIENTRY WNetUseConnectionW(HWND hwndOwner, LPNETRESOURCEW lpNetResource,
                                   LPCWSTR lpPassword, LPCWSTR lpUserId, DWORD dwFlags,
                                   LPWSTR lpAccessName, LPDWORD lpBufferSize,
@@ -341,7 +346,12 @@ DWORD APIENTRY WNetCancelConnection2A(LPCSTR lpName, DWORD dwFlags, BOOL fForce)
 DWORD APIENTRY WNetGetConnectionW(LPCWSTR lpLocalName, LPWSTR lpRemoteName, LPDWORD lpnLength);
 DWORD APIENTRY WNetGetConnectionA(LPCSTR lpLocalName, LPSTR lpRemoteName, LPDWORD lpnLength);
 
-/* Enumeration of RESOURCE_CONNECTED and RESOURCE_REMEMBERED. */
+/*
+ * Enumeration of RESOURCE_CONNECTED and RESOURCE_REMEMBERED (a snapshot taken
+ * by WNetOpenEnum). WNetEnumResource fills lpBuffer with an array of
+ * NETRESOURCE followed by the strings they point to (placed from the end of
+ * the buffer); *lpBufferSize is in bytes.
+ */
 DWORD APIENTRY WNetOpenEnumW(DWORD dwScope, DWORD dwType, DWORD dwUsage,
                              LPNETRESOURCEW lpNetResource, LPHANDLE lphEnum);
 DWORD APIENTRY WNetOpenEnumA(DWORD dwScope, DWORD dwType, DWORD dwUsage,
@@ -358,7 +368,8 @@ DWORD APIENTRY WNetGetLastErrorW(LPDWORD lpError, LPWSTR lpErrorBuf, DWORD nErro
 DWORD APIENTRY WNetGetLastErrorA(LPDWORD lpError, LPSTR lpErrorBuf, DWORD nErrorBufSize,
                                  LPSTR lpNameBuf, DWORD nNameBufSize);
 
-/* Reconnect one remembered connection (sends no notifications). */
+/* Reconnect one remembered connection, or all of them when lpDevice is NULL or
+ * empty (sends no notifications; hwndParent and fUseUI are ignored). */
 DWORD APIENTRY WNetRestoreSingleConnectionW(HWND hwndParent, LPCWSTR lpDevice, BOOL fUseUI);
 
 /* Generic names, always the W variants. */

@@ -30,6 +30,13 @@ echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The fuzz targets are a workspace of their own (fuzz/): keep them formatted
+# and compiling. Type-checking only, without libFuzzer's C++ build, and in
+# the same target directory, so it reuses clippy's work (a few seconds);
+# `bash scripts/fuzz.sh` runs them (docs/fuzzing.md).
+echo "== fuzz targets (check only)"
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo clippy --manifest-path fuzz/Cargo.toml --no-default-features --locked --target-dir target -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked --quiet
 echo "== cargo test"

@@ -1,21 +1,59 @@
 //! One function per verb.
 
 use crate::UsageError;
-use crate::args::{Cli, Command, UseArgs};
-use crate::output::{Out, stdout_line};
-use anyhow::{Context, Result, bail};
+use crate::args::{
+    Cli, Command, IsolationArg, NotifyeeCommand, PolicyArg, ProviderCommand, UseArgs,
+};
+use crate::credentials::{prompt_password, read_password_stdin};
+use crate::output::{Cell, Out, Style, Table, stdout_line, warn};
+use crate::progress::{InFlight, Spinner, Watched};
+use crate::registry;
+use anyhow::{Result, bail};
 use mpr_abi as abi;
-use mpr_core::plugin::Secret;
+use mpr_core::config::{Isolation, Policy};
 use mpr_core::router::{AddApi, AddRequest, CancelRequest, ConnectionStatus, Router};
 use mpr_core::{WnError, lasterror};
 use serde_json::{Map, Value, json};
 use std::ffi::OsString;
-use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Notifyee(NotifyeeCommand::List { json }) => registry::notifyee_list(Out { json }),
+        Command::Notifyee(NotifyeeCommand::Add {
+            name,
+            path,
+            isolation,
+            policy,
+            timeout_ms,
+            json,
+        }) => registry::notifyee_add(
+            Out { json },
+            registry::NewNotifyee {
+                name,
+                path,
+                isolation: isolation.map(|i| match i {
+                    IsolationArg::Inprocess => Isolation::InProcess,
+                    IsolationArg::Process => Isolation::Process,
+                }),
+                policy: policy.map(|p| match p {
+                    PolicyArg::Veto => Policy::Veto,
+                    PolicyArg::Advisory => Policy::Advisory,
+                }),
+                timeout_ms,
+            },
+        ),
+        Command::Notifyee(NotifyeeCommand::Remove { name, json }) => {
+            registry::notifyee_remove(Out { json }, name)
+        }
+        Command::Provider(ProviderCommand::List { json }) => registry::provider_list(Out { json }),
+        Command::Watch { json, lines } => crate::watch::watch(json, lines),
+        Command::Generate { what } => {
+            crate::generate::generate(what)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Use(a) => use_cmd(a),
         Command::Get { local, json } => {
             let out = Out { json };
@@ -43,13 +81,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 },
                 None => None,
             };
-            let router = build_router(false)?;
-            restore(&router, out, local.as_deref())
+            let in_flight = Arc::new(InFlight::default());
+            let router = build_router_watched(false, &in_flight)?;
+            restore(&router, out, local.as_deref(), in_flight)
         }
     }
 }
 
-fn obj(v: Value) -> Map<String, Value> {
+/// The fields of a JSON object (an empty map for anything else).
+pub fn obj(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -79,7 +119,28 @@ pub fn build_router(with_notifyees: bool) -> Result<Router> {
     })
     .map_err(|e| UsageError(e.to_string()))?;
     for w in warnings {
-        eprintln!("mpr: warning: {w}");
+        warn(&w);
+    }
+    Ok(router)
+}
+
+/// Like [`build_router`]; when a spinner can be shown (standard error is a
+/// terminal), the providers note their calls in `in_flight` so that the
+/// spinner can name the provider being called.
+pub fn build_router_watched(with_notifyees: bool, in_flight: &Arc<InFlight>) -> Result<Router> {
+    if !crate::progress::enabled() {
+        return build_router(with_notifyees);
+    }
+    let f = in_flight.clone();
+    let (router, warnings) = mpr_setup::router_from_env_wrapped(
+        mpr_setup::Load {
+            notifyees: with_notifyees,
+        },
+        &move |p| Watched::wrap(p, f.clone()),
+    )
+    .map_err(|e| UsageError(e.to_string()))?;
+    for w in warnings {
+        warn(&w);
     }
     Ok(router)
 }
@@ -95,6 +156,7 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
         if a.persistent
             || a.temporary
             || a.password_stdin
+            || a.interactive
             || a.user.is_some()
             || a.provider.is_some()
         {
@@ -105,13 +167,21 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
         let Some(name) = utf8(name, WnError::BadLocalName, "name", out)? else {
             return Ok(out.failure(WnError::BadLocalName));
         };
-        let router = build_router(true)?;
+        let in_flight = Arc::new(InFlight::default());
+        let router = build_router_watched(true, &in_flight)?;
         let flags = if a.keep_remembered {
             0
         } else {
             abi::CONNECT_UPDATE_PROFILE
         };
-        return Ok(match router.cancel(&CancelRequest { name, flags, force: a.force }) {
+        let spinner = Spinner::start(format!("Disconnecting {name}"), in_flight);
+        let result = router.cancel(&CancelRequest {
+            name,
+            flags,
+            force: a.force,
+        });
+        spinner.stop();
+        return Ok(match result {
             Ok(o) => out.success(
                 obj(json!({"target": o.name, "provider": o.provider, "provider_name": o.provider_name, "forgotten": o.forgotten})),
                 || stdout_line(&format!("{} was disconnected.", o.name)),
@@ -122,6 +192,7 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
     let (local, remote) = match a.names.as_slice() {
         [] => {
             if a.password_stdin
+                || a.interactive
                 || a.user.is_some()
                 || a.provider.is_some()
                 || a.persistent
@@ -138,11 +209,6 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
         [local, remote] => (Some(local), remote),
         _ => unreachable!("clap allows at most two names"),
     };
-    if a.interactive && a.password_stdin {
-        bail!(UsageError(
-            "--interactive and --password-stdin exclude each other".into()
-        ));
-    }
     let Some(remote) = utf8(remote, WnError::BadNetName, "remote name", out)? else {
         return Ok(out.failure(WnError::BadNetName));
     };
@@ -185,11 +251,17 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
         Some(read_password_stdin()?)
     } else if a.interactive {
         flags |= abi::CONNECT_INTERACTIVE;
-        Some(prompt_password()?)
+        Some(prompt_password(user.as_deref(), &remote)?)
     } else {
         None
     };
-    let router = build_router(true)?;
+    let in_flight = Arc::new(InFlight::default());
+    let router = build_router_watched(true, &in_flight)?;
+    let label = match (&local, auto_pick) {
+        (Some(l), _) => format!("Connecting {l} to {remote}"),
+        (None, true) => format!("Connecting a free drive letter to {remote}"),
+        (None, false) => format!("Connecting {remote}"),
+    };
     let req = AddRequest {
         api: AddApi::Use,
         owner: 0,
@@ -201,7 +273,11 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
         user,
         flags,
     };
-    Ok(match router.add(&req) {
+    let spinner = Spinner::start(label, in_flight);
+    let result = router.add(&req);
+    spinner.stop();
+    drop(req);
+    Ok(match result {
         Ok(o) => out.success(
             obj(json!({
                 "local": o.local, "remote": o.remote, "provider": o.provider, "provider_name": o.provider_name,
@@ -214,53 +290,6 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
         ),
         Err(e) => out.failure(e),
     })
-}
-
-/// Reads one password line from standard input.
-fn read_password_stdin() -> Result<Secret> {
-    let mut buf = String::new();
-    std::io::stdin()
-        .lock()
-        .take(65_536)
-        .read_to_string(&mut buf)
-        .map_err(|e| UsageError(format!("cannot read the password from standard input: {e}")))?;
-    let trimmed = buf
-        .strip_suffix('\n')
-        .map(|s| s.strip_suffix('\r').unwrap_or(s))
-        .unwrap_or(&buf)
-        .to_string();
-    let secret = Secret::new(trimmed);
-    // Wipe the read buffer as well.
-    let _ = Secret::new(buf);
-    Ok(secret)
-}
-
-/// Asks for a password on the terminal without echo.
-fn prompt_password() -> Result<Secret> {
-    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
-    use std::io::{BufRead, Write};
-    if !std::io::stdin().is_terminal() {
-        bail!(UsageError("--interactive needs a terminal to ask for the password (use --password-stdin in scripts)".into()));
-    }
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .context("cannot open the terminal")?;
-    let orig = tcgetattr(&tty).context("cannot read the terminal settings")?;
-    let mut silent = orig.clone();
-    silent.local_modes.remove(LocalModes::ECHO);
-    tcsetattr(&tty, OptionalActions::Now, &silent).context("cannot turn off echo")?;
-    let mut w = &tty;
-    let _ = write!(w, "Password: ");
-    let mut line = String::new();
-    let read = std::io::BufReader::new(&tty).read_line(&mut line);
-    let _ = tcsetattr(&tty, OptionalActions::Now, &orig);
-    let _ = writeln!(w);
-    read.context("cannot read the password")?;
-    let s = Secret::new(line.trim_end_matches(['\n', '\r']).to_string());
-    let _ = Secret::new(line);
-    Ok(s)
 }
 
 fn status_json(c: &ConnectionStatus) -> Value {
@@ -288,29 +317,39 @@ fn list(router: &Router, out: Out, remembered_only: bool) -> Result<ExitCode> {
             });
             return;
         }
-        let w_local = rows.iter().map(|r| r.local.len()).max().unwrap_or(0).max(5);
-        let w_remote = rows
-            .iter()
-            .map(|r| r.remote.len())
-            .max()
-            .unwrap_or(0)
-            .max(6);
-        stdout_line(&format!(
-            "{:<12} {:<w_local$}  {:<w_remote$}  Provider",
-            "Status", "Local", "Remote"
-        ));
-        stdout_line(&"-".repeat(12 + w_local + w_remote + 14));
+        let mut t = Table::new(&["Status", "Local", "Remote", "Provider"]);
         for r in &rows {
-            stdout_line(&format!(
-                "{:<12} {:<w_local$}  {:<w_remote$}  {}",
-                r.status, r.local, r.remote, r.provider_name
-            ));
+            let style = match r.status {
+                "OK" => Style::Green,
+                "Unavailable" => Style::Red,
+                "Remembered" => Style::Dim,
+                _ => Style::Plain,
+            };
+            t.row(vec![
+                Cell::styled(r.status, style),
+                Cell::new(&r.local),
+                Cell::new(&r.remote),
+                Cell::new(&r.provider_name),
+            ]);
         }
+        t.print();
     }))
 }
 
-fn restore(router: &Router, out: Out, only: Option<&str>) -> Result<ExitCode> {
-    let results = match router.restore(only) {
+fn restore(
+    router: &Router,
+    out: Out,
+    only: Option<&str>,
+    in_flight: Arc<InFlight>,
+) -> Result<ExitCode> {
+    let label = match only {
+        Some(l) => format!("Restoring {l}"),
+        None => "Restoring remembered connections".to_string(),
+    };
+    let spinner = Spinner::start(label, in_flight);
+    let results = router.restore(only);
+    spinner.stop();
+    let results = match results {
         Ok(r) => r,
         Err(e) => return Ok(out.failure(e)),
     };
@@ -338,12 +377,13 @@ fn restore(router: &Router, out: Out, only: Option<&str>) -> Result<ExitCode> {
                     "{} was already connected to {}.",
                     r.entry.local, r.entry.remote
                 )),
-                Err(e) => eprintln!(
-                    "mpr: error {} ({}): {}: {}",
-                    e.code(),
-                    e.name(),
-                    r.entry.local,
-                    r.detail.clone().unwrap_or_else(|| e.to_string())
+                Err(e) => crate::output::error_line(
+                    *e,
+                    &format!(
+                        "{}: {}",
+                        r.entry.local,
+                        r.detail.clone().unwrap_or_else(|| e.to_string())
+                    ),
                 ),
             }
         }

@@ -1,10 +1,26 @@
 //! `mpr`: `net use` for Linux. This binary is glue: it parses the command
 //! line, resolves directories from the environment, assembles a router from
 //! `mpr.toml`, runs one operation and prints the result.
+//!
+//! Modules: [`args`] (the clap definition: help, man page and completions),
+//! [`commands`] (the connection verbs), [`registry`] (`notifyee` and
+//! `provider`), [`watch`] (following the journal), [`generate`] (man page
+//! and completions), [`output`] (tables, colour, JSON, error lines),
+//! [`progress`] (the spinner), [`credentials`] (passwords).
+//!
+//! Exit codes are decided in one place, [`main`]: 0 success, 1 a `WN_*`
+//! failure (the verbs return it), 2 a usage or configuration error (clap's
+//! errors and every `Err` that reaches `main`).
+#![forbid(unsafe_code)]
 
 mod args;
 mod commands;
+mod credentials;
+mod generate;
 mod output;
+mod progress;
+mod registry;
+mod watch;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -25,23 +41,27 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Exit status of a usage or configuration error.
+const USAGE: u8 = 2;
+
 fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                ExitCode::from(2)
+                ExitCode::from(USAGE)
             } else {
                 ExitCode::SUCCESS
             };
         }
     };
+    output::init_color(cli.color);
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("mpr: {e:#}");
-            ExitCode::from(2)
+            output::usage_line(&format!("{e:#}"));
+            ExitCode::from(USAGE)
         }
     }
 }

@@ -1,25 +1,125 @@
-//! Results for people (tables, one-line messages) and for programs (one
-//! JSON object per invocation on standard output, see docs/json.md).
+//! Results for people (tables, one-line messages, colour on a terminal) and
+//! for programs (one JSON object per invocation on standard output, see
+//! docs/json.md).
 
+use crate::args::ColorChoice;
 use mpr_core::{WnError, lasterror};
 use serde_json::{Map, Value, json};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 /// The version of the JSON objects printed with `--json`.
 pub const JSON_VERSION: u32 = 1;
 
-/// How results are printed.
-#[derive(Debug, Clone, Copy)]
-pub struct Out {
-    /// One JSON object on stdout instead of human text.
-    pub json: bool,
+/// Whether each stream is coloured, decided once in `main`.
+static COLORS: OnceLock<(bool, bool)> = OnceLock::new();
+
+/// Decides colour for stdout and stderr: `always`, `never`, or (`auto`)
+/// each stream that is a terminal when `NO_COLOR` is unset or empty.
+pub fn init_color(choice: ColorChoice) {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    let auto = |tty: bool| tty && !no_color && !dumb;
+    let pair = match choice {
+        ColorChoice::Always => (true, true),
+        ColorChoice::Never => (false, false),
+        ColorChoice::Auto => (
+            auto(std::io::stdout().is_terminal()),
+            auto(std::io::stderr().is_terminal()),
+        ),
+    };
+    let _ = COLORS.set(pair);
+}
+
+/// A colour (an SGR code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// No styling.
+    Plain,
+    /// Bold red: errors, failures.
+    Red,
+    /// Green: success.
+    Green,
+    /// Yellow: warnings, hints.
+    Yellow,
+    /// Dim: secondary information.
+    Dim,
+    /// Bold: headers.
+    Bold,
+}
+
+impl Style {
+    fn sgr(self) -> &'static str {
+        match self {
+            Style::Plain => "",
+            Style::Red => "1;31",
+            Style::Green => "32",
+            Style::Yellow => "33",
+            Style::Dim => "2",
+            Style::Bold => "1",
+        }
+    }
+}
+
+/// Which stream a text is meant for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Whether `stream` is coloured.
+pub fn colored(stream: Stream) -> bool {
+    let (o, e) = COLORS.get().copied().unwrap_or((false, false));
+    match stream {
+        Stream::Stdout => o,
+        Stream::Stderr => e,
+    }
+}
+
+/// `text` in `style` when `stream` is coloured, else as it is.
+pub fn paint(stream: Stream, style: Style, text: &str) -> String {
+    if style == Style::Plain || !colored(stream) {
+        text.to_string()
+    } else {
+        format!("\x1b[{}m{text}\x1b[0m", style.sgr())
+    }
 }
 
 /// Writes a line to stdout; a closed pipe is not an error (exit 0 later).
 pub fn stdout_line(s: &str) {
     let mut o = std::io::stdout().lock();
     let _ = writeln!(o, "{s}");
+}
+
+/// Prints `mpr: warning: TEXT` on stderr.
+pub fn warn(text: &str) {
+    eprintln!(
+        "{} {text}",
+        paint(Stream::Stderr, Style::Yellow, "mpr: warning:")
+    );
+}
+
+/// Prints the error line `mpr: error CODE (NAME): MESSAGE` on stderr.
+pub fn error_line(e: WnError, message: &str) {
+    let head = format!("error {} ({})", e.code(), e.name());
+    eprintln!(
+        "mpr: {}: {message}",
+        paint(Stream::Stderr, Style::Red, &head)
+    );
+}
+
+/// Prints a usage or configuration error (exit 2) on stderr.
+pub fn usage_line(message: &str) {
+    eprintln!("mpr: {}", paint(Stream::Stderr, Style::Red, message));
+}
+
+/// Prints `hint: TEXT` on stderr.
+pub fn hint_line(text: &str) {
+    eprintln!("{} {text}", paint(Stream::Stderr, Style::Yellow, "hint:"));
 }
 
 /// The message for a failure: the extended error's text when there is one.
@@ -51,6 +151,13 @@ fn hint_for(e: WnError) -> Option<&'static str> {
     })
 }
 
+/// How results are printed.
+#[derive(Debug, Clone, Copy)]
+pub struct Out {
+    /// One JSON object on stdout instead of human text.
+    pub json: bool,
+}
+
 impl Out {
     /// Prints a success object (JSON) or runs `human`.
     pub fn success(&self, fields: Map<String, Value>, human: impl FnOnce()) -> ExitCode {
@@ -70,12 +177,17 @@ impl Out {
     /// Reports a `WN_*` failure: a line on stderr (plus a hint), and with
     /// `--json` the error object on stdout. Exit code 1.
     pub fn failure(&self, e: WnError) -> ExitCode {
+        self.failure_with_hint(e, hint_for(e))
+    }
+
+    /// Like [`Out::failure`] with a hint of the caller's.
+    pub fn failure_with_hint(&self, e: WnError, hint: Option<&str>) -> ExitCode {
         let message = message_for(e);
-        eprintln!("mpr: error {} ({}): {message}", e.code(), e.name());
+        error_line(e, &message);
         if !self.json
-            && let Some(h) = hint_for(e)
+            && let Some(h) = hint
         {
-            eprintln!("hint: {h}");
+            hint_line(h);
         }
         if self.json {
             stdout_line(&error_object(e, &message).to_string());
@@ -94,4 +206,126 @@ pub fn error_object(e: WnError, message: &str) -> Value {
         obj["extended"] = json!({"code": d.code, "text": d.text, "provider": d.provider});
     }
     obj
+}
+
+/// One cell of a [`Table`].
+#[derive(Debug, Clone)]
+pub struct Cell {
+    text: String,
+    style: Style,
+}
+
+impl Cell {
+    /// A plain cell.
+    pub fn new(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            style: Style::Plain,
+        }
+    }
+
+    /// A styled cell.
+    pub fn styled(text: impl Into<String>, style: Style) -> Cell {
+        Cell {
+            text: text.into(),
+            style,
+        }
+    }
+}
+
+/// A table for people on stdout: a header, a rule, aligned columns (two
+/// spaces apart, the last one not padded); colour is added after padding so
+/// that it never disturbs the alignment.
+#[derive(Debug, Default)]
+pub struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    /// A table with these column headers.
+    pub fn new(headers: &[&str]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row (as many cells as headers).
+    pub fn row(&mut self, cells: Vec<Cell>) {
+        self.rows.push(cells);
+    }
+
+    /// The lines of the table.
+    pub fn render(&self, stream: Stream) -> Vec<String> {
+        let n = self.headers.len();
+        let width = |i: usize| {
+            self.rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.text.chars().count())
+                .chain(std::iter::once(self.headers[i].chars().count()))
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..n).map(width).collect();
+        let line = |cells: Vec<(String, Style)>| {
+            let mut s = String::new();
+            for (i, (text, style)) in cells.into_iter().enumerate() {
+                if i > 0 {
+                    s.push_str("  ");
+                }
+                let padded = if i + 1 < n {
+                    format!("{text:<w$}", w = widths[i])
+                } else {
+                    text
+                };
+                // Colour the text, not the padding.
+                let pad = padded.len() - padded.trim_end_matches(' ').len();
+                let core = &padded[..padded.len() - pad];
+                s.push_str(&paint(stream, style, core));
+                s.push_str(&" ".repeat(pad));
+            }
+            s.trim_end().to_string()
+        };
+        let mut out = vec![line(
+            self.headers
+                .iter()
+                .map(|h| (h.clone(), Style::Bold))
+                .collect(),
+        )];
+        let total: usize = widths.iter().sum::<usize>() + 2 * n.saturating_sub(1);
+        out.push("-".repeat(total));
+        for r in &self.rows {
+            out.push(line(r.iter().map(|c| (c.text.clone(), c.style)).collect()));
+        }
+        out
+    }
+
+    /// Prints the table on stdout.
+    pub fn print(&self) {
+        for l in self.render(Stream::Stdout) {
+            stdout_line(&l);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns_and_leaves_the_last_unpadded() {
+        let mut t = Table::new(&["A", "Long header", "Z"]);
+        t.row(vec![Cell::new("xxxx"), Cell::new("y"), Cell::new("last")]);
+        let lines = t.render(Stream::Stdout);
+        assert_eq!(lines[0], "A     Long header  Z");
+        assert_eq!(lines[1], "-".repeat(4 + 2 + 11 + 2 + 4));
+        assert_eq!(lines[2], "xxxx  y            last");
+    }
+
+    #[test]
+    fn plain_style_is_never_escaped() {
+        assert_eq!(paint(Stream::Stdout, Style::Plain, "x"), "x");
+    }
 }

@@ -1,11 +1,18 @@
 //! The `mpr` command tested as users and plugin authors use it.
 
 mod bad_input;
+mod capi;
 mod contract;
+mod credentials;
+mod output;
+mod registry;
 mod selection;
 mod servers;
 mod sftp;
 mod smb_dav;
 mod stress;
+mod terminal;
 mod trust;
+mod tty;
 mod util;
+mod watch;

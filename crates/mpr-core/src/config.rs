@@ -253,6 +253,21 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// The message of a TOML error about `text`. A few of toml's errors have an
+/// empty message (a lone carriage return, found by the `config` fuzz
+/// target); then the character the parser stopped at says what is wrong.
+pub(crate) fn toml_message(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim();
+    if !message.is_empty() {
+        return message.to_string();
+    }
+    let at = e.span().and_then(|s| text.get(s.start..));
+    match at.and_then(|t| t.chars().next()) {
+        Some(c) => format!("invalid TOML: unexpected {c:?}"),
+        None => "invalid TOML".to_string(),
+    }
+}
+
 /// Expands `$NAME` and `${NAME}` (REG_EXPAND_SZ). An unset variable is an error.
 pub fn expand_env(raw: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(raw.len());
@@ -332,10 +347,8 @@ impl Config {
             line: offset.map(|o| line_of(text, o)),
             message,
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim().to_string();
-            err(e.span().map(|s| s.start), msg)
-        })?;
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| err(e.span().map(|s| s.start), toml_message(&e, text)))?;
         let max_retry_rounds = match raw.router.and_then(|r| r.max_retry_rounds) {
             Some(v) if *v.get_ref() > 100 => {
                 return Err(err(
@@ -476,14 +489,20 @@ impl Config {
                 out
             }
         };
+        // `--provider X` and `lpProvider` match a key or a display name,
+        // case-insensitively: each must pick exactly one provider.
+        let answers = |p: &ProviderEntry| [p.key.clone(), p.name.clone()];
         for (i, p) in providers.iter().enumerate() {
-            if providers[..i].iter().any(|q| {
-                q.name.eq_ignore_ascii_case(&p.name) || q.key.eq_ignore_ascii_case(&p.name)
-            }) {
-                return Err(err(
-                    None,
-                    format!("two providers answer to the name {:?}", p.name),
-                ));
+            for q in &providers[..i] {
+                let clash = answers(p)
+                    .into_iter()
+                    .find(|a| answers(q).iter().any(|b| b.eq_ignore_ascii_case(a)));
+                if let Some(name) = clash {
+                    return Err(err(
+                        None,
+                        format!("two providers answer to the name {name:?}"),
+                    ));
+                }
             }
         }
 
@@ -631,7 +650,7 @@ impl UserConfig {
             message,
         };
         let raw: RawUser = toml::from_str(&text).map_err(|e| {
-            let mut msg = e.message().trim().to_string();
+            let mut msg = toml_message(&e, &text);
             if msg.contains("providers") || msg.contains("notifyees") {
                 msg.push_str(" (plugins can be registered only in the system configuration)");
             }
@@ -727,6 +746,33 @@ isolation = "process"
         assert!(e.message.contains("NOPE"), "{e}");
         let e = parse("[bogus]\n").unwrap_err();
         assert_eq!(e.line, Some(1), "{e}");
+        // toml says nothing about a lone carriage return; we still do.
+        let e = parse("\r\0[providers.sftp]\n").unwrap_err();
+        assert_eq!(e.line, Some(1), "{e}");
+        assert_eq!(e.message, r"invalid TOML: unexpected '\r'", "{e}");
+    }
+
+    #[test]
+    fn refuses_two_providers_answering_to_one_name() {
+        for text in [
+            // Keys that differ in case only.
+            "[providers.acme]\npath = \"/a.so\"\nname = \"A\"\n\
+             [providers.ACME]\npath = \"/b.so\"\nname = \"B\"\n",
+            // A display name that is another provider's key, either way round.
+            "[providers]\norder = [\"acme\", \"sftp\"]\n\
+             [providers.acme]\npath = \"/a.so\"\nname = \"sftp\"\n",
+            "[providers]\norder = [\"beta\", \"alpha\"]\n\
+             [providers.alpha]\npath = \"/a.so\"\nname = \"One\"\n\
+             [providers.beta]\npath = \"/b.so\"\nname = \"ALPHA\"\n",
+            // Two equal display names.
+            "[providers.a]\npath = \"/a.so\"\nname = \"Net\"\n\
+             [providers.b]\npath = \"/b.so\"\nname = \"net\"\n",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.message.contains("two providers answer"), "{text}: {e}");
+        }
+        // A provider's own key and name may be the same.
+        assert!(parse("[providers.acme]\npath = \"/a.so\"\nname = \"ACME\"\n").is_ok());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! The router validates only what is common to every provider: a remote
 //! name is non-empty, has no NUL, is at most [`MAX_NAME_UNITS`] UTF-16 units
-//! and has a non-empty server part. Everything else is the provider's.
+//! and has a non-empty server part; in a UNC name, a `@port` after the
+//! server is a number from 0 to 65535 (so that every UNC name has
+//! [`RemoteName::unc`] parts). Everything else is the provider's.
 
 use crate::WnError;
 use std::path::{Component, Path, PathBuf};
@@ -27,6 +29,8 @@ pub struct UncParts {
     pub server: String,
     /// The port written as `@PORT`, if any.
     pub port: Option<u16>,
+    /// Whether `@SSL` was written (the WebDAV redirector's HTTPS marker).
+    pub ssl: bool,
     /// The share, possibly empty (`\\server`).
     pub share: String,
     /// The path below the share, without leading separator, possibly empty.
@@ -73,8 +77,11 @@ impl RemoteName {
         let body = raw[2..].replace('/', "\\");
         let body = body.trim_end_matches('\\');
         let server_part = body.split('\\').next().unwrap_or("");
+        // A port that `unc` cannot read would leave a UNC name without UNC
+        // parts (found by the `names` fuzz target).
+        let bad_port = server_decorations(server_part).is_none();
         let server = server_part.split('@').next().unwrap_or("");
-        if server.is_empty() || body.contains(r"\\") {
+        if server.is_empty() || bad_port || body.contains(r"\\") {
             return Err(WnError::BadNetName);
         }
         Ok(RemoteName {
@@ -103,17 +110,33 @@ impl RemoteName {
         let body = self.text.strip_prefix(r"\\")?;
         let mut it = body.splitn(3, '\\');
         let server_part = it.next()?;
-        let (server, port) = match server_part.split_once('@') {
-            Some((s, p)) => (s, Some(p.parse::<u16>().ok()?)),
-            None => (server_part, None),
-        };
+        let server = server_part.split('@').next().unwrap_or("");
+        let (ssl, port) = server_decorations(server_part)?;
         Some(UncParts {
             server: server.to_string(),
             port,
+            ssl,
             share: it.next().unwrap_or("").to_string(),
             path: it.next().unwrap_or("").to_string(),
         })
     }
+}
+
+/// The `@SSL` and `@PORT` decorations after a UNC server name (the WebDAV
+/// redirector's forms, in either order, each at most once); `None` if
+/// anything else follows an `@`.
+fn server_decorations(server_part: &str) -> Option<(bool, Option<u16>)> {
+    let (mut ssl, mut port) = (false, None);
+    for d in server_part.split('@').skip(1) {
+        if d.eq_ignore_ascii_case("SSL") && !ssl {
+            ssl = true;
+        } else if port.is_none() {
+            port = Some(d.parse::<u16>().ok()?);
+        } else {
+            return None;
+        }
+    }
+    Some((ssl, port))
 }
 
 fn strip_port(host: &str) -> &str {
@@ -244,6 +267,12 @@ mod tests {
             "sftp:///x",
             "://h/x",
             r"\\h\\x",
+            r"\\h@\s",
+            r"\\h@x\s",
+            r"\\h@65536\s",
+            r"\\h@1@2\s",
+            r"\\h@SSL@SSL\s",
+            "//host@222\u{fffd}re/dir/",
         ] {
             assert_eq!(RemoteName::parse(bad), Err(WnError::BadNetName), "{bad:?}");
         }
@@ -297,6 +326,7 @@ mod tests {
                 let again = RemoteName::parse(r.as_str()).unwrap();
                 prop_assert_eq!(&again, &r);
                 prop_assert!(!r.server().is_empty());
+                prop_assert_eq!(r.scheme().is_none(), r.unc().is_some());
             }
         }
 

@@ -1254,16 +1254,16 @@ impl Router {
         ) -> Result<u32, CallFailure>,
     ) -> Result<(), WnError> {
         let slots = &self.parts.notifyees;
-        let relevant: Vec<usize> = (0..slots.len())
-            .filter(|&i| match &slots[i].state {
-                NotifyeeState::Ready(n) => match op {
-                    Op::Add => n.handles_add(),
-                    Op::Cancel => n.handles_cancel(),
-                },
-                NotifyeeState::Refused(_) => true,
-                NotifyeeState::Ignored(_) => false,
-            })
-            .collect();
+        // A filter rather than a collected list, and the capacities below,
+        // keep the allocations per operation at one (docs/performance.md).
+        let relevant = |i: &usize| match &slots[*i].state {
+            NotifyeeState::Ready(n) => match op {
+                Op::Add => n.handles_add(),
+                Op::Cancel => n.handles_cancel(),
+            },
+            NotifyeeState::Refused(_) => true,
+            NotifyeeState::Ignored(_) => false,
+        };
         // Requesters of the previous round's retry, with the context they keep.
         let mut kept: Vec<(usize, usize)> = Vec::new();
         let mut round = 0u32;
@@ -1273,10 +1273,10 @@ impl Router {
             } else {
                 abi::WN_RETRY
             };
-            let mut holders: Vec<(usize, usize)> = Vec::new();
+            let mut holders: Vec<(usize, usize)> = Vec::with_capacity(slots.len());
             let mut veto: Option<WnError> = None;
             let mut veto_detail: Option<String> = None;
-            for &i in relevant.iter().rev() {
+            for i in (0..slots.len()).rev().filter(relevant) {
                 if kept.iter().any(|&(k, _)| k == i) {
                     continue;
                 }
@@ -1304,17 +1304,19 @@ impl Router {
                 };
                 let t = self.call_started();
                 let r = call(&mut ni, n.as_ref(), requested_provider, local);
-                self.journal_call(
-                    id,
-                    op,
-                    round,
-                    slot,
-                    Phase::Pre,
-                    pre_status,
-                    &r,
-                    ni.context,
-                    t,
-                );
+                if let Some(t) = t {
+                    self.journal_call(
+                        id,
+                        op,
+                        round,
+                        slot,
+                        Phase::Pre,
+                        pre_status,
+                        &r,
+                        ni.context,
+                        t,
+                    );
+                }
                 match r {
                     Ok(ret) if ret == abi::WN_SUCCESS || ret == abi::WN_RETRY => {
                         if ni.context != 0 {
@@ -1357,8 +1359,11 @@ impl Router {
                 .err()
                 .map_or(abi::WN_SUCCESS, WnError::code);
             let mut result = phase_result.result;
-            let mut posts: Vec<(usize, usize)> =
-                holders.into_iter().chain(kept.drain(..)).collect();
+            // PRE ran newest first: reversed, the holders are in registration
+            // order already, so the sort has little to do.
+            let mut posts = holders;
+            posts.reverse();
+            posts.append(&mut kept);
             posts.sort_by_key(|&(i, _)| i);
             let post_provider = if op_status == abi::WN_SUCCESS {
                 phase_result.provider_name.as_deref()
@@ -1380,7 +1385,9 @@ impl Router {
                 };
                 let t = self.call_started();
                 let r = call(&mut ni, n.as_ref(), post_provider, post_local);
-                self.journal_call(id, op, round, slot, Phase::Post, op_status, &r, ctx, t);
+                if let Some(t) = t {
+                    self.journal_call(id, op, round, slot, Phase::Post, op_status, &r, ctx, t);
+                }
                 let Ok(ret) = r else { continue };
                 if op_status == abi::WN_SUCCESS || ret == abi::WN_SUCCESS {
                     continue;
@@ -1429,9 +1436,10 @@ impl Router {
         }
     }
 
-    /// The start of a notifyee call, for its journal record. Without a
-    /// journal the clock is not read: two reads per notifyee and operation
-    /// were a measurable part of the cost of a notifyee (docs/performance.md).
+    /// The start of a notifyee call, for its journal record; `None` without
+    /// a journal, and then neither the clock is read nor `journal_call`
+    /// called: both were a measurable part of the cost of a notifyee
+    /// (docs/performance.md).
     fn call_started(&self) -> Option<Instant> {
         self.parts.journal.path().is_some().then(Instant::now)
     }
@@ -1447,7 +1455,7 @@ impl Router {
         status_in: u32,
         r: &Result<u32, CallFailure>,
         context: usize,
-        t: Option<Instant>,
+        t: Instant,
     ) {
         if self.parts.journal.path().is_none() {
             return;
@@ -1456,7 +1464,7 @@ impl Router {
             "op_id" => id, "op" => op.as_str(), "round" => round, "notifyee" => slot.name.as_str(),
             "phase" => phase.as_str(), "status_in" => status_in, "context" => context != 0,
             "isolation" => slot.isolation.as_str(), "policy" => slot.policy.as_str(),
-            "duration_us" => t.map_or(0, |t| t.elapsed().as_micros() as u64),
+            "duration_us" => t.elapsed().as_micros() as u64,
         };
         match r {
             Ok(ret) => {
@@ -1643,6 +1651,44 @@ impl Router {
             });
         }
         Ok(out)
+    }
+
+    /// The remembered connections (`HKCU\Network`), connected or not, in
+    /// the order they were remembered, each with its provider's display
+    /// name: what `WNetOpenEnum(RESOURCE_REMEMBERED)` lists. `status` is
+    /// `"Remembered"` and `directory` is empty.
+    pub fn remembered_connections(&self) -> Result<Vec<ConnectionStatus>, WnError> {
+        lasterror::clear();
+        Ok(self
+            .store()
+            .remembered()?
+            .into_iter()
+            .map(|r| ConnectionStatus {
+                status: "Remembered",
+                provider_name: self.provider_display(&r.provider),
+                local: r.local,
+                remote: r.remote,
+                provider: r.provider,
+                user: r.user,
+                directory: String::new(),
+                remembered: true,
+            })
+            .collect())
+    }
+
+    /// The access name an add of `remote` to `local` reports
+    /// ([`AddOutcome::access_name`]: the local name, or the directory of a
+    /// deviceless connection), worked out without connecting, so that
+    /// `WNetUseConnection` can check the caller's buffer first. `None` when
+    /// a name does not validate (the add then says why). A drive picked by
+    /// `CONNECT_REDIRECT` is not known in advance; it is always two
+    /// characters (`Z:`).
+    pub fn access_name(&self, local: Option<&str>, remote: &str) -> Option<String> {
+        let remote = RemoteName::parse(remote).ok()?;
+        Some(match LocalName::parse(local.unwrap_or("")).ok()? {
+            Some(l) => l.display(),
+            None => self.directory_for(None, &remote).display().to_string(),
+        })
     }
 
     /// Reconnects remembered connections (all, or one local name), in

@@ -8,6 +8,10 @@
 //! point leaves the old or the new file, never a torn one. Read-modify-write
 //! cycles hold an exclusive `flock` on a sibling `.lock` file; the lock is
 //! never held across a provider or notifyee call.
+//!
+//! [`Store::memory`] keeps the same two tables in memory instead, for unit
+//! tests and benchmarks that must not measure or depend on file I/O; the
+//! `mpr` command always uses [`Store::new`].
 
 use crate::WnError;
 use crate::lasterror;
@@ -16,6 +20,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Writes `bytes` to `path` atomically with the given mode.
 pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
@@ -137,11 +142,27 @@ struct LiveFile {
     connection: Vec<Live>,
 }
 
-/// Where state lives.
+/// Where state lives: two directories, or memory ([`Store::memory`]).
 #[derive(Debug, Clone)]
 pub struct Store {
     state_dir: PathBuf,
     runtime_dir: PathBuf,
+    /// `Some` for a memory store; clones share it.
+    memory: Option<Arc<Memory>>,
+}
+
+/// The two tables of a memory store, each behind its own lock (as each file
+/// has its own `.lock`).
+#[derive(Debug, Default)]
+struct Memory {
+    remembered: Mutex<Vec<Remembered>>,
+    live: Mutex<Vec<Live>>,
+}
+
+/// Locks a table of a memory store. A panic inside an earlier `change` only
+/// poisons the lock: the table is still a valid `Vec`, so it is used as is.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Store {
@@ -150,27 +171,71 @@ impl Store {
         Store {
             state_dir,
             runtime_dir,
+            memory: None,
         }
     }
 
-    /// `<state dir>/remembered.toml`.
+    /// An empty store that lives in memory only, **for unit tests and
+    /// benchmarks**: it behaves like a file store (same tables, same
+    /// dropping of dead reservations, updates serialised per table) but
+    /// touches no file, so nothing survives the process and other processes
+    /// do not see it. Clones share the same tables.
+    ///
+    /// Do not call a store method from inside an `update_*` closure of the
+    /// same table: the table's lock is held there (with files, the `flock`
+    /// would block in the same way).
+    ///
+    /// ```
+    /// use mpr_core::state::Store;
+    /// let s = Store::memory();
+    /// assert!(s.is_memory());
+    /// assert!(s.live().unwrap().is_empty());
+    /// let n = s.update_remembered(|r| r.len()).unwrap();
+    /// assert_eq!(n, 0);
+    /// ```
+    pub fn memory() -> Store {
+        Store {
+            state_dir: PathBuf::new(),
+            runtime_dir: PathBuf::new(),
+            memory: Some(Arc::default()),
+        }
+    }
+
+    /// Whether this is a memory store ([`Store::memory`]).
+    pub fn is_memory(&self) -> bool {
+        self.memory.is_some()
+    }
+
+    /// `<state dir>/remembered.toml` (a memory store has no directory: the
+    /// bare file name, where nothing is read or written).
     pub fn remembered_path(&self) -> PathBuf {
         self.state_dir.join("remembered.toml")
     }
 
-    /// `<runtime dir>/connections.toml`.
+    /// `<runtime dir>/connections.toml` (a memory store: the bare file
+    /// name, as for [`Store::remembered_path`]).
     pub fn live_path(&self) -> PathBuf {
         self.runtime_dir.join("connections.toml")
     }
 
     /// The remembered connections.
     pub fn remembered(&self) -> Result<Vec<Remembered>, WnError> {
+        if let Some(m) = &self.memory {
+            return Ok(lock(&m.remembered).clone());
+        }
         let f: RememberedFile = read_toml(&self.remembered_path(), WnError::BadProfile)?;
         Ok(f.connection)
     }
 
     /// The live table, reservations of dead processes dropped.
     pub fn live(&self) -> Result<Vec<Live>, WnError> {
+        if let Some(m) = &self.memory {
+            return Ok(lock(&m.live)
+                .iter()
+                .filter(|l| reservation_alive(l))
+                .cloned()
+                .collect());
+        }
         let f: LiveFile = read_toml(&self.live_path(), WnError::BadProfile)?;
         Ok(f.connection.into_iter().filter(reservation_alive).collect())
     }
@@ -180,6 +245,9 @@ impl Store {
         &self,
         change: impl FnOnce(&mut Vec<Remembered>) -> T,
     ) -> Result<T, WnError> {
+        if let Some(m) = &self.memory {
+            return Ok(change(&mut lock(&m.remembered)));
+        }
         let path = self.remembered_path();
         update(&self.state_dir, &path, |f: &mut RememberedFile| {
             change(&mut f.connection)
@@ -188,6 +256,11 @@ impl Store {
 
     /// Applies `change` to the live table under the lock.
     pub fn update_live<T>(&self, change: impl FnOnce(&mut Vec<Live>) -> T) -> Result<T, WnError> {
+        if let Some(m) = &self.memory {
+            let mut live = lock(&m.live);
+            live.retain(reservation_alive);
+            return Ok(change(&mut live));
+        }
         let path = self.live_path();
         update(&self.runtime_dir, &path, |f: &mut LiveFile| {
             f.connection.retain(reservation_alive);
@@ -224,7 +297,11 @@ fn read_toml<T: for<'de> Deserialize<'de> + Default>(
         let at = line.map(|l| format!(":{l}")).unwrap_or_default();
         lasterror::set(
             corrupt.code(),
-            format!("{}{at}: {}", path.display(), e.message().trim()),
+            format!(
+                "{}{at}: {}",
+                path.display(),
+                crate::config::toml_message(&e, &text)
+            ),
             "mpr",
         );
         corrupt
@@ -356,5 +433,105 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(s.live().unwrap().len(), 80);
+    }
+
+    fn remembered(local: &str) -> Remembered {
+        Remembered {
+            local: local.into(),
+            remote: r"\\h\s".into(),
+            provider: "p".into(),
+            user: String::new(),
+            r#type: 1,
+        }
+    }
+
+    #[test]
+    fn memory_store_round_trips_without_files() {
+        let s = Store::memory();
+        assert!(s.is_memory() && !store().1.is_memory());
+        assert!(s.live().unwrap().is_empty());
+        assert!(s.remembered().unwrap().is_empty());
+        s.update_live(|v| v.push(live("Z:"))).unwrap();
+        s.update_remembered(|v| v.push(remembered("Z:"))).unwrap();
+        assert_eq!(s.live().unwrap(), vec![live("Z:")]);
+        assert_eq!(s.remembered().unwrap(), vec![remembered("Z:")]);
+        // The value `change` returns comes back, as with files.
+        let removed = s
+            .update_live(|v| {
+                let before = v.len();
+                v.retain(|l| l.local != "Z:");
+                before - v.len()
+            })
+            .unwrap();
+        assert_eq!(removed, 1);
+        assert!(s.live().unwrap().is_empty());
+        // Nothing was written anywhere.
+        assert_eq!(s.live_path(), Path::new("connections.toml"));
+        assert_eq!(s.remembered_path(), Path::new("remembered.toml"));
+        assert!(!s.live_path().exists() && !s.remembered_path().exists());
+    }
+
+    #[test]
+    fn memory_store_clones_share_and_new_stores_are_empty() {
+        let s = Store::memory();
+        s.clone()
+            .update_remembered(|v| v.push(remembered("Y:")))
+            .unwrap();
+        assert_eq!(s.remembered().unwrap().len(), 1);
+        assert!(Store::memory().remembered().unwrap().is_empty());
+    }
+
+    #[test]
+    fn memory_store_drops_dead_reservations() {
+        let s = Store::memory();
+        s.update_live(|v| {
+            let mut a = live("A:");
+            a.pending_pid = Some(u32::MAX - 1);
+            let mut b = live("B:");
+            b.pending_pid = Some(std::process::id());
+            v.push(a);
+            v.push(b);
+        })
+        .unwrap();
+        let locals: Vec<_> = s.live().unwrap().into_iter().map(|l| l.local).collect();
+        assert_eq!(locals, ["B:"]);
+        // An update sees (and keeps) only the live ones too.
+        let seen = s.update_live(|v| v.len()).unwrap();
+        assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn memory_store_survives_a_panicking_update() {
+        let s = Store::memory();
+        s.update_live(|v| v.push(live("A:"))).unwrap();
+        let s2 = s.clone();
+        let r = std::thread::spawn(move || {
+            s2.update_live(|_| panic!("change panicked")).unwrap();
+        })
+        .join();
+        assert!(r.is_err());
+        assert_eq!(s.live().unwrap(), vec![live("A:")]);
+        s.update_live(|v| v.push(live("B:"))).unwrap();
+        assert_eq!(s.live().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn memory_store_concurrent_updates_lose_nothing() {
+        let s = Store::memory();
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    for j in 0..100 {
+                        s.update_live(|v| v.push(live(&format!("/m/{i}/{j}"))))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(s.live().unwrap().len(), 800);
     }
 }

@@ -6,7 +6,7 @@ use mpr_abi::{
 };
 use mpr_core::plugin::{AddNotice, CallFailure, CancelNotice, ConnectNotifier, NotifyInfo, Phase};
 use mpr_core::trust::VettedPlugin;
-use mpr_ffi::wide::to_wide;
+use std::cell::RefCell;
 use std::ffi::c_void;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,12 +69,92 @@ pub fn load_notifyee(plugin: VettedPlugin) -> Result<NotifyeeLoad, String> {
     }))
 }
 
-fn wide_opt(s: Option<&str>) -> Option<Vec<u16>> {
-    s.map(to_wide)
+/// The most strings a notifyee call passes (`NOTIFYADD`: local, remote,
+/// provider).
+const MAX_STRINGS: usize = 3;
+
+/// One string of the previous call on this thread and its UTF-16 form.
+#[derive(Debug, Default)]
+struct Encoded {
+    text: String,
+    /// `text` as NUL-terminated UTF-16.
+    wide: Vec<u16>,
 }
 
-fn ptr(v: &mut Option<Vec<u16>>) -> *mut u16 {
-    v.as_mut().map_or(std::ptr::null_mut(), |v| v.as_mut_ptr())
+/// Per-thread buffers for the strings handed to notifyees.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// The strings of the previous call, by position: the router calls every
+    /// notifyee of an operation, PRE and POST, with the same names, so each
+    /// is encoded once per operation instead of once per call.
+    cache: [Encoded; MAX_STRINGS],
+    /// The copies handed to the notifyee.
+    out: Vec<u16>,
+}
+
+thread_local! {
+    /// Reused by every call on the thread; it only grows, up to the longest
+    /// names seen.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Calls `f` with NUL-terminated UTF-16 copies of `strings`, NULL for
+/// `None`, valid until `f` returns.
+///
+/// Every call gets fresh copies (a notifyee may write through its
+/// `LPWSTR`s, and what it writes must not reach the next notifyee), but
+/// neither a fresh allocation nor a fresh encoding: the copies are taken
+/// from the UTF-16 form of the previous call's strings when they are equal,
+/// into one per-thread buffer. Allocating and encoding one `Vec` per string
+/// was most of the cost of a notifyee call (docs/performance.md). No secret
+/// passes here: `NOTIFYADD` and `NOTIFYCANCEL` carry no password.
+fn with_wide<const N: usize, R>(
+    strings: [Option<&str>; N],
+    f: impl FnOnce([*mut u16; N]) -> R,
+) -> R {
+    let mut f = Some(f);
+    let mut run = |scratch: &mut Scratch| {
+        let f = f.take().expect("with_wide runs its closure once");
+        encode_and_call(scratch, strings, f)
+    };
+    SCRATCH
+        .try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => Some(run(&mut scratch)),
+            // Busy: a notifyee called back into the router on this thread
+            // (npapi.h forbids it). It gets buffers of its own below.
+            Err(_) => None,
+        })
+        .ok()
+        .flatten()
+        // Also when the thread's locals are being destroyed.
+        .unwrap_or_else(|| run(&mut Scratch::default()))
+}
+
+fn encode_and_call<const N: usize, R>(
+    scratch: &mut Scratch,
+    strings: [Option<&str>; N],
+    f: impl FnOnce([*mut u16; N]) -> R,
+) -> R {
+    const { assert!(N <= MAX_STRINGS) };
+    let Scratch { cache, out } = scratch;
+    out.clear();
+    let mut starts = [None; N];
+    for ((start, s), enc) in starts.iter_mut().zip(strings).zip(cache.iter_mut()) {
+        let Some(s) = s else { continue };
+        if enc.text != s {
+            enc.text.clear();
+            enc.text.push_str(s);
+            enc.wide.clear();
+            enc.wide.extend(s.encode_utf16());
+            enc.wide.push(0);
+        }
+        *start = Some(out.len());
+        out.extend_from_slice(&enc.wide);
+    }
+    // The pointers are taken after the last copy, so no reallocation can
+    // move the buffer under them; it is not touched again until `f` returns.
+    let base = out.as_mut_ptr();
+    f(starts.map(|s| s.map_or(std::ptr::null_mut(), |i| base.wrapping_add(i))))
 }
 
 fn notify_info(info: &NotifyInfo) -> NOTIFYINFO {
@@ -101,30 +181,33 @@ impl ConnectNotifier for LoadedNotifier {
         let Some(f) = self.add else {
             return Ok(abi::WN_SUCCESS);
         };
-        let mut local = wide_opt(add.local);
-        let mut remote = Some(to_wide(add.remote));
-        let mut provider = wide_opt(add.provider);
-        let mut na = NOTIFYADD {
-            hwndOwner: std::ptr::with_exposed_provenance_mut::<c_void>(add.owner),
-            NetResource: NETRESOURCEW {
-                dwScope: 0,
-                dwType: add.r#type,
-                dwDisplayType: 0,
-                dwUsage: 0,
-                lpLocalName: ptr(&mut local),
-                lpRemoteName: ptr(&mut remote),
-                lpComment: std::ptr::null_mut(),
-                lpProvider: ptr(&mut provider),
+        with_wide(
+            [add.local, Some(add.remote), add.provider],
+            |[local, remote, provider]| {
+                let mut na = NOTIFYADD {
+                    hwndOwner: std::ptr::with_exposed_provenance_mut::<c_void>(add.owner),
+                    NetResource: NETRESOURCEW {
+                        dwScope: 0,
+                        dwType: add.r#type,
+                        dwDisplayType: 0,
+                        dwUsage: 0,
+                        lpLocalName: local,
+                        lpRemoteName: remote,
+                        lpComment: std::ptr::null_mut(),
+                        lpProvider: provider,
+                    },
+                    dwAddFlags: add.flags,
+                };
+                let mut ni = notify_info(info);
+                // SAFETY: `f` has the npapi.h type `PF_AddConnectNotify`
+                // (resolved by that name from a vetted library that is still
+                // loaded); both structs and the strings they point to (from
+                // `with_wide`) live until the call returns.
+                let r = unsafe { f(&mut ni, &mut na) };
+                info.context = ni.lpContext.expose_provenance();
+                Ok(r)
             },
-            dwAddFlags: add.flags,
-        };
-        let mut ni = notify_info(info);
-        // SAFETY: `f` has the npapi.h type `PF_AddConnectNotify` (resolved by
-        // that name from a vetted library that is still loaded); both
-        // structs and the strings they point to live until the call returns.
-        let r = unsafe { f(&mut ni, &mut na) };
-        info.context = ni.lpContext.expose_provenance();
-        Ok(r)
+        )
     }
 
     fn cancel_notify(
@@ -135,20 +218,20 @@ impl ConnectNotifier for LoadedNotifier {
         let Some(f) = self.cancel else {
             return Ok(abi::WN_SUCCESS);
         };
-        let mut name = Some(to_wide(cancel.name));
-        let mut provider = wide_opt(cancel.provider);
-        let mut nc = NOTIFYCANCEL {
-            lpName: ptr(&mut name),
-            lpProvider: ptr(&mut provider),
-            dwFlags: cancel.flags,
-            fForce: i32::from(cancel.force),
-        };
-        let mut ni = notify_info(info);
-        // SAFETY: `f` has the npapi.h type `PF_CancelConnectNotify` from a
-        // vetted, still-loaded library; the structs and strings outlive the
-        // call.
-        let r = unsafe { f(&mut ni, &mut nc) };
-        info.context = ni.lpContext.expose_provenance();
-        Ok(r)
+        with_wide([Some(cancel.name), cancel.provider], |[name, provider]| {
+            let mut nc = NOTIFYCANCEL {
+                lpName: name,
+                lpProvider: provider,
+                dwFlags: cancel.flags,
+                fForce: i32::from(cancel.force),
+            };
+            let mut ni = notify_info(info);
+            // SAFETY: `f` has the npapi.h type `PF_CancelConnectNotify` from
+            // a vetted, still-loaded library; the structs and the strings
+            // (from `with_wide`) outlive the call.
+            let r = unsafe { f(&mut ni, &mut nc) };
+            info.context = ni.lpContext.expose_provenance();
+            Ok(r)
+        })
     }
 }

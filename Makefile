@@ -1,0 +1,57 @@
+# Builds and installs mpr: the `mpr` command, libmpr.so (the WNet C API),
+# the C headers and a pkg-config file, so that
+#
+#     cc prog.c $(pkg-config --cflags --libs mpr)
+#
+# works. Targets:
+#
+#     make                                   cargo build --release (mpr, libmpr.so)
+#     make install PREFIX=/usr/local         also DESTDIR=... for staging
+#     make uninstall PREFIX=/usr/local
+#
+# Installed files: $(BINDIR)/mpr, $(LIBDIR)/libmpr.so,
+# $(INCLUDEDIR)/mpr/{winnetwk,npapi}.h and $(PKGCONFIGDIR)/mpr.pc, whose
+# Cflags point at $(INCLUDEDIR)/mpr (the headers keep the Windows names).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CARGO ?= cargo
+INSTALL ?= install
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+RELEASE := target/release
+
+.PHONY: all build install uninstall
+
+all: build
+
+build:
+	$(CARGO) build --release -p mpr-cli -p mpr-capi
+
+# Written on every install: it holds the directories of this invocation.
+$(RELEASE)/mpr.pc: mpr.pc.in build
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    mpr.pc.in > $@.tmp
+	mv $@.tmp $@
+
+install: build $(RELEASE)/mpr.pc
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/mpr $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 0755 $(RELEASE)/mpr $(DESTDIR)$(BINDIR)/mpr
+	$(INSTALL) -m 0755 $(RELEASE)/libmpr.so $(DESTDIR)$(LIBDIR)/libmpr.so
+	$(INSTALL) -m 0644 include/winnetwk.h include/npapi.h $(DESTDIR)$(INCLUDEDIR)/mpr/
+	$(INSTALL) -m 0644 $(RELEASE)/mpr.pc $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc
+	@# A new library in a system directory needs the loader cache refreshed.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	    ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mpr $(DESTDIR)$(LIBDIR)/libmpr.so \
+	    $(DESTDIR)$(INCLUDEDIR)/mpr/winnetwk.h $(DESTDIR)$(INCLUDEDIR)/mpr/npapi.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/mpr 2>/dev/null

@@ -1,0 +1,391 @@
+//! `mpr watch`: follows the audit journal (`$MPR_STATE_DIR/journal.jsonl`)
+//! like `tail -f`. Other processes append whole lines with one `write`
+//! each; this reads what is new every 100 ms, keeps a partial last line
+//! until its newline arrives, waits for a file that does not exist yet,
+//! starts again from the top when the file is truncated or replaced, and
+//! stops (exit 0) on SIGINT or when its output is closed (SIGPIPE/EPIPE).
+
+use crate::UsageError;
+use crate::output::{Stream, Style, paint};
+use anyhow::{Context, Result};
+use serde_json::{Map, Value};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How often the file is looked at.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The open journal and how far it has been read.
+struct Followed {
+    file: File,
+    id: (u64, u64),
+    pos: u64,
+    partial: Vec<u8>,
+}
+
+/// Why following stopped.
+enum Stop {
+    /// SIGINT, or the reader went away: exit 0.
+    Quiet,
+}
+
+/// `mpr watch`.
+pub fn watch(json: bool, lines: usize) -> Result<ExitCode> {
+    let paths = mpr_setup::Paths::from_env().map_err(|e| UsageError(e.to_string()))?;
+    let path = paths.journal_file();
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
+        .context("cannot watch for Ctrl-C")?;
+    eprintln!("mpr: watching {} (Ctrl-C stops)", path.display());
+    let mut out = std::io::stdout().lock();
+    let mut followed: Option<Followed> = None;
+    let mut first = true;
+    loop {
+        if stop.load(Ordering::Relaxed) || output_closed(&out) {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if followed.is_none() {
+            let tail = first.then_some(lines);
+            first = false;
+            match open(&path, tail, &mut |l| emit(&mut out, l, json)) {
+                Ok(f) => followed = f,
+                Err(Stop::Quiet) => return Ok(ExitCode::SUCCESS),
+            }
+        }
+        if let Some(f) = followed.as_mut() {
+            match follow(f, &path, &mut |l| emit(&mut out, l, json)) {
+                Ok(true) => {}
+                Ok(false) => followed = None,
+                Err(Stop::Quiet) => return Ok(ExitCode::SUCCESS),
+            }
+        }
+        sleep_unless(&stop, TICK);
+    }
+}
+
+/// Sleeps `d`, waking early when `stop` is set.
+fn sleep_unless(stop: &AtomicBool, d: Duration) {
+    let step = Duration::from_millis(20);
+    let mut left = d;
+    while !left.is_zero() && !stop.load(Ordering::Relaxed) {
+        let s = left.min(step);
+        std::thread::sleep(s);
+        left -= s;
+    }
+}
+
+/// Whether the reader of standard output has gone away (a pipe whose
+/// other end is closed reports `POLLERR`).
+fn output_closed(out: &std::io::StdoutLock<'_>) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let mut fds = [PollFd::new(out, PollFlags::empty())];
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    match poll(&mut fds, Some(&zero)) {
+        Ok(n) if n > 0 => fds[0].revents().contains(PollFlags::ERR),
+        _ => false,
+    }
+}
+
+fn identity(md: &std::fs::Metadata) -> (u64, u64) {
+    (md.dev(), md.ino())
+}
+
+/// Opens the journal if it exists. With `tail = Some(n)` (the file was
+/// there when watching started) the last `n` complete records are emitted
+/// and reading goes on from the end; otherwise from the start.
+fn open(
+    path: &Path,
+    tail: Option<usize>,
+    emit: &mut dyn FnMut(&[u8]) -> Result<(), Stop>,
+) -> Result<Option<Followed>, Stop> {
+    let Ok(mut file) = File::open(path) else {
+        return Ok(None);
+    };
+    let Ok(md) = file.metadata() else {
+        return Ok(None);
+    };
+    let mut pos = 0;
+    if let Some(n) = tail {
+        let mut all = Vec::new();
+        if file.read_to_end(&mut all).is_err() {
+            return Ok(None);
+        }
+        // Only complete lines count; a partial last line is read later.
+        let complete = all.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let lines: Vec<&[u8]> = all[..complete]
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        for l in &lines[lines.len().saturating_sub(n)..] {
+            emit(l)?;
+        }
+        pos = complete as u64;
+    }
+    Ok(Some(Followed {
+        file,
+        id: identity(&md),
+        pos,
+        partial: Vec::new(),
+    }))
+}
+
+/// Emits what was appended. `Ok(false)`: the file was replaced or removed
+/// (its rest has been read): open the path again.
+fn follow(
+    f: &mut Followed,
+    path: &Path,
+    emit: &mut dyn FnMut(&[u8]) -> Result<(), Stop>,
+) -> Result<bool, Stop> {
+    let len = f.file.metadata().map(|m| m.len()).unwrap_or(f.pos);
+    if len < f.pos {
+        // Truncated: start again from the top.
+        f.pos = 0;
+        f.partial.clear();
+    }
+    if len > f.pos && f.file.seek(SeekFrom::Start(f.pos)).is_ok() {
+        let mut buf = Vec::new();
+        if let Ok(n) = (&f.file).take(len - f.pos).read_to_end(&mut buf) {
+            f.pos += n as u64;
+            f.partial.extend_from_slice(&buf);
+            while let Some(i) = f.partial.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = f.partial.drain(..=i).collect();
+                let line = &line[..line.len() - 1];
+                if !line.is_empty() {
+                    emit(line)?;
+                }
+            }
+        }
+    }
+    let same = std::fs::metadata(path).is_ok_and(|md| identity(&md) == f.id);
+    Ok(same || len > f.pos)
+}
+
+/// Prints one record; a closed output stops watching.
+fn emit(out: &mut std::io::StdoutLock<'_>, line: &[u8], json: bool) -> Result<(), Stop> {
+    let text = String::from_utf8_lossy(line);
+    let shown = if json {
+        text.into_owned()
+    } else {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(m)) => human(&m),
+            _ => text.into_owned(),
+        }
+    };
+    writeln!(out, "{shown}")
+        .and_then(|()| out.flush())
+        .map_err(|_| Stop::Quiet)
+}
+
+fn s<'a>(m: &'a Map<String, Value>, k: &str) -> &'a str {
+    m.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+fn num(m: &Map<String, Value>, k: &str) -> Option<u64> {
+    m.get(k).and_then(Value::as_u64)
+}
+
+/// `1234 us` as `1.2 ms`.
+fn duration(m: &Map<String, Value>) -> String {
+    match num(m, "duration_us") {
+        Some(us) if us >= 1000 => format!(" ({:.1} ms)", us as f64 / 1000.0),
+        Some(us) => format!(" ({us} µs)"),
+        None => String::new(),
+    }
+}
+
+fn result(m: &Map<String, Value>) -> String {
+    let name = s(m, "result_name");
+    if name.is_empty() {
+        return String::new();
+    }
+    let style = if name == "WN_SUCCESS" {
+        Style::Green
+    } else {
+        Style::Red
+    };
+    format!(" -> {}", paint(Stream::Stdout, style, name))
+}
+
+/// Seconds since the epoch (`"secs.micros"`) as UTC ISO 8601 with
+/// milliseconds.
+pub fn utc(ts: &str) -> String {
+    let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
+    let Ok(secs) = secs.parse::<i64>() else {
+        return ts.to_string();
+    };
+    let millis: String = frac.chars().chain(std::iter::repeat('0')).take(3).collect();
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// One readable line for a journal record.
+pub fn human(m: &Map<String, Value>) -> String {
+    let event = s(m, "event");
+    let body = match event {
+        "operation" => {
+            let mut t = s(m, "op").to_string();
+            for k in ["local", "remote"] {
+                if !s(m, k).is_empty() {
+                    t.push(' ');
+                    t.push_str(s(m, k));
+                }
+            }
+            if !s(m, "provider").is_empty() {
+                t.push_str(&format!(" via {}", s(m, "provider")));
+            }
+            t.push_str(&result(m));
+            t.push_str(&duration(m));
+            if m.get("notified") == Some(&Value::Bool(false)) {
+                t.push_str(", not notified");
+            }
+            if !s(m, "message").is_empty() {
+                t.push_str(&format!(": {}", s(m, "message")));
+            }
+            t
+        }
+        "provider" => {
+            let target = [s(m, "local"), s(m, "name"), s(m, "remote")]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!(
+                "{} {} {target}{}{}",
+                s(m, "provider"),
+                s(m, "op"),
+                result(m),
+                duration(m)
+            )
+        }
+        "notify" => {
+            let mut t = format!(
+                "{} {} {} status={}",
+                s(m, "notifyee"),
+                s(m, "op"),
+                s(m, "phase"),
+                num(m, "status_in").unwrap_or(0)
+            );
+            if !s(m, "failure").is_empty() {
+                t.push_str(&format!(
+                    " -> {}: {}",
+                    paint(Stream::Stdout, Style::Red, s(m, "failure")),
+                    s(m, "decision")
+                ));
+            } else {
+                t.push_str(&result(m));
+            }
+            if m.get("context") == Some(&Value::Bool(true)) {
+                t.push_str(" (context)");
+            }
+            t.push_str(&duration(m));
+            t
+        }
+        "refused" => format!(
+            "notifyee {} ({}) {}: {}; {}",
+            s(m, "notifyee"),
+            s(m, "path"),
+            paint(Stream::Stdout, Style::Red, "refused"),
+            s(m, "reason"),
+            s(m, "decision")
+        ),
+        "retry_limit" => format!(
+            "{}: {} after {} rounds ({})",
+            s(m, "op"),
+            s(m, "message"),
+            num(m, "rounds").unwrap_or(0),
+            m.get("notifyees")
+                .and_then(Value::as_array)
+                .map(|a| a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        ),
+        "registry" => format!(
+            "{} {} {} ({})",
+            s(m, "action"),
+            s(m, "kind"),
+            s(m, "name"),
+            s(m, "path")
+        ),
+        _ => m
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "ts" | "event" | "pid" | "uid"))
+            .map(|(k, v)| match v {
+                Value::String(x) => format!("{k}={x}"),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let tail = match (num(m, "pid"), num(m, "uid")) {
+        (Some(p), Some(u)) => format!("  [pid {p} uid {u}]"),
+        (Some(p), None) => format!("  [pid {p}]"),
+        _ => String::new(),
+    };
+    format!(
+        "{} {} {body}{}",
+        paint(Stream::Stdout, Style::Dim, &utc(s(m, "ts"))),
+        paint(Stream::Stdout, Style::Bold, &format!("{event:<9}")),
+        paint(Stream::Stdout, Style::Dim, &tail)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc("0.000000"), "1970-01-01T00:00:00.000Z");
+        assert_eq!(utc("951782400.5"), "2000-02-29T00:00:00.500Z");
+        assert_eq!(utc("1700000000.123456"), "2023-11-14T22:13:20.123Z");
+        assert_eq!(utc("junk"), "junk");
+    }
+
+    #[test]
+    fn operations_read_as_one_line() {
+        let v = json!({"ts": "1700000000.000001", "event": "operation", "pid": 7, "uid": 0,
+            "op": "add", "local": "Z:", "remote": "\\\\acme\\s", "provider": "acme",
+            "result": 0, "result_name": "WN_SUCCESS", "notified": true, "duration_us": 1500});
+        let Value::Object(m) = v else { unreachable!() };
+        assert_eq!(
+            human(&m),
+            "2023-11-14T22:13:20.000Z operation add Z: \\\\acme\\s via acme -> WN_SUCCESS (1.5 ms)  [pid 7 uid 0]"
+        );
+    }
+
+    #[test]
+    fn unknown_events_show_their_fields() {
+        let v = json!({"ts": "1.0", "event": "new_kind", "a": 1, "b": "x"});
+        let Value::Object(m) = v else { unreachable!() };
+        assert!(human(&m).ends_with("new_kind  a=1 b=x"), "{}", human(&m));
+    }
+}
