@@ -18,12 +18,13 @@ of another scheme), so cycling works; why each tool was chosen is in
 
 pub mod helper;
 pub mod mount;
+pub mod probe;
 pub mod sftp;
 pub mod smb;
 pub mod webdav;
 
 use mpr_core::config::ProviderEntry;
-use mpr_core::plugin::NetworkProvider;
+use mpr_core::plugin::{CancelCall, NetworkProvider};
 use mpr_core::{WnError, lasterror};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -131,6 +132,58 @@ pub fn prepare_mount_point(dir: &Path, provider: &str) -> Result<(), WnError> {
             );
             Err(WnError::BadLocalName)
         }
+    }
+}
+
+/// Cancels a built-in connection: unmounts its directory (busy without
+/// `force`: `WN_OPEN_FILES`), then forgets the helper's log and pid.
+pub fn cancel_mount(
+    call: &CancelCall<'_>,
+    opts: &Options,
+    key: &str,
+    provider: &str,
+) -> Result<(), WnError> {
+    let Some(dir) = call.directory else {
+        return Err(WnError::NotConnected);
+    };
+    mount::unmount(dir, call.force, provider)?;
+    helper::forget(&helper::log_path(&opts.runtime_dir, key, dir));
+    Ok(())
+}
+
+/// The mount source of a live built-in connection, or `WN_NOT_CONNECTED`.
+pub fn live_mount(
+    directory: Option<&Path>,
+    fstypes: &[&str],
+    opts: &Options,
+    key: &str,
+) -> Result<String, WnError> {
+    let dir = directory.ok_or(WnError::NotConnected)?;
+    let log = helper::log_path(&opts.runtime_dir, key, dir);
+    mount::alive(dir, fstypes, &log)
+        .map(|m| m.source)
+        .ok_or(WnError::NotConnected)
+}
+
+/// Maps a failure to start a helper program to `WN_NET_ERROR`, saying
+/// which package provides it.
+pub fn spawn_failed(
+    program: &str,
+    package: &str,
+    provider: &str,
+) -> impl Fn(std::io::Error) -> WnError {
+    let (program, package, provider) = (
+        program.to_string(),
+        package.to_string(),
+        provider.to_string(),
+    );
+    move |e| {
+        lasterror::set(
+            WnError::NetError.code(),
+            format!("cannot run {program} (apt-get install {package}): {e}"),
+            provider.clone(),
+        );
+        WnError::NetError
     }
 }
 

@@ -18,10 +18,6 @@ use std::process::Command;
 
 const FSTYPES: &[&str] = &["fuse.sshfs"];
 
-/// How long a bare UNC name waits for an SSH greeting before it is
-/// "not mine" (an SSH server greets at once; others wait for the client).
-const BANNER_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
-
 /// Where an SFTP name points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -114,51 +110,17 @@ impl Sftp {
         Err(e)
     }
 
-    /// Connects to the server and reads its greeting: an SSH server speaks
-    /// first (`SSH-2.0-...`); an SMB or HTTP server waits for the client.
+    /// An SSH server greets first (`SSH-2.0-...`); SMB and HTTP servers
+    /// wait for the client. No greeting: "not mine".
     fn probe_banner(&self, t: &Target) -> Result<(), WnError> {
-        use std::io::Read;
-        use std::net::ToSocketAddrs;
         let port = t.port.unwrap_or(22);
-        let wait = self.opts.connect_timeout.min(BANNER_WAIT);
-        let at = format!("{}:{port}", t.host);
-        let not_ssh = |why: String| {
-            lasterror::set(
-                WnError::BadNetPath.code(),
-                format!("no SSH server at {at}: {why}"),
-                self.name.clone(),
-            );
-            Err(WnError::BadNetPath)
-        };
-        let addrs: Vec<_> = match (t.host.as_str(), port).to_socket_addrs() {
-            Ok(a) => a.collect(),
-            Err(e) => return not_ssh(e.to_string()),
-        };
-        let Some(addr) = addrs.first() else {
-            return not_ssh("no address".into());
-        };
-        let mut conn = match std::net::TcpStream::connect_timeout(addr, wait) {
-            Ok(c) => c,
-            Err(e) => return not_ssh(e.to_string()),
-        };
-        let _ = conn.set_read_timeout(Some(wait));
-        let mut buf = [0u8; 4];
-        match conn.read_exact(&mut buf) {
-            Ok(()) if &buf == b"SSH-" => Ok(()),
-            Ok(()) => not_ssh("it does not greet like an SSH server".into()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                not_ssh(format!(
-                    "no greeting within {} ms: timed out",
-                    wait.as_millis()
-                ))
-            }
-            Err(e) => not_ssh(format!("no greeting ({e})")),
-        }
+        let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
+        crate::probe::greeting(&t.host, port, wait, None, b"SSH-").or_else(|why| {
+            self.fail(
+                WnError::BadNetPath,
+                format!("no SSH server at {}:{port}: {why}", t.host),
+            )
+        })
     }
 
     /// Maps what ssh and sshfs said to a `WN_*` code.
@@ -292,14 +254,8 @@ impl NetworkProvider for Sftp {
         }
         cmd.arg("-o").arg(o);
         let log = log_path(&self.opts.runtime_dir, "sftp", dir);
-        let mut helper = Helper::spawn(cmd, &log, password).map_err(|e| {
-            lasterror::set(
-                WnError::NetError.code(),
-                format!("cannot run sshfs (apt-get install sshfs): {e}"),
-                self.name.clone(),
-            );
-            WnError::NetError
-        })?;
+        let mut helper = Helper::spawn(cmd, &log, password)
+            .map_err(crate::spawn_failed("sshfs", "sshfs", &self.name))?;
         let probe_dir: PathBuf = dir.to_path_buf();
         let started = helper.wait_ready(timeout, move || {
             mount::mounted_at(&probe_dir).is_some_and(|m| FSTYPES.contains(&m.fstype.as_str()))
@@ -327,20 +283,11 @@ impl NetworkProvider for Sftp {
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        let Some(dir) = call.directory else {
-            return Err(WnError::NotConnected);
-        };
-        mount::unmount(dir, call.force, &self.name)?;
-        crate::helper::forget(&log_path(&self.opts.runtime_dir, "sftp", dir));
-        Ok(())
+        crate::cancel_mount(call, &self.opts, "sftp", &self.name)
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        let dir = directory.ok_or(WnError::NotConnected)?;
-        let log = log_path(&self.opts.runtime_dir, "sftp", dir);
-        mount::alive(dir, FSTYPES, &log)
-            .map(|m| m.source)
-            .ok_or(WnError::NotConnected)
+        crate::live_mount(directory, FSTYPES, &self.opts, "sftp")
     }
 }
 

@@ -219,14 +219,8 @@ impl NetworkProvider for Smb {
             .arg(format!("modules=subdir,subdir={sub}"))
             .env("HOME", &home);
         let log = log_path(&self.opts.runtime_dir, "smb", dir);
-        let mut helper = Helper::spawn(cmd, &log, None).map_err(|e| {
-            lasterror::set(
-                WnError::NetError.code(),
-                format!("cannot run smbnetfs (apt-get install smbnetfs): {e}"),
-                self.name.clone(),
-            );
-            WnError::NetError
-        })?;
+        let mut helper = Helper::spawn(cmd, &log, None)
+            .map_err(crate::spawn_failed("smbnetfs", "smbnetfs", &self.name))?;
         // The probe reads the share root: that is what authenticates.
         let outcome: Arc<Mutex<Option<std::io::Error>>> = Arc::default();
         let seen = Arc::clone(&outcome);
@@ -286,21 +280,15 @@ impl NetworkProvider for Smb {
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        let Some(dir) = call.directory else {
-            return Err(WnError::NotConnected);
-        };
-        mount::unmount(dir, call.force, &self.name)?;
-        crate::helper::forget(&log_path(&self.opts.runtime_dir, "smb", dir));
-        let _ = std::fs::remove_dir_all(self.home_for(dir));
+        crate::cancel_mount(call, &self.opts, "smb", &self.name)?;
+        if let Some(dir) = call.directory {
+            let _ = std::fs::remove_dir_all(self.home_for(dir));
+        }
         Ok(())
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        let dir = directory.ok_or(WnError::NotConnected)?;
-        let log = log_path(&self.opts.runtime_dir, "smb", dir);
-        mount::alive(dir, FSTYPES, &log)
-            .map(|m| m.source)
-            .ok_or(WnError::NotConnected)
+        crate::live_mount(directory, FSTYPES, &self.opts, "smb")
     }
 }
 

@@ -18,10 +18,6 @@ use std::process::{Command, Stdio};
 
 const FSTYPES: &[&str] = &["fuse.rclone"];
 
-/// How long a bare UNC name waits for an HTTP answer before it is "not
-/// mine".
-const PROBE_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
-
 /// Parses a remote name for WebDAV into a URL; `WN_BAD_NETNAME` if it is
 /// not one.
 pub fn url(remote: &str) -> Result<String, WnError> {
@@ -92,11 +88,9 @@ impl WebDav {
         Err(e)
     }
 
-    /// Sends a bare HTTP request and waits briefly for an HTTP answer (TLS
-    /// ports get a TLS hello instead and any answer counts).
+    /// Sends a bare HTTP request and waits briefly for an HTTP answer; on a
+    /// TLS port, a connection is enough.
     fn probe_http(&self, url: &str) -> Result<(), WnError> {
-        use std::io::Read;
-        use std::net::ToSocketAddrs;
         let https = url.starts_with("https://");
         let rest = url.split_once("://").map_or(url, |(_, r)| r);
         let authority = rest.split('/').next().unwrap_or("");
@@ -107,38 +101,19 @@ impl WebDav {
             ),
             None => (authority.to_string(), if https { 443 } else { 80 }),
         };
-        let wait = self.opts.connect_timeout.min(PROBE_WAIT);
-        let not_web = |why: String| {
-            lasterror::set(
-                WnError::BadNetPath.code(),
+        let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
+        let hello = format!("OPTIONS / HTTP/1.0\r\nHost: {host}\r\n\r\n");
+        let (hello, expect): (Option<&[u8]>, &[u8]) = if https {
+            (None, b"")
+        } else {
+            (Some(hello.as_bytes()), b"HTTP/")
+        };
+        crate::probe::greeting(&host, port, wait, hello, expect).or_else(|why| {
+            self.fail(
+                WnError::BadNetPath,
                 format!("no web server at {host}:{port}: {why}"),
-                self.name.clone(),
-            );
-            Err(WnError::BadNetPath)
-        };
-        let addr = match (host.as_str(), port)
-            .to_socket_addrs()
-            .map(|mut a| a.next())
-        {
-            Ok(Some(a)) => a,
-            Ok(None) => return not_web("no address".into()),
-            Err(e) => return not_web(e.to_string()),
-        };
-        let mut conn = match std::net::TcpStream::connect_timeout(&addr, wait) {
-            Ok(c) => c,
-            Err(e) => return not_web(e.to_string()),
-        };
-        if https {
-            return Ok(());
-        }
-        let _ = conn.set_read_timeout(Some(wait));
-        let _ = conn.write_all(format!("OPTIONS / HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes());
-        let mut buf = [0u8; 5];
-        match conn.read_exact(&mut buf) {
-            Ok(()) if &buf == b"HTTP/" => Ok(()),
-            Ok(()) => not_web("it does not answer like a web server".into()),
-            Err(e) => not_web(format!("no answer ({e})")),
-        }
+            )
+        })
     }
 
     /// rclone's obscured form of the password, made by `rclone obscure -`
@@ -151,14 +126,7 @@ impl WebDav {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| {
-                lasterror::set(
-                    WnError::NetError.code(),
-                    format!("cannot run rclone (apt-get install rclone): {e}"),
-                    self.name.clone(),
-                );
-                WnError::NetError
-            })?;
+            .map_err(crate::spawn_failed("rclone", "rclone", &self.name))?;
         if let Some(mut i) = child.stdin.take() {
             let _ = i.write_all(pw.expose().as_bytes());
         }
@@ -213,14 +181,7 @@ impl NetworkProvider for WebDav {
         let timeout = self.opts.connect_timeout;
         let pass = obscured.as_deref().map(String::as_str);
         crate::prepare_mount_point(dir, &self.name)?;
-        let spawn_err = |e: std::io::Error| {
-            lasterror::set(
-                WnError::NetError.code(),
-                format!("cannot run rclone (apt-get install rclone): {e}"),
-                self.name.clone(),
-            );
-            WnError::NetError
-        };
+        let spawn_err = crate::spawn_failed("rclone", "rclone", &self.name);
         let mut check = Command::new("rclone");
         check.args([
             "lsjson",
@@ -239,7 +200,7 @@ impl NetworkProvider for WebDav {
         check.arg(":webdav:");
         rclone_env(&mut check, &url, call.user, pass);
         let check_log = log_path(&self.opts.runtime_dir, "webdav-check", dir);
-        let mut checker = Helper::spawn(check, &check_log, None).map_err(spawn_err)?;
+        let mut checker = Helper::spawn(check, &check_log, None).map_err(&spawn_err)?;
         let mut cmd = Command::new("rclone");
         cmd.args(["mount", ":webdav:"]).arg(dir).args([
             "--dir-cache-time",
@@ -326,20 +287,11 @@ impl NetworkProvider for WebDav {
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        let Some(dir) = call.directory else {
-            return Err(WnError::NotConnected);
-        };
-        mount::unmount(dir, call.force, &self.name)?;
-        crate::helper::forget(&log_path(&self.opts.runtime_dir, "webdav", dir));
-        Ok(())
+        crate::cancel_mount(call, &self.opts, "webdav", &self.name)
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        let dir = directory.ok_or(WnError::NotConnected)?;
-        let log = log_path(&self.opts.runtime_dir, "webdav", dir);
-        mount::alive(dir, FSTYPES, &log)
-            .map(|m| m.source)
-            .ok_or(WnError::NotConnected)
+        crate::live_mount(directory, FSTYPES, &self.opts, "webdav")
     }
 }
 
