@@ -5,6 +5,7 @@ mod capi;
 mod contract;
 mod credentials;
 mod output;
+mod providers_common;
 mod registry;
 mod selection;
 mod servers;
