@@ -6,6 +6,7 @@ mod contract;
 mod credentials;
 mod output;
 mod providers_common;
+mod readme;
 mod registry;
 mod selection;
 mod servers;
