@@ -11,13 +11,18 @@
 #
 # Installed files: $(BINDIR)/mpr, $(LIBDIR)/libmpr.so,
 # $(INCLUDEDIR)/mpr/{winnetwk,npapi}.h and $(PKGCONFIGDIR)/mpr.pc, whose
-# Cflags point at $(INCLUDEDIR)/mpr (the headers keep the Windows names).
+# Cflags point at $(INCLUDEDIR)/mpr (the headers keep the Windows names),
+# and $(LIBEXECDIR)/mpr/mpr-notifyee-host, the host of notifyees under
+# process isolation; its directory is built into mpr and libmpr.so
+# (MPR_INSTALL_LIBEXEC_DIR), which look for it there after their own
+# directory and $$MPR_LIBEXEC_DIR.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+LIBEXECDIR ?= $(PREFIX)/libexec
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CARGO ?= cargo
 INSTALL ?= install
@@ -30,7 +35,7 @@ RELEASE := target/release
 all: build
 
 build:
-	$(CARGO) build --release -p mpr-cli -p mpr-capi
+	MPR_INSTALL_LIBEXEC_DIR=$(LIBEXECDIR)/mpr $(CARGO) build --release -p mpr-cli -p mpr-capi
 
 # Written on every install: it holds the directories of this invocation.
 $(RELEASE)/mpr.pc: mpr.pc.in build
@@ -41,8 +46,9 @@ $(RELEASE)/mpr.pc: mpr.pc.in build
 
 install: build $(RELEASE)/mpr.pc
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-	    $(DESTDIR)$(INCLUDEDIR)/mpr $(DESTDIR)$(PKGCONFIGDIR)
+	    $(DESTDIR)$(INCLUDEDIR)/mpr $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(LIBEXECDIR)/mpr
 	$(INSTALL) -m 0755 $(RELEASE)/mpr $(DESTDIR)$(BINDIR)/mpr
+	$(INSTALL) -m 0755 $(RELEASE)/mpr-notifyee-host $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-notifyee-host
 	$(INSTALL) -m 0755 $(RELEASE)/libmpr.so $(DESTDIR)$(LIBDIR)/libmpr.so
 	$(INSTALL) -m 0644 include/winnetwk.h include/npapi.h $(DESTDIR)$(INCLUDEDIR)/mpr/
 	$(INSTALL) -m 0644 $(RELEASE)/mpr.pc $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc
@@ -53,5 +59,5 @@ install: build $(RELEASE)/mpr.pc
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mpr $(DESTDIR)$(LIBDIR)/libmpr.so \
 	    $(DESTDIR)$(INCLUDEDIR)/mpr/winnetwk.h $(DESTDIR)$(INCLUDEDIR)/mpr/npapi.h \
-	    $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/mpr 2>/dev/null
+	    $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-notifyee-host
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/mpr $(DESTDIR)$(LIBEXECDIR)/mpr 2>/dev/null

@@ -140,19 +140,19 @@ fn checks_pass_under_valgrind(e: &Env, name: &str) {
 
 /// One output line of `capi_steps`: the step and its `key=value` fields.
 #[derive(Debug)]
-struct Step {
-    op: String,
-    f: BTreeMap<String, String>,
+pub(crate) struct Step {
+    pub(crate) op: String,
+    pub(crate) f: BTreeMap<String, String>,
 }
 
 impl Step {
-    fn rc(&self) -> u32 {
+    pub(crate) fn rc(&self) -> u32 {
         self.f["rc"].parse().unwrap()
     }
 }
 
 /// Runs `capi_steps` with `args`; returns its lines.
-fn steps(e: &Env, args: &[&str]) -> Vec<Step> {
+pub(crate) fn steps(e: &Env, args: &[&str]) -> Vec<Step> {
     let r = run(e, "capi_steps", args, false);
     assert_eq!(r.code, 0, "capi_steps {args:?} failed: {r:?}");
     r.stdout

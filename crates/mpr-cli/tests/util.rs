@@ -225,6 +225,14 @@ impl Env {
             .env("MPR_DRIVES_DIR", self.path("drives"))
             .env("XDG_CONFIG_HOME", self.path("xdg"))
             .env("MPRTEST_DIR", self.tdir())
+            // Where libmpr.so in a C program finds the notifyee host (`mpr`
+            // finds the one next to itself first).
+            .env(
+                "MPR_LIBEXEC_DIR",
+                std::path::Path::new(env!("CARGO_BIN_EXE_mpr-notifyee-host"))
+                    .parent()
+                    .unwrap(),
+            )
             .stdin(Stdio::null());
         c
     }

@@ -285,6 +285,16 @@ type ValidAdd<'a> = (
     Option<&'a Arc<dyn NetworkProvider>>,
 );
 
+/// The result of a PRE call that failed, under the `veto` policy (§7.10):
+/// `WN_CANCEL` for a crash or a timeout, `WN_ACCESS_DENIED` for a library
+/// that could not be loaded (as for one refused at start-up).
+fn veto_for(f: &CallFailure) -> WnError {
+    match f {
+        CallFailure::LoadFailed(_) => WnError::AccessDenied,
+        CallFailure::Crashed(_) | CallFailure::TimedOut(_) => WnError::Cancel,
+    }
+}
+
 /// Records the router's own failure detail and returns the error.
 fn fail<T>(err: WnError, text: impl Into<String>) -> Result<T, WnError> {
     lasterror::set(err.code(), text, "mpr");
@@ -1334,7 +1344,7 @@ impl Router {
                         break;
                     }
                     Err(f) if slot.policy == Policy::Veto => {
-                        veto = Some(WnError::Cancel);
+                        veto = Some(veto_for(&f));
                         veto_detail =
                             Some(format!("notifyee {} {f}; its policy is veto", slot.name));
                         break;
@@ -1476,10 +1486,15 @@ impl Router {
             }
             Err(fail) => {
                 f.insert("failure".into(), Value::from(fail.to_string()));
-                let decision = match slot.policy {
-                    Policy::Veto if phase == Phase::Pre => "vetoed the operation (WN_CANCEL)",
-                    Policy::Veto => "POST not delivered",
-                    Policy::Advisory => "ignored (advisory)",
+                // A failed POST changes no result whatever the policy (only
+                // PRE failures can veto); what matters is that it was lost.
+                let decision = match (phase, slot.policy, veto_for(fail)) {
+                    (Phase::Post, _, _) => "POST not delivered",
+                    (Phase::Pre, Policy::Veto, WnError::AccessDenied) => {
+                        "vetoed the operation (WN_ACCESS_DENIED)"
+                    }
+                    (Phase::Pre, Policy::Veto, _) => "vetoed the operation (WN_CANCEL)",
+                    (Phase::Pre, Policy::Advisory, _) => "ignored (advisory)",
                 };
                 f.insert("decision".into(), Value::from(decision));
             }

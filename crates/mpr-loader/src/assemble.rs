@@ -1,12 +1,14 @@
 //! From `mpr.toml` to router slots.
 
+use crate::isolation::{IsolatedNotifier, Started};
 use crate::notifyee::{NotifyeeLoad, load_notifyee};
 use crate::provider::load_provider;
-use mpr_core::config::{Config, NotifyeeEntry, ProviderEntry};
+use mpr_core::config::{Config, Isolation, NotifyeeEntry, ProviderEntry};
 use mpr_core::plugin::NetworkProvider;
 use mpr_core::router::{NotifyeeSlot, NotifyeeState, ProviderSlot};
 use mpr_core::trust;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Makes a built-in provider for a configuration entry without a `path`.
 pub type Builtins<'a> = &'a dyn Fn(&ProviderEntry) -> Option<Arc<dyn NetworkProvider>>;
@@ -62,24 +64,36 @@ pub fn assemble(
     (providers, notifyees)
 }
 
-/// Loads one notifyee into its slot (in-process).
+/// Loads one notifyee into its slot: in this process, or, with
+/// `isolation = "process"`, in a host process started here
+/// ([`IsolatedNotifier`]). Either way the trust checks run here first; an
+/// isolated library is then vetted again and loaded by its host.
 pub fn load_notifyee_slot(n: &NotifyeeEntry, warnings: &mut Vec<String>) -> NotifyeeSlot {
-    let state = match trust::vet(&n.path) {
-        Err(r) => {
-            warnings.push(format!("notifyee {}: {r}", n.name));
-            NotifyeeState::Refused(r.to_string())
-        }
-        Ok(v) => match load_notifyee(v) {
+    let refused = |why: String, warnings: &mut Vec<String>| {
+        warnings.push(format!("notifyee {}: {why}", n.name));
+        NotifyeeState::Refused(why)
+    };
+    let ignored = |why: String, warnings: &mut Vec<String>| {
+        warnings.push(format!("notifyee {}: ignored: {why}", n.name));
+        NotifyeeState::Ignored(why)
+    };
+    let state = match (trust::vet(&n.path), n.isolation) {
+        (Err(r), _) => refused(r.to_string(), warnings),
+        (Ok(v), Isolation::InProcess) => match load_notifyee(v) {
             Ok(NotifyeeLoad::Loaded(l)) => NotifyeeState::Ready(Arc::new(l)),
-            Ok(NotifyeeLoad::NoExports(why)) => {
-                warnings.push(format!("notifyee {}: ignored: {why}", n.name));
-                NotifyeeState::Ignored(why)
-            }
-            Err(why) => {
-                warnings.push(format!("notifyee {}: {why}", n.name));
-                NotifyeeState::Refused(why)
-            }
+            Ok(NotifyeeLoad::NoExports(why)) => ignored(why, warnings),
+            Err(why) => refused(why, warnings),
         },
+        (Ok(v), Isolation::Process) => {
+            // Only the check is wanted here: the library is mapped by the host.
+            drop(v);
+            let timeout = Duration::from_millis(n.timeout_ms);
+            match IsolatedNotifier::start(&n.name, &n.path, timeout) {
+                Ok(Started::Ready(i)) => NotifyeeState::Ready(Arc::new(i)),
+                Ok(Started::NoExports(why)) => ignored(why, warnings),
+                Err(why) => refused(why, warnings),
+            }
+        }
     };
     NotifyeeSlot {
         name: n.name.clone(),

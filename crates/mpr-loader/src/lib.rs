@@ -12,11 +12,15 @@ the `Arc<Library>` they come from: nothing is unloaded while a handle
 exists ([`notifyee::LoadedNotifier`], [`provider::LoadedProvider`]).
 
 [`assemble()`] turns an `mpr.toml` into the slots of a
-[`mpr_core::router::Router`].
+[`mpr_core::router::Router`]: in-process notifyees are loaded here, and
+those registered with `isolation = "process"` run in a host process
+([`isolation::IsolatedNotifier`]; the host program's `main` is
+[`isolation::host_main`]).
 */
 #![deny(missing_docs)]
 
 mod assemble;
+pub mod isolation;
 pub mod notifyee;
 pub mod provider;
 

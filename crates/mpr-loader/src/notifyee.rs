@@ -74,15 +74,16 @@ pub fn load_notifyee(plugin: VettedPlugin) -> Result<NotifyeeLoad, String> {
 const MAX_STRINGS: usize = 3;
 
 /// One string of the previous call on this thread and its UTF-16 form.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Encoded {
     text: String,
-    /// `text` as NUL-terminated UTF-16.
+    /// `text` as NUL-terminated UTF-16; empty (so never a match, even for
+    /// an empty `text`) until the entry is first filled.
     wide: Vec<u16>,
 }
 
 /// Per-thread buffers for the strings handed to notifyees.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Scratch {
     /// The strings of the previous call, by position: the router calls every
     /// notifyee of an operation, PRE and POST, with the same names, so each
@@ -92,10 +93,24 @@ struct Scratch {
     out: Vec<u16>,
 }
 
+impl Scratch {
+    const fn new() -> Scratch {
+        Scratch {
+            cache: [const {
+                Encoded {
+                    text: String::new(),
+                    wide: Vec::new(),
+                }
+            }; MAX_STRINGS],
+            out: Vec::new(),
+        }
+    }
+}
+
 thread_local! {
     /// Reused by every call on the thread; it only grows, up to the longest
     /// names seen.
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
 }
 
 /// Calls `f` with NUL-terminated UTF-16 copies of `strings`, NULL for
@@ -127,7 +142,7 @@ fn with_wide<const N: usize, R>(
         .ok()
         .flatten()
         // Also when the thread's locals are being destroyed.
-        .unwrap_or_else(|| run(&mut Scratch::default()))
+        .unwrap_or_else(|| run(&mut Scratch::new()))
 }
 
 fn encode_and_call<const N: usize, R>(
@@ -141,7 +156,7 @@ fn encode_and_call<const N: usize, R>(
     let mut starts = [None; N];
     for ((start, s), enc) in starts.iter_mut().zip(strings).zip(cache.iter_mut()) {
         let Some(s) = s else { continue };
-        if enc.text != s {
+        if enc.text != s || enc.wide.is_empty() {
             enc.text.clear();
             enc.text.push_str(s);
             enc.wide.clear();
@@ -233,5 +248,96 @@ impl ConnectNotifier for LoadedNotifier {
             info.context = ni.lpContext.expose_provenance();
             Ok(r)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mpr_ffi::wide::{read, to_wide};
+
+    /// What a notifyee would read from the pointers it is given.
+    fn seen<const N: usize>(ptrs: [*mut u16; N]) -> [Option<String>; N] {
+        ptrs.map(|p| {
+            // SAFETY: `with_wide` hands out NULL or NUL-terminated strings
+            // that live until its closure returns, which is where this runs.
+            unsafe { read(p, 100_000) }.unwrap()
+        })
+    }
+
+    #[test]
+    fn with_wide_hands_out_each_string_and_nulls() {
+        let long = "x".repeat(5000);
+        for strings in [
+            [None, Some(r"\\srv\share"), None],
+            [Some("Z:"), Some(r"\\srv\share"), Some("Acme Network")],
+            [Some(""), Some("é€😀 ünïcode"), Some("")],
+            [Some(long.as_str()), None, Some("Z:")],
+            [None, None, None],
+        ] {
+            let got = with_wide(strings, seen);
+            assert_eq!(got, strings.map(|s| s.map(str::to_string)));
+            // Each is exactly what `to_wide` would have made.
+            with_wide(strings, |ptrs| {
+                for (p, s) in ptrs.into_iter().zip(strings) {
+                    let Some(s) = s else { continue };
+                    let w = to_wide(s);
+                    // SAFETY: `p` points at a NUL-terminated copy of `s`,
+                    // `w.len()` units including the NUL, alive until return.
+                    let units = unsafe { std::slice::from_raw_parts(p, w.len()) };
+                    assert_eq!(units, w.as_slice());
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn empty_strings_on_a_fresh_thread_are_terminated() {
+        // A fresh thread's cache holds empty texts: an empty string must
+        // still get its NUL.
+        let got = std::thread::spawn(|| with_wide([Some(""), Some(""), Some("")], seen))
+            .join()
+            .unwrap();
+        assert_eq!(
+            got,
+            [
+                Some(String::new()),
+                Some(String::new()),
+                Some(String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn what_a_notifyee_writes_does_not_reach_the_next() {
+        let strings = [Some("Z:"), Some(r"\\srv\share"), None];
+        with_wide(strings, |[local, remote, _]| {
+            // SAFETY: both point at non-empty copies alive until return;
+            // the first unit of each is overwritten, as a careless notifyee
+            // writing through its LPWSTR might.
+            unsafe {
+                *local = u16::from(b'Q');
+            }
+            // SAFETY: as above.
+            unsafe {
+                *remote = u16::from(b'#');
+            }
+        });
+        let got = with_wide(strings, seen);
+        assert_eq!(got, strings.map(|s| s.map(str::to_string)));
+    }
+
+    #[test]
+    fn with_wide_works_when_called_from_inside_itself() {
+        // A notifyee calling back into the router on the same thread (which
+        // npapi.h forbids) must still get correct strings.
+        let outer = [Some("A:"), Some(r"\\a\x")];
+        let inner = [Some("B:"), Some(r"\\b\y")];
+        let (got_outer, got_inner) = with_wide(outer, |ptrs| {
+            let got_inner = with_wide(inner, seen);
+            (seen(ptrs), got_inner)
+        });
+        assert_eq!(got_outer, outer.map(|s| s.map(str::to_string)));
+        assert_eq!(got_inner, inner.map(|s| s.map(str::to_string)));
     }
 }
