@@ -315,4 +315,14 @@ fn password_reaches_the_provider_but_never_state_or_journal() {
         assert!(!text.contains("S3cret-Pw"), "{f} holds the password");
     }
     assert!(!r.stdout.contains("S3cret") && !r.stderr.contains("S3cret"));
+    let op = e
+        .journal()
+        .into_iter()
+        .rfind(|j| j["event"] == "operation")
+        .unwrap();
+    assert_eq!(
+        (op["op"].as_str(), op["user"].as_str()),
+        (Some("add"), Some("bob")),
+        "{op}"
+    );
 }

@@ -506,6 +506,7 @@ impl Router {
                     "add",
                     req.local.as_deref().unwrap_or(""),
                     req.remote.as_deref().unwrap_or(""),
+                    req.user.as_deref().unwrap_or(""),
                     None,
                     Err(e),
                     started,
@@ -587,6 +588,7 @@ impl Router {
             "add",
             &shown_local,
             remote.as_str(),
+            req.user.as_deref().unwrap_or(""),
             provider.as_deref(),
             result.as_ref().map(|_| ()).map_err(|e| *e),
             started,
@@ -1006,7 +1008,17 @@ impl Router {
         let target = match self.validate_cancel(req) {
             Ok(t) => t,
             Err(e) => {
-                self.journal_op(&id, "cancel", &req.name, "", None, Err(e), started, false);
+                self.journal_op(
+                    &id,
+                    "cancel",
+                    &req.name,
+                    "",
+                    "",
+                    None,
+                    Err(e),
+                    started,
+                    false,
+                );
                 return Err(e);
             }
         };
@@ -1061,6 +1073,7 @@ impl Router {
             &id,
             "cancel",
             &name,
+            "",
             "",
             provider.as_deref(),
             result.as_ref().map(|_| ()).map_err(|e| *e),
@@ -1522,6 +1535,7 @@ impl Router {
         op: &str,
         local: &str,
         remote: &str,
+        user: &str,
         provider: Option<&str>,
         r: Result<(), WnError>,
         t: Instant,
@@ -1533,7 +1547,7 @@ impl Router {
         let code = r.err().map_or(0, WnError::code);
         let mut f = fields! {
             "op_id" => id, "op" => op, "local" => local, "remote" => remote,
-            "provider" => provider.unwrap_or(""), "result" => code,
+            "user" => user, "provider" => provider.unwrap_or(""), "result" => code,
             "result_name" => crate::error::status_name(code), "notified" => notified,
             "duration_us" => t.elapsed().as_micros() as u64,
         };
@@ -1743,6 +1757,7 @@ impl Router {
                             "restore",
                             &entry.local,
                             &entry.remote,
+                            &entry.user,
                             Some(&entry.provider),
                             result.map(|_| ()),
                             t,
