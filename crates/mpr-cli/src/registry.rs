@@ -99,14 +99,44 @@ enum Verdict {
     Ignored(String),
 }
 
+/// Which of the two functions a vetted library exports, loading it as a
+/// connect would: in this process, or, for `isolation = "process"`, in a
+/// notifyee host (so that a library whose constructor crashes cannot take
+/// `mpr notifyee list|add` down with it). `Ok(Err(why))`: it exports
+/// neither.
+fn exports(
+    vetted: trust::VettedPlugin,
+    name: &str,
+    isolation: Isolation,
+    timeout_ms: u64,
+) -> Result<Result<(bool, bool), String>, String> {
+    match isolation {
+        Isolation::InProcess => match mpr_loader::load_notifyee(vetted)? {
+            NotifyeeLoad::Loaded(l) => Ok(Ok((l.handles_add(), l.handles_cancel()))),
+            NotifyeeLoad::NoExports(why) => Ok(Err(why)),
+        },
+        Isolation::Process => {
+            let path = vetted.path().to_path_buf();
+            drop(vetted);
+            let timeout = std::time::Duration::from_millis(timeout_ms);
+            match mpr_loader::isolation::IsolatedNotifier::start(name, &path, timeout)? {
+                mpr_loader::isolation::Started::Ready(n) => {
+                    Ok(Ok((n.handles_add(), n.handles_cancel())))
+                }
+                mpr_loader::isolation::Started::NoExports(why) => Ok(Err(why)),
+            }
+        }
+    }
+}
+
 /// Checks and loads a notifyee library as a connect would (the trust
-/// checks, then `dlopen` and the two exports).
-fn verdict(path: &Path) -> Verdict {
-    match trust::vet(path) {
+/// checks, then its exports).
+fn verdict(entry: &NotifyeeEntry) -> Verdict {
+    match trust::vet(&entry.path) {
         Err(r) => Verdict::Refused(r.reason),
-        Ok(v) => match mpr_loader::load_notifyee(v) {
-            Ok(NotifyeeLoad::Loaded(l)) => Verdict::Ok(l.handles_add(), l.handles_cancel()),
-            Ok(NotifyeeLoad::NoExports(why)) => Verdict::Ignored(why),
+        Ok(v) => match exports(v, &entry.name, entry.isolation, entry.timeout_ms) {
+            Ok(Ok((add, cancel))) => Verdict::Ok(add, cancel),
+            Ok(Err(why)) => Verdict::Ignored(why),
             Err(why) => Verdict::Refused(why),
         },
     }
@@ -134,7 +164,7 @@ pub fn notifyee_list(out: Out) -> Result<ExitCode> {
     let mut rows = Vec::new();
     // PRE calls the newest registration first.
     for (i, entry) in config.notifyees.iter().enumerate().rev() {
-        let v = verdict(&entry.path);
+        let v = verdict(entry);
         rows.push((n - i, i + 1, entry, v, sha256_file(&entry.path)));
     }
     let items: Vec<Value> = rows
@@ -563,18 +593,20 @@ fn add(new: NewNotifyee) -> Result<Result<Added, Failure>> {
             )));
         }
     };
-    let exports = match mpr_loader::load_notifyee(vetted) {
-        Ok(NotifyeeLoad::Loaded(l)) => {
+    let isolation = new.isolation.unwrap_or(Isolation::InProcess);
+    let timeout_ms = new.timeout_ms.unwrap_or(config::DEFAULT_TIMEOUT_MS);
+    let exports = match exports(vetted, &name, isolation, timeout_ms) {
+        Ok(Ok((add, cancel))) => {
             let mut x = Vec::new();
-            if l.handles_add() {
+            if add {
                 x.push("AddConnectNotify");
             }
-            if l.handles_cancel() {
+            if cancel {
                 x.push("CancelConnectNotify");
             }
             x
         }
-        Ok(NotifyeeLoad::NoExports(why)) => {
+        Ok(Err(why)) => {
             return Ok(Err(failure(
                 WnError::BadValue,
                 format!("{why}, so it is not a notifyee library"),

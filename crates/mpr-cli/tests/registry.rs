@@ -467,3 +467,37 @@ fn concurrent_adds_all_land() {
     assert_eq!(got, names, "the lock serialises the rewrites");
     assert!(config_text(&e).starts_with("# Site configuration"));
 }
+
+#[test]
+fn a_process_isolated_library_is_only_loaded_in_a_host() {
+    let e = Env::new();
+    acme_only(&e);
+    let crashy = crate::util::compile("crash_on_load.c", "crash_on_load", &[]);
+    let path = crashy.display().to_string();
+    // In process, merely loading it kills the loader: that is the risk
+    // isolation removes, and `notifyee add` of an isolated one must survive.
+    let r = e.mpr(&[
+        "notifyee",
+        "add",
+        "crashy",
+        &path,
+        "--isolation",
+        "process",
+        "--json",
+    ]);
+    assert_eq!(r.code, 1, "mpr survived and refused it: {r:?}");
+    assert_eq!(r.wn(), 87, "{r:?}");
+    assert!(
+        !config_text(&e).contains("crashy"),
+        "nothing was registered"
+    );
+    // Registered by hand, `list` survives too and shows the refusal.
+    std::fs::write(
+        e.path("etc/mpr.toml"),
+        format!("{}\n[notifyees.crashy]\npath = \"{path}\"\nisolation = \"process\"\ntimeout_ms = 2000\n", config_text(&e)),
+    )
+    .unwrap();
+    let r = e.mpr(&["notifyee", "list", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("crashy"), "{r:?}");
+}
