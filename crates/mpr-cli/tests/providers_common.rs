@@ -6,7 +6,7 @@
 //! delete without --force.
 
 use crate::servers::{Servers, all_cmdlines, helpers_under, mounted_under};
-use crate::util::{Env, Run, notifyee};
+use crate::util::{Env, Run};
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
@@ -47,16 +47,6 @@ fn cases(s: &Servers) -> Vec<Case> {
             password: s.password("MPR_TEST_DAV_PASSWORD_FILE"),
         },
     ]
-}
-
-fn env(s: &Servers) -> Env {
-    let e = Env::new();
-    e.config(&format!(
-        "[providers]\norder = [\"sftp\", \"smb\", \"webdav\"]\n[providers.sftp]\nssh_config = \"{}\"\n[notifyees]\nwatcher = \"{}\"\n",
-        s.ssh_config(&e).display(),
-        notifyee("watcher").display()
-    ));
-    e
 }
 
 /// Connects `local` for `c`, scanning every argv while the connect runs.
@@ -115,7 +105,7 @@ fn kill_helper(e: &Env, c: &Case, letter: &str) {
 fn every_provider_keeps_secrets_names_itself_and_is_repaired() {
     let s = Servers::get();
     for c in cases(&s) {
-        let e = env(&s);
+        let e = s.provider_env("");
         let r = connect(&e, &c, "K:", &["--persistent"]);
         assert_eq!(r.wn(), 0, "{}: {r:?}", c.provider);
         let post = e.calls().into_iter().rfind(|x| x.kind == 'N').unwrap();

@@ -76,6 +76,19 @@ impl Servers {
         p
     }
 
+    /// A test world whose `mpr.toml` orders the built-in providers, points
+    /// sftp at the fixture's ssh configuration (plus `extra` lines in its
+    /// table) and registers the scriptable notifyee `watcher`.
+    pub fn provider_env(&self, extra: &str) -> Env {
+        let e = Env::new();
+        e.config(&format!(
+            "[providers]\norder = [\"sftp\", \"smb\", \"webdav\"]\n[providers.sftp]\nssh_config = \"{}\"\n{extra}\n[notifyees]\nwatcher = \"{}\"\n",
+            self.ssh_config(&e).display(),
+            crate::util::notifyee("watcher").display()
+        ));
+        e
+    }
+
     /// `\\127.0.0.1@PORT\export` for SFTP.
     pub fn sftp_unc(&self, share: &str) -> String {
         format!(r"\\127.0.0.1@{}\{share}", self.var("MPR_TEST_SSH_PORT"))

@@ -1,23 +1,12 @@
 //! The built-in `sftp` provider against the private sshd on 127.0.0.1.
 
 use crate::servers::{Servers, all_cmdlines, helpers_under, mounted_under};
-use crate::util::{Env, notifyee};
 use std::time::Duration;
-
-fn env(s: &Servers, extra: &str) -> Env {
-    let e = Env::new();
-    e.config(&format!(
-        "[providers]\norder = [\"sftp\", \"smb\", \"webdav\"]\n[providers.sftp]\nssh_config = \"{}\"\n{extra}\n[notifyees]\nwatcher = \"{}\"\n",
-        s.ssh_config(&e).display(),
-        notifyee("watcher").display()
-    ));
-    e
-}
 
 #[test]
 fn connect_write_read_list_get_cancel() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let export = s.path("MPR_TEST_SSH_EXPORT");
     let url = format!(
         "sftp://mprtest@127.0.0.1:{}{}",
@@ -81,7 +70,7 @@ fn connect_write_read_list_get_cancel() {
 #[test]
 fn bare_unc_name_goes_to_sftp_by_cycling() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let r = e.mpr(&["use", "T:", &s.sftp_unc("export2"), "--json"]);
     assert_eq!(r.wn(), 0, "{r:?}");
     assert_eq!(r.json()["provider"], "sftp");
@@ -92,7 +81,7 @@ fn bare_unc_name_goes_to_sftp_by_cycling() {
 #[test]
 fn password_from_stdin_never_in_any_argv() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let pw = s.password("MPR_TEST_SSH_PASSWORD_FILE");
     let mut child = e
         .command()
@@ -148,7 +137,7 @@ fn password_from_stdin_never_in_any_argv() {
 #[test]
 fn wrong_password_is_wn_bad_password_and_leaves_nothing() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let r = e.mpr_stdin(
         &[
             "use",
@@ -186,7 +175,7 @@ fn wrong_password_is_wn_bad_password_and_leaves_nothing() {
 #[test]
 fn closed_port_is_error_bad_netpath() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -208,7 +197,7 @@ fn closed_port_is_error_bad_netpath() {
 #[test]
 fn missing_directory_is_wn_bad_netname() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let r = e.mpr(&[
         "use",
         "X:",
@@ -224,7 +213,7 @@ fn missing_directory_is_wn_bad_netname() {
 #[test]
 fn silent_server_times_out_and_the_helper_is_killed() {
     let s = Servers::get();
-    let e = env(&s, "connect_timeout = 1\n");
+    let e = s.provider_env("connect_timeout = 1\n");
     // A listener that accepts and never speaks.
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
@@ -258,7 +247,7 @@ fn silent_server_times_out_and_the_helper_is_killed() {
 #[test]
 fn killed_helper_shows_unavailable_and_use_or_restore_repairs() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let unc = s.sftp_unc("export");
     assert_eq!(
         e.mpr(&["use", "R:", &unc, "--persistent", "--json"]).wn(),
@@ -293,7 +282,7 @@ fn killed_helper_shows_unavailable_and_use_or_restore_repairs() {
 #[test]
 fn delete_without_force_keeps_a_busy_connection() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     assert_eq!(
         e.mpr(&["use", "Q:", &s.sftp_unc("export"), "--json"]).wn(),
         0

@@ -2,18 +2,8 @@
 //! WebDAV server on 127.0.0.1.
 
 use crate::servers::{Servers, all_cmdlines, helpers_under, mounted_under};
-use crate::util::{Env, notifyee};
+use crate::util::Env;
 use std::time::Duration;
-
-fn env(s: &Servers, extra: &str) -> Env {
-    let e = Env::new();
-    e.config(&format!(
-        "[providers]\norder = [\"sftp\", \"smb\", \"webdav\"]\n[providers.sftp]\nssh_config = \"{}\"\n{extra}\n[notifyees]\nwatcher = \"{}\"\n",
-        s.ssh_config(&e).display(),
-        notifyee("watcher").display()
-    ));
-    e
-}
 
 fn smb_unc(s: &Servers, share: &str) -> String {
     format!(r"\\127.0.0.1@{}\{share}", s.var("MPR_TEST_SMB_PORT"))
@@ -95,7 +85,7 @@ fn walk(
 #[test]
 fn smb_connect_write_read_cancel_explicit_and_by_cycling() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let share = s.path("MPR_TEST_SMB_SHARE_DIR");
     walk(
         &e,
@@ -130,7 +120,7 @@ fn smb_connect_write_read_cancel_explicit_and_by_cycling() {
 #[test]
 fn smb_errors() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let r = e.mpr_stdin(
         &[
             "use",
@@ -200,7 +190,7 @@ fn smb_errors() {
 #[test]
 fn webdav_connect_write_read_cancel_explicit_and_by_cycling() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let root = s.path("MPR_TEST_DAV_DIR");
     walk(
         &e,
@@ -228,7 +218,7 @@ fn webdav_connect_write_read_cancel_explicit_and_by_cycling() {
 #[test]
 fn webdav_errors() {
     let s = Servers::get();
-    let e = env(&s, "");
+    let e = s.provider_env("");
     let r = e.mpr_stdin(
         &[
             "use",
