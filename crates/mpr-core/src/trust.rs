@@ -251,13 +251,26 @@ mod tests {
 
     #[test]
     fn sticky_root_directory_is_accepted() {
-        // /tmp is root-owned, 1777: a private directory inside it is trusted.
+        // /tmp is root-owned, 1777, on every machine this runs on: a private
+        // directory inside it is trusted, and the same directory without
+        // the sticky bit would not be.
         let md = std::fs::metadata("/tmp").unwrap();
-        if md.uid() == 0 && md.mode() & 0o1777 == 0o1777 {
-            let d = tempfile::tempdir_in("/tmp").unwrap();
-            std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-            let p = plugin(d.path(), "t.so", 0o644);
-            vet(&p).unwrap();
+        assert!(
+            md.uid() == 0 && md.mode() & 0o1777 == 0o1777,
+            "this test needs /tmp to be root-owned with mode 1777"
+        );
+        let d = tempfile::tempdir_in("/tmp").unwrap();
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let p = plugin(d.path(), "t.so", 0o644);
+        vet(&p).unwrap();
+        if euid() == 0 {
+            // A root-owned world-writable directory without the sticky bit
+            // is refused.
+            let open = d.path().join("open");
+            std::fs::create_dir(&open).unwrap();
+            std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let q = plugin(&open, "q.so", 0o644);
+            assert!(vet(&q).unwrap_err().reason.contains("world-writable"));
         }
     }
 }
