@@ -134,7 +134,12 @@ impl Smb {
             std::io::Write::write_all(&mut f, text.as_bytes())?;
             Ok(p)
         };
-        write("smb.conf", "[global]\n   client min protocol = SMB2\n")?;
+        // Names are resolved through /etc/hosts and DNS only: no NetBIOS
+        // broadcasts onto the local network.
+        write(
+            "smb.conf",
+            "[global]\n   client min protocol = SMB2\n   name resolve order = host\n   disable netbios = yes\n",
+        )?;
         let timeout_ms = self.opts.connect_timeout.as_millis().min(60_000);
         let mut conf = format!(
             "use_libsecret \"false\"\nsmb_query_browsers \"false\"\nsmb_timeout {timeout_ms}\n"
