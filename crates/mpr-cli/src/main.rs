@@ -45,22 +45,44 @@ impl std::error::Error for UsageError {}
 const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
+    // With --json, even a usage or configuration error is one JSON object
+    // on standard output (spec §9), besides the line on standard error.
+    let json = std::env::args_os().any(|a| a == "--json");
     let cli = match args::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(USAGE)
-            } else {
-                ExitCode::SUCCESS
-            };
+            if !e.use_stderr() {
+                return ExitCode::SUCCESS;
+            }
+            if json {
+                let first = e
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ")
+                    .to_string();
+                output::usage_json(mpr_core::WnError::BadValue, &first);
+            }
+            return ExitCode::from(USAGE);
         }
     };
     output::init_color(cli.color);
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            output::usage_line(&format!("{e:#}"));
+            let message = format!("{e:#}");
+            output::usage_line(&message);
+            if json {
+                // A malformed mpr.toml is the WNet "bad profile".
+                let code = if message.starts_with("configuration error") {
+                    mpr_core::WnError::BadProfile
+                } else {
+                    mpr_core::WnError::BadValue
+                };
+                output::usage_json(code, &message);
+            }
             ExitCode::from(USAGE)
         }
     }

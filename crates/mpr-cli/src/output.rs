@@ -310,6 +310,16 @@ impl Table {
     }
 }
 
+/// The JSON object of a usage or configuration error (exit 2): the nearest
+/// `WN_*` code (`WN_BAD_PROFILE` for a malformed `mpr.toml`, else
+/// `WN_BAD_VALUE`), the message, and `"exit": 2`.
+pub fn usage_json(code: WnError, message: &str) {
+    stdout_line(
+        &json!({"version": JSON_VERSION, "code": code.code(), "name": code.name(), "message": message, "exit": 2})
+            .to_string(),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

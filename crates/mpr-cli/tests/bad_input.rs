@@ -102,6 +102,18 @@ fn malformed_config_names_file_and_line_and_exits_2() {
     assert_eq!(r.code, 2, "{r:?}");
     let path = e.path("etc/mpr.toml").display().to_string();
     assert!(r.stderr.contains(&format!("{path}:4:")), "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(
+        (j["code"].as_u64(), j["name"].as_str(), j["exit"].as_u64()),
+        (Some(1206), Some("WN_BAD_PROFILE"), Some(2))
+    );
+    assert!(
+        j["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{path}:4:")),
+        "{j}"
+    );
     e.config("[providers]\norder = [\"acme\", \"nobody\"]\n[providers.acme]\npath = \"/x.so\"\n");
     let r = e.mpr(&["use"]);
     assert_eq!(r.code, 2);
@@ -147,7 +159,13 @@ fn usage_errors_exit_2() {
     ] {
         let r = e.mpr(&args);
         assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stdout.is_empty(), "no --json, no JSON: {r:?}");
     }
+    let r = e.mpr(&["use", "--bogus", "--json"]);
+    assert_eq!(
+        (r.code, r.wn(), r.json()["exit"].as_u64()),
+        (2, 87, Some(2))
+    );
 }
 
 #[test]
