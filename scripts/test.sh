@@ -39,6 +39,8 @@ cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --manifest-path fuzz/Cargo.toml --no-default-features --locked --target-dir target -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked --quiet
+echo "== make install into a scratch prefix, and a C program through pkg-config"
+bash scripts/check-install.sh
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"; stop_servers' EXIT
