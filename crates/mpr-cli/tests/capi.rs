@@ -155,7 +155,12 @@ impl Step {
 pub(crate) fn steps(e: &Env, args: &[&str]) -> Vec<Step> {
     let r = run(e, "capi_steps", args, false);
     assert_eq!(r.code, 0, "capi_steps {args:?} failed: {r:?}");
-    r.stdout
+    parse_steps(&r.stdout)
+}
+
+/// One `Step` per line of `capi_steps` output.
+fn parse_steps(stdout: &str) -> Vec<Step> {
+    stdout
         .lines()
         .map(|l| {
             let mut parts = l.split('\t');
@@ -563,10 +568,23 @@ fn a_bad_configuration_fails_every_call_with_wn_bad_profile() {
 
 #[test]
 fn an_unusable_environment_fails_every_call_with_wn_cannot_open_profile() {
-    use std::os::unix::fs::PermissionsExt;
     let e = env_with(&["acme"], &[]);
-    std::fs::set_permissions(e.path("run"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let s = steps(&e, EVERY_ROUTER_CALL);
+    // A relative state directory cannot be used.
+    let r: Run = c_command(&e, &program("capi_steps"), false)
+        .env("MPR_STATE_DIR", "relative/state")
+        .args(EVERY_ROUTER_CALL)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{r:?}");
+    let s = parse_steps(&r.stdout);
+            Step { op, f }
+        })
+        .collect();
     assert_eq!(codes(&s), [1205, 1205, 1205, 1205, 1205, 1205, 1205, 0]);
-    assert!(s[7].f["text"].contains("runtime directory"), "{:?}", s[7]);
+    assert!(
+        s[7].f["text"].contains("must be an absolute path"),
+        "{:?}",
+        s[7]
+    );
 }

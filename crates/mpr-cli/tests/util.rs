@@ -152,15 +152,11 @@ impl Env {
         let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("envs");
         std::fs::create_dir_all(&base).unwrap();
         let root = tempfile::tempdir_in(&base).unwrap();
+        // Plain directories with default permissions, as any harness makes
+        // them: a runtime directory named by MPR_RUNTIME_DIR is used as is.
         for d in ["etc", "state", "run", "drives", "t"] {
             std::fs::create_dir_all(root.path().join(d)).unwrap();
         }
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            root.path().join("run"),
-            std::fs::Permissions::from_mode(0o700),
-        )
-        .unwrap();
         Env { root }
     }
 

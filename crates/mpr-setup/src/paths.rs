@@ -13,7 +13,8 @@ pub struct Paths {
     pub user_config: PathBuf,
     /// `$MPR_STATE_DIR`, else `$XDG_STATE_HOME/mpr`, else `~/.local/state/mpr`.
     pub state_dir: PathBuf,
-    /// `$MPR_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/mpr`, else `/tmp/mpr-<uid>`.
+    /// `$MPR_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/mpr`, else `/tmp/mpr-<uid>`
+    /// (which must be the caller's own, mode 0700, not a symlink).
     pub runtime_dir: PathBuf,
     /// `$MPR_DRIVES_DIR`, if set (else the user setting, else `~/Network`).
     pub drives_dir: Option<PathBuf>,
@@ -47,10 +48,10 @@ impl Paths {
             (None, None) => need_home("your state directory")?.join(".local/state/mpr"),
         };
         let uid = rustix::process::getuid().as_raw();
-        let runtime_dir = match (var("MPR_RUNTIME_DIR"), var("XDG_RUNTIME_DIR")) {
-            (Some(d), _) => d,
-            (None, Some(x)) => x.join("mpr"),
-            (None, None) => PathBuf::from(format!("/tmp/mpr-{uid}")),
+        let (runtime_dir, shared) = match (var("MPR_RUNTIME_DIR"), var("XDG_RUNTIME_DIR")) {
+            (Some(d), _) => (d, false),
+            (None, Some(x)) => (x.join("mpr"), false),
+            (None, None) => (PathBuf::from(format!("/tmp/mpr-{uid}")), true),
         };
         for d in [&state_dir, &runtime_dir] {
             if !d.is_absolute() {
@@ -60,14 +61,11 @@ impl Paths {
                 )));
             }
         }
-        // A runtime directory in a shared place must be ours and private.
-        if let Ok(md) = std::fs::symlink_metadata(&runtime_dir)
-            && (md.file_type().is_symlink() || md.uid() != uid || md.mode() & 0o077 != 0)
-        {
-            return Err(SetupError::Environment(format!(
-                "the runtime directory {} must be a directory owned by you with mode 0700 (refusing to use it)",
-                runtime_dir.display()
-            )));
+        // The fallback in /tmp is a name anybody could have taken first: it
+        // must be ours and private (mpr creates it 0700). A directory named
+        // by the environment is the user's own choice and is used as it is.
+        if shared {
+            check_private(&runtime_dir, uid)?;
         }
         Ok(Paths {
             config_dir,
@@ -87,5 +85,47 @@ impl Paths {
     /// The audit journal.
     pub fn journal_file(&self) -> PathBuf {
         self.state_dir.join("journal.jsonl")
+    }
+}
+
+/// An existing directory must be a real directory of `uid` with no access
+/// for others; a missing one is fine (it is created 0700).
+fn check_private(dir: &std::path::Path, uid: u32) -> Result<(), SetupError> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(md)
+            if md.file_type().is_symlink()
+                || !md.is_dir()
+                || md.uid() != uid
+                || md.mode() & 0o077 != 0 =>
+        {
+            Err(SetupError::Environment(format!(
+                "the runtime directory {} must be a directory owned by you with mode 0700 (refusing to use it)",
+                dir.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_shared_fallback_must_be_private() {
+        let uid = rustix::process::getuid().as_raw();
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("mpr-x");
+        assert!(check_private(&dir, uid).is_ok(), "missing: created later");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(check_private(&dir, uid).is_ok());
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(check_private(&dir, uid).is_err(), "readable by others");
+        assert!(check_private(&dir, uid + 1).is_err(), "someone else's");
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(check_private(&link, uid).is_err(), "a symlink");
     }
 }
