@@ -578,9 +578,6 @@ fn an_unusable_environment_fails_every_call_with_wn_cannot_open_profile() {
         .into();
     assert_eq!(r.code, 0, "{r:?}");
     let s = parse_steps(&r.stdout);
-            Step { op, f }
-        })
-        .collect();
     assert_eq!(codes(&s), [1205, 1205, 1205, 1205, 1205, 1205, 1205, 0]);
     assert!(
         s[7].f["text"].contains("must be an absolute path"),
