@@ -192,3 +192,20 @@ fn directory_local_names_must_be_empty_private_directories() {
     assert_eq!(r.wn(), 0, "{r:?}");
     assert!(fresh.is_dir(), "a missing directory is created");
 }
+
+#[test]
+fn a_cleared_environment_is_enough() {
+    // No HOME, no XDG variables: only what a harness must pass.
+    let e = Env::new();
+    e.setup(&["acme"], &["alpha"]);
+    let r: crate::util::Run = e
+        .command()
+        .env_remove("HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .args(["use", "Z:", r"\\acme\s", "--json"])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert_eq!(e.notes(), ["alpha:pre", "alpha:post"]);
+}

@@ -31,7 +31,9 @@ fn var(name: &str) -> Option<PathBuf> {
 impl Paths {
     /// Resolves every directory from the environment.
     pub fn from_env() -> Result<Paths, SetupError> {
-        let home = var("HOME");
+        // $HOME, else the home directory of the account (a caller that
+        // cleared its environment still has one).
+        let home = var("HOME").or_else(|| passwd_home(rustix::process::getuid().as_raw()));
         let need_home = |what: &str| {
             home.clone().ok_or_else(|| {
                 SetupError::Environment(format!("HOME is not set, and mpr needs it for {what}"))
@@ -88,6 +90,16 @@ impl Paths {
     }
 }
 
+/// The home directory of `uid` in `/etc/passwd`, if it has one.
+fn passwd_home(uid: u32) -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 7 && f[2].parse::<u32>().ok()? == uid && f[5].starts_with('/'))
+            .then(|| PathBuf::from(f[5]))
+    })
+}
+
 /// An existing directory must be a real directory of `uid` with no access
 /// for others; a missing one is fine (it is created 0700).
 fn check_private(dir: &std::path::Path, uid: u32) -> Result<(), SetupError> {
@@ -111,6 +123,14 @@ fn check_private(dir: &std::path::Path, uid: u32) -> Result<(), SetupError> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_account_has_a_home_in_passwd() {
+        let uid = rustix::process::getuid().as_raw();
+        let home = passwd_home(uid).expect("the test user has a passwd entry");
+        assert!(home.is_absolute());
+        assert_eq!(passwd_home(u32::MAX - 7), None);
+    }
 
     #[test]
     fn the_shared_fallback_must_be_private() {
