@@ -10,6 +10,7 @@ mod output;
 mod providers_common;
 mod readme;
 mod registry;
+mod samples;
 mod sdk;
 mod selection;
 mod servers;

@@ -35,7 +35,7 @@ fn example(name: &str) -> PathBuf {
 /// A copy of an example under `file` in a directory that passes the trust
 /// checks, once per test process (separate files are separately loaded
 /// libraries, with their own names and counters).
-fn copy_of(example_name: &str, file: &str) -> PathBuf {
+pub(crate) fn copy_of(example_name: &str, file: &str) -> PathBuf {
     static CACHE: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
     if let Some(p) = cache.get(file) {
