@@ -37,6 +37,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== fuzz targets (check only)"
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --manifest-path fuzz/Cargo.toml --no-default-features --locked --target-dir target -- -D warnings
+echo "== cargo deny (bans, licenses, sources; deny.toml)"
+command -v cargo-deny >/dev/null || cargo install --locked --quiet cargo-deny
+cargo deny --log-level error check bans licenses sources
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked --quiet
 echo "== make install into a scratch prefix, and a C program through pkg-config"
