@@ -93,6 +93,16 @@ fn writers_killed_with_sigkill_never_leave_a_torn_file() {
     let list = e.mpr(&["use", "--json"]);
     assert_eq!(list.code, 0, "state still loads: {list:?}");
     // No temporary files are left behind by completed writes that matter.
-    let r = e.mpr(&["use", "Q:", r"\\acme\after", "--json"]);
+    let r = e.mpr(&["use", "Q:", r"\\acme\after", "--persistent", "--json"]);
     assert_eq!(r.wn(), 0, "the router still works: {r:?}");
+    // The temporaries of killed writers are swept by the next writes.
+    for d in ["run", "state"] {
+        let left: Vec<String> = std::fs::read_dir(e.path(d))
+            .unwrap()
+            .flatten()
+            .map(|f| f.file_name().to_string_lossy().into_owned())
+            .filter(|f| f.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{d}: {left:?}");
+    }
 }

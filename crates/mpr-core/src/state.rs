@@ -50,8 +50,34 @@ pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    } else {
+        sweep_stale_temporaries(dir, &name.to_string_lossy());
     }
     result
+}
+
+/// Removes the temporary files of writers of `name` that died before their
+/// rename (a writer killed with SIGKILL cannot clean up after itself).
+/// Only a dead process's file goes; the state file itself is never torn.
+fn sweep_stale_temporaries(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let pid = file
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".tmp"))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Creates `dir` (and parents) with mode 0700 if missing.
