@@ -441,14 +441,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn concurrent_updates_lose_nothing() {
-        let (_d, s) = store();
+    /// 8 threads pushing `per_thread` entries each into `s`; how many landed.
+    fn hammer(s: &Store, per_thread: usize) -> usize {
         let threads: Vec<_> = (0..8)
             .map(|i| {
                 let s = s.clone();
                 std::thread::spawn(move || {
-                    for j in 0..10 {
+                    for j in 0..per_thread {
                         s.update_live(|v| v.push(live(&format!("/m/{i}/{j}"))))
                             .unwrap();
                     }
@@ -458,7 +457,13 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        assert_eq!(s.live().unwrap().len(), 80);
+        s.live().unwrap().len()
+    }
+
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        let (_d, s) = store();
+        assert_eq!(hammer(&s, 10), 80);
     }
 
     fn remembered(local: &str) -> Remembered {
@@ -543,21 +548,6 @@ mod tests {
 
     #[test]
     fn memory_store_concurrent_updates_lose_nothing() {
-        let s = Store::memory();
-        let threads: Vec<_> = (0..8)
-            .map(|i| {
-                let s = s.clone();
-                std::thread::spawn(move || {
-                    for j in 0..100 {
-                        s.update_live(|v| v.push(live(&format!("/m/{i}/{j}"))))
-                            .unwrap();
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        assert_eq!(s.live().unwrap().len(), 800);
+        assert_eq!(hammer(&Store::memory(), 100), 800);
     }
 }
