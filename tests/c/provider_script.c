@@ -35,6 +35,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#include "script_common.h"
 
 #ifndef PROVIDER_TAG
 #error "define PROVIDER_TAG, e.g. -DPROVIDER_TAG='\"acme\"'"
@@ -85,56 +86,6 @@ const char *mprtest_plugin_tag(void) { return "provider:" PROVIDER_TAG; }
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 /* ------------------------------------------------------------------------ */
-
-static const char *test_dir(void) {
-    const char *dir = getenv("MPRTEST_DIR");
-#ifdef MPRTEST_DIR_DEFAULT
-    if (dir == NULL || dir[0] == '\0') dir = MPRTEST_DIR_DEFAULT;
-#endif
-    return (dir != NULL && dir[0] != '\0') ? dir : NULL;
-}
-
-struct buf {
-    char *p;
-    size_t len, cap;
-    int broken;
-};
-
-static void buf_reserve(struct buf *b, size_t extra) {
-    if (b->broken || b->len + extra + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (p == NULL) {
-        b->broken = 1;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-static void buf_add(struct buf *b, const char *s, size_t n) {
-    buf_reserve(b, n);
-    if (b->broken) return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-static void buf_printf(struct buf *b, const char *fmt, ...) {
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->broken = 1;
-        return;
-    }
-    buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
 
 /* Append a UTF-8 string for a log line: control characters become \xHH so
  * that the line stays one line with tab-separated fields; NULL is "(null)". */
@@ -266,24 +217,6 @@ static int ascii_ieq_str(const char *a, const char *b) {
     return ascii_ieq(a, strlen(a), b, strlen(b));
 }
 
-static void append_log(const char *dir, struct buf *line) {
-    if (line->broken) return;
-    struct buf path = {0};
-    buf_str(&path, dir);
-    buf_str(&path, "/log");
-    if (!path.broken) {
-        int fd = open(path.p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            ssize_t n;
-            do {
-                n = write(fd, line->p, line->len);
-            } while (n < 0 && errno == EINTR);
-            close(fd);
-        }
-    }
-    free(path.p);
-}
-
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out) {
     int base = 10;
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
@@ -297,14 +230,6 @@ static int parse_ulong(const char *s, unsigned long max, unsigned long *out) {
     if (errno != 0 || *end != '\0' || v > max) return -1;
     *out = (unsigned long)v;
     return 0;
-}
-
-static char *trim(char *s) {
-    while (*s == ' ' || *s == '\t') s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-        s[--n] = '\0';
-    return s;
 }
 
 static char *path_in(const char *dir, const char *suffix) {
