@@ -887,17 +887,20 @@ impl Router {
             flags: req.flags,
         };
         let try_one = |p: &Arc<dyn NetworkProvider>| -> Result<(), WnError> {
-            let t = Instant::now();
+            let t = self.call_started();
             lasterror::clear();
             let r = p.add_connection(&call);
-            self.parts.journal.record(
-                "provider",
-                fields! {"op_id" => id, "op" => "add", "round" => round, "provider" => p.key(),
-                "local" => local_s.clone().unwrap_or_default(), "remote" => remote.as_str(),
-                "result" => r.err().map_or(0, WnError::code),
-                "result_name" => r.err().map_or("WN_SUCCESS", WnError::name),
-                "duration_us" => t.elapsed().as_micros() as u64},
-            );
+            // Without a journal the record is not even built.
+            if let Some(t) = t {
+                self.parts.journal.record(
+                    "provider",
+                    fields! {"op_id" => id, "op" => "add", "round" => round, "provider" => p.key(),
+                    "local" => local_s.clone().unwrap_or_default(), "remote" => remote.as_str(),
+                    "result" => r.err().map_or(0, WnError::code),
+                    "result_name" => r.err().map_or("WN_SUCCESS", WnError::name),
+                    "duration_us" => t.elapsed().as_micros() as u64},
+                );
+            }
             r
         };
         if let Some(p) = explicit {
@@ -1131,7 +1134,7 @@ impl Router {
         let call_one = |p: &Arc<dyn NetworkProvider>,
                         directory: Option<&Path>|
          -> Result<(), WnError> {
-            let t = Instant::now();
+            let t = self.call_started();
             lasterror::clear();
             let r = p.cancel_connection(&CancelCall {
                 name: &name,
@@ -1139,13 +1142,15 @@ impl Router {
                 flags: req.flags,
                 force: req.force,
             });
-            self.parts.journal.record(
-                "provider",
-                fields! {"op_id" => id, "op" => "cancel", "provider" => p.key(), "name" => name.as_str(),
-                         "force" => req.force, "result" => r.err().map_or(0, WnError::code),
-                         "result_name" => r.err().map_or("WN_SUCCESS", WnError::name),
-                         "duration_us" => t.elapsed().as_micros() as u64},
-            );
+            if let Some(t) = t {
+                self.parts.journal.record(
+                    "provider",
+                    fields! {"op_id" => id, "op" => "cancel", "provider" => p.key(), "name" => name.as_str(),
+                             "force" => req.force, "result" => r.err().map_or(0, WnError::code),
+                             "result_name" => r.err().map_or("WN_SUCCESS", WnError::name),
+                             "duration_us" => t.elapsed().as_micros() as u64},
+                );
+            }
             r
         };
         let forget = req.flags & abi::CONNECT_UPDATE_PROFILE != 0;
@@ -1459,7 +1464,7 @@ impl Router {
         }
     }
 
-    /// The start of a notifyee call, for its journal record; `None` without
+    /// The start of a notifyee or provider call, for its journal record; `None` without
     /// a journal, and then neither the clock is read nor `journal_call`
     /// called: both were a measurable part of the cost of a notifyee
     /// (docs/performance.md).
