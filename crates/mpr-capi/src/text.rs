@@ -6,7 +6,7 @@
 //! the width ("characters": `WCHAR`s for W, bytes for A), terminator
 //! included.
 
-use mpr_abi::{DWORD, NETRESOURCEA, NETRESOURCEW, WN_BAD_POINTER, WN_MORE_DATA, WN_SUCCESS};
+use mpr_abi::{DWORD, NETRESOURCEA, NETRESOURCEW};
 use mpr_core::WnError;
 use std::ffi::c_char;
 
@@ -211,25 +211,10 @@ pub(crate) fn needed<T: Text>(s: &str) -> DWORD {
 /// `size` is NULL or valid for reads and writes; `buf` is NULL or valid for
 /// `*size` bytes of writes.
 unsafe fn write_narrow(s: &str, buf: *mut c_char, size: *mut DWORD) -> DWORD {
-    if size.is_null() {
-        return WN_BAD_POINTER;
-    }
     let bytes = Narrow::encode_bytes(s);
-    let needed = DWORD::try_from(bytes.len()).unwrap_or(DWORD::MAX);
-    // SAFETY: `size` was null-checked; the caller guarantees it is valid.
-    let have = unsafe { *size };
-    if have < needed {
-        // SAFETY: as above.
-        unsafe { *size = needed };
-        return WN_MORE_DATA;
-    }
-    if buf.is_null() {
-        return WN_BAD_POINTER;
-    }
-    // SAFETY: `buf` holds `have >= needed` bytes (caller contract), and a
-    // fresh Vec cannot overlap it.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len()) };
-    WN_SUCCESS
+    // SAFETY: the caller's contract is `write_units`'s, in bytes; a fresh
+    // Vec cannot overlap the caller's buffer.
+    unsafe { mpr_ffi::buffer::write_units(&bytes, buf.cast::<u8>(), size) }
 }
 
 /// Copies as much of `s` as fits into a buffer of `cap` units, always
@@ -256,6 +241,7 @@ pub(crate) unsafe fn write_truncated<T: Text>(s: &str, buf: *mut T::Unit, cap: D
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mpr_abi::{WN_BAD_POINTER, WN_MORE_DATA, WN_SUCCESS};
 
     #[test]
     fn narrow_buffer_protocol() {

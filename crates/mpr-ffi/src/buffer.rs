@@ -15,11 +15,24 @@ use mpr_abi::{DWORD, WN_BAD_POINTER, WN_MORE_DATA, WN_SUCCESS};
 /// `size` is NULL or valid for reads and writes; `buf` is NULL or valid for
 /// `*size` UTF-16 units of writes.
 pub unsafe fn write_wide(s: &str, buf: *mut u16, size: *mut DWORD) -> DWORD {
+    let units = crate::wide::to_wide(s);
+    // SAFETY: the caller's contract is `write_units`'s, in UTF-16 units.
+    unsafe { write_units(&units, buf, size) }
+}
+
+/// The protocol for any unit width (UTF-16 units for the W functions,
+/// bytes for the A functions): `units` already ends with its NUL, and sizes
+/// count units.
+///
+/// # Safety
+///
+/// `size` is NULL or valid for reads and writes; `buf` is NULL or valid for
+/// `*size` units of writes, and does not overlap `units`.
+pub unsafe fn write_units<T: Copy>(units: &[T], buf: *mut T, size: *mut DWORD) -> DWORD {
     if size.is_null() {
         return WN_BAD_POINTER;
     }
-    let units: Vec<u16> = crate::wide::to_wide(s);
-    let needed = units.len() as DWORD;
+    let needed = DWORD::try_from(units.len()).unwrap_or(DWORD::MAX);
     // SAFETY: `size` was null-checked; the caller guarantees it is valid.
     let have = unsafe { *size };
     if have < needed {
@@ -30,8 +43,8 @@ pub unsafe fn write_wide(s: &str, buf: *mut u16, size: *mut DWORD) -> DWORD {
     if buf.is_null() {
         return WN_BAD_POINTER;
     }
-    // SAFETY: `buf` holds `have >= needed` units (caller contract), and a
-    // fresh Vec cannot overlap it.
+    // SAFETY: `buf` holds `have >= needed` units and does not overlap
+    // `units` (caller contract).
     unsafe { std::ptr::copy_nonoverlapping(units.as_ptr(), buf, units.len()) };
     WN_SUCCESS
 }
