@@ -132,22 +132,6 @@ static void buf_wstr(struct buf *b, const WCHAR *s) {
     }
 }
 
-/* "123" or "0x7B" into a DWORD; 0 on success. */
-static int parse_dword(const char *s, unsigned long max, unsigned long *out) {
-    int base = 10;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        s += 2;
-    }
-    if (*s == '\0' || *s == '-' || *s == '+') return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, base);
-    if (errno != 0 || *end != '\0' || v > max) return -1;
-    *out = (unsigned long)v;
-    return 0;
-}
-
 /* "add_pre,cancel_post" into phase bits; unknown names are ignored. */
 static unsigned parse_phases(char *s) {
     unsigned bits = 0;
@@ -187,18 +171,18 @@ static void read_config(const char *dir, struct config *cfg) {
         int matched = 0;
         for (int p = 0; p < PHASE_COUNT; p++) {
             if (strcmp(key, PHASE_NAMES[p]) == 0) {
-                if (parse_dword(val, 0xFFFFFFFFul, &v) == 0) cfg->code[p] = (DWORD)v;
+                if (parse_ulong(val, 0xFFFFFFFFul, &v) == 0) cfg->code[p] = (DWORD)v;
                 matched = 1;
             }
         }
         if (matched) continue;
 
         if (strcmp(key, "add_post_retry") == 0) {
-            if (parse_dword(val, 0xFFFFFFFFul, &v) == 0) cfg->retry[KIND_ADD] = v;
+            if (parse_ulong(val, 0xFFFFFFFFul, &v) == 0) cfg->retry[KIND_ADD] = v;
         } else if (strcmp(key, "cancel_post_retry") == 0) {
-            if (parse_dword(val, 0xFFFFFFFFul, &v) == 0) cfg->retry[KIND_CANCEL] = v;
+            if (parse_ulong(val, 0xFFFFFFFFul, &v) == 0) cfg->retry[KIND_CANCEL] = v;
         } else if (strcmp(key, "context") == 0) {
-            if (parse_dword(val, 1, &v) == 0) cfg->context = (int)v;
+            if (parse_ulong(val, 1, &v) == 0) cfg->context = (int)v;
         } else if (strcmp(key, "crash") == 0) {
             cfg->crash |= parse_phases(val);
         } else if (strcmp(key, "abort") == 0) {

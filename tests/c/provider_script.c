@@ -217,21 +217,6 @@ static int ascii_ieq_str(const char *a, const char *b) {
     return ascii_ieq(a, strlen(a), b, strlen(b));
 }
 
-static int parse_ulong(const char *s, unsigned long max, unsigned long *out) {
-    int base = 10;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        s += 2;
-    }
-    if (*s == '\0' || *s == '-' || *s == '+') return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, base);
-    if (errno != 0 || *end != '\0' || v > max) return -1;
-    *out = (unsigned long)v;
-    return 0;
-}
-
 static char *path_in(const char *dir, const char *suffix) {
     struct buf b = {0};
     buf_str(&b, dir);
