@@ -19,22 +19,6 @@ static const char *test_dir(void) {
     const char *dir = getenv("MPRTEST_DIR");
 #ifdef MPRTEST_DIR_DEFAULT
     if (dir == NULL || dir[0] == '\0') dir = MPRTEST_DIR_DEFAULT;
-/* "123" or "0x7B" into *out, at most `max`; 0 on success. */
-static int parse_ulong(const char *s, unsigned long max, unsigned long *out) {
-    int base = 10;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        s += 2;
-    }
-    if (*s == '\0' || *s == '-' || *s == '+') return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, base);
-    if (errno != 0 || *end != '\0' || v > max) return -1;
-    *out = (unsigned long)v;
-    return 0;
-}
-
 #endif
     return (dir != NULL && dir[0] != '\0') ? dir : NULL;
 }
