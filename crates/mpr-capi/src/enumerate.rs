@@ -104,7 +104,7 @@ unsafe fn open_enum(scope: DWORD, r#type: DWORD, handle: *mut HANDLE) -> DWORD {
     let rows = if scope == RESOURCE_CONNECTED {
         router.connections().map(|rows| {
             rows.into_iter()
-                .filter(|c| c.status != "Remembered")
+                .filter(|c| c.status != mpr_core::router::ConnState::Remembered)
                 .map(|c| entry(RESOURCE_CONNECTED, RESOURCEDISPLAYTYPE_SHARE, c))
                 .collect::<Vec<_>>()
         })

@@ -6,12 +6,12 @@ use crate::args::{
 };
 use crate::credentials::{prompt_password, read_password_stdin};
 use crate::output::{Cell, Out, Style, Table, stdout_line, warn};
-use crate::progress::{InFlight, Spinner, Watched};
+use crate::progress::{InFlight, Spinner};
 use crate::registry;
 use anyhow::{Result, bail};
 use mpr_abi as abi;
 use mpr_core::config::{Isolation, Policy};
-use mpr_core::router::{AddApi, AddRequest, CancelRequest, ConnectionStatus, Router};
+use mpr_core::router::{AddApi, AddRequest, CancelRequest, ConnState, ConnectionStatus, Router};
 use mpr_core::{WnError, lasterror};
 use serde_json::{Map, Value, json};
 use std::ffi::OsString;
@@ -125,22 +125,12 @@ pub fn build_router(with_notifyees: bool) -> Result<Router> {
 }
 
 /// Like [`build_router`]; when a spinner can be shown (standard error is a
-/// terminal), the providers note their calls in `in_flight` so that the
+/// terminal), `in_flight` observes the router's provider calls so that the
 /// spinner can name the provider being called.
 pub fn build_router_watched(with_notifyees: bool, in_flight: &Arc<InFlight>) -> Result<Router> {
-    if !crate::progress::enabled() {
-        return build_router(with_notifyees);
-    }
-    let f = in_flight.clone();
-    let (router, warnings) = mpr_setup::router_from_env_wrapped(
-        mpr_setup::Load {
-            notifyees: with_notifyees,
-        },
-        &move |p| Watched::wrap(p, f.clone()),
-    )
-    .map_err(|e| UsageError(e.to_string()))?;
-    for w in warnings {
-        warn(&w);
+    let mut router = build_router(with_notifyees)?;
+    if crate::progress::enabled() {
+        router.observe(in_flight.clone());
     }
     Ok(router)
 }
@@ -294,7 +284,7 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
 
 fn status_json(c: &ConnectionStatus) -> Value {
     json!({
-        "status": c.status, "local": c.local, "remote": c.remote, "provider": c.provider,
+        "status": c.status.as_str(), "local": c.local, "remote": c.remote, "provider": c.provider,
         "provider_name": c.provider_name, "user": c.user, "directory": c.directory, "remembered": c.remembered,
     })
 }
@@ -320,13 +310,12 @@ fn list(router: &Router, out: Out, remembered_only: bool) -> Result<ExitCode> {
         let mut t = Table::new(&["Status", "Local", "Remote", "Provider"]);
         for r in &rows {
             let style = match r.status {
-                "OK" => Style::Green,
-                "Unavailable" => Style::Red,
-                "Remembered" => Style::Dim,
-                _ => Style::Plain,
+                ConnState::Ok => Style::Green,
+                ConnState::Unavailable => Style::Red,
+                ConnState::Remembered => Style::Dim,
             };
             t.row(vec![
-                Cell::styled(r.status, style),
+                Cell::styled(r.status.as_str(), style),
                 Cell::new(&r.local),
                 Cell::new(&r.remote),
                 Cell::new(&r.provider_name),

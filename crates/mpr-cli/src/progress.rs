@@ -1,13 +1,10 @@
 //! Progress for slow work: after 300 ms a spinner on standard error (only
 //! when it is a terminal) says what is going on and which provider is
-//! being called. The router does not report progress itself, so the
-//! providers are wrapped ([`Watched`]) to note when each call starts and
-//! ends.
+//! being called. [`InFlight`] learns that as an observer of the router's
+//! events (a provider call starts, a provider call ends).
 
-use mpr_core::WnError;
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider};
+use mpr_core::event::{Event, Observer};
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -15,22 +12,22 @@ use std::time::Duration;
 /// How long work may take before the spinner appears.
 pub const DELAY: Duration = Duration::from_millis(300);
 
-/// The provider calls in flight: (display name, what it was asked).
+/// The provider calls in flight: (provider key, display name).
 #[derive(Debug, Default)]
 pub struct InFlight {
     calls: Mutex<Vec<(String, String)>>,
 }
 
 impl InFlight {
-    fn start(&self, who: &str, what: String) {
+    fn start(&self, key: &str, name: &str) {
         if let Ok(mut c) = self.calls.lock() {
-            c.push((who.to_string(), what));
+            c.push((key.to_string(), name.to_string()));
         }
     }
 
-    fn end(&self, who: &str) {
+    fn end(&self, key: &str) {
         if let Ok(mut c) = self.calls.lock()
-            && let Some(i) = c.iter().position(|(w, _)| w == who)
+            && let Some(i) = c.iter().position(|(k, _)| k == key)
         {
             c.remove(i);
         }
@@ -39,75 +36,19 @@ impl InFlight {
     /// The providers being called, if any: `trying Acme Network`.
     fn describe(&self) -> Option<String> {
         let c = self.calls.lock().ok()?;
-        let mut names: Vec<&str> = c.iter().map(|(w, _)| w.as_str()).collect();
+        let mut names: Vec<&str> = c.iter().map(|(_, n)| n.as_str()).collect();
         names.dedup();
         (!names.is_empty()).then(|| format!("trying {}", names.join(", ")))
     }
 }
 
-/// A provider that notes its calls in [`InFlight`] and otherwise behaves
-/// exactly like the one it wraps (every method of [`NetworkProvider`] is
-/// forwarded, including those with a default).
-#[derive(Debug)]
-pub struct Watched {
-    inner: Arc<dyn NetworkProvider>,
-    in_flight: Arc<InFlight>,
-}
-
-impl Watched {
-    /// Wraps `inner`.
-    pub fn wrap(
-        inner: Arc<dyn NetworkProvider>,
-        in_flight: Arc<InFlight>,
-    ) -> Arc<dyn NetworkProvider> {
-        Arc::new(Watched { inner, in_flight })
-    }
-
-    fn during<T>(&self, what: String, f: impl FnOnce() -> T) -> T {
-        self.in_flight.start(self.inner.display_name(), what);
-        let r = f();
-        self.in_flight.end(self.inner.display_name());
-        r
-    }
-}
-
-impl NetworkProvider for Watched {
-    fn key(&self) -> &str {
-        self.inner.key()
-    }
-
-    fn display_name(&self) -> &str {
-        self.inner.display_name()
-    }
-
-    fn connection_caps(&self) -> u32 {
-        self.inner.connection_caps()
-    }
-
-    fn net_type(&self) -> u32 {
-        self.inner.net_type()
-    }
-
-    fn origin(&self) -> String {
-        self.inner.origin()
-    }
-
-    fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
-        let what = match call.local {
-            Some(l) => format!("{l} to {}", call.remote),
-            None => call.remote.to_string(),
-        };
-        self.during(what, || self.inner.add_connection(call))
-    }
-
-    fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        self.during(call.name.to_string(), || self.inner.cancel_connection(call))
-    }
-
-    fn get_connection(&self, local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        self.during(local.to_string(), || {
-            self.inner.get_connection(local, directory)
-        })
+impl Observer for InFlight {
+    fn event(&self, event: &Event) {
+        match event {
+            Event::ProviderStart(s) => self.start(&s.provider, &s.provider_name),
+            Event::Provider(p) => self.end(&p.provider),
+            _ => {}
+        }
     }
 }
 
@@ -230,16 +171,44 @@ impl Drop for Spinner {
 mod tests {
     use super::*;
 
+    use mpr_core::event::{OpKind, ProviderEvent, ProviderStartEvent};
+
+    fn started(key: &str, name: &str) -> Event {
+        Event::ProviderStart(ProviderStartEvent {
+            op_id: "1".into(),
+            op: OpKind::Add,
+            provider: key.into(),
+            provider_name: name.into(),
+            target: "Z: to \\\\acme\\s".into(),
+        })
+    }
+
+    fn ended(key: &str) -> Event {
+        Event::Provider(ProviderEvent {
+            op_id: "1".into(),
+            op: OpKind::Add,
+            round: Some(0),
+            provider: key.into(),
+            local: None,
+            name: None,
+            remote: None,
+            force: None,
+            result: 0,
+            result_name: "WN_SUCCESS".into(),
+            duration_us: 1,
+        })
+    }
+
     #[test]
     fn in_flight_names_the_provider_and_forgets_it() {
         let f = InFlight::default();
         assert_eq!(f.describe(), None);
-        f.start("Acme Network", "Z: to \\\\acme\\s".into());
+        f.event(&started("acme", "Acme Network"));
         assert_eq!(f.describe().unwrap(), "trying Acme Network");
-        f.start("SMB", "Y: to \\\\b\\s".into());
+        f.event(&started("smb", "SMB"));
         assert_eq!(f.describe().unwrap(), "trying Acme Network, SMB");
-        f.end("Acme Network");
-        f.end("SMB");
+        f.event(&ended("acme"));
+        f.event(&ended("smb"));
         assert_eq!(f.describe(), None);
     }
 }

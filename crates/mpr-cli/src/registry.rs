@@ -9,9 +9,10 @@ use crate::output::{Cell, Out, Style, Table, stdout_line};
 use anyhow::{Context, Result, anyhow};
 use mpr_abi as abi;
 use mpr_core::config::{self, Config, Isolation, NotifyeeEntry, Policy};
+use mpr_core::event::{Event, RegistryAction, RegistryEvent, RegistryKind};
 use mpr_core::plugin::ConnectNotifier;
 use mpr_core::router::ProviderSlot;
-use mpr_core::{Journal, WnError, fields, lasterror, trust};
+use mpr_core::{Journal, WnError, lasterror, trust};
 use mpr_loader::notifyee::NotifyeeLoad;
 use mpr_setup::Paths;
 use serde_json::{Value, json};
@@ -637,12 +638,14 @@ fn add(new: NewNotifyee) -> Result<Result<Added, Failure>> {
         .cloned()
         .ok_or_else(|| anyhow!("internal error: the new entry is missing"))?;
     let sha = sha256_file(&expanded);
-    Journal::to_file(paths.journal_file()).record(
-        "registry",
-        fields! {"action" => "add", "kind" => "notifyee", "name" => name.as_str(),
-        "path" => expanded.display().to_string(), "sha256" => sha.clone().unwrap_or_default(),
-        "config" => file.display().to_string()},
-    );
+    Journal::to_file(paths.journal_file()).write(&Event::Registry(RegistryEvent {
+        action: RegistryAction::Add,
+        kind: RegistryKind::Notifyee,
+        name: name.clone(),
+        path: expanded.display().to_string(),
+        sha256: sha.clone(),
+        config: file.display().to_string(),
+    }));
     Ok(Ok((
         entry,
         exports,
@@ -697,11 +700,14 @@ pub fn notifyee_remove(out: Out, name: OsString) -> Result<ExitCode> {
         return Ok(report(out, f));
     }
     drop(lock);
-    Journal::to_file(paths.journal_file()).record(
-        "registry",
-        fields! {"action" => "remove", "kind" => "notifyee", "name" => name.as_str(),
-        "path" => entry.path.display().to_string(), "config" => file.display().to_string()},
-    );
+    Journal::to_file(paths.journal_file()).write(&Event::Registry(RegistryEvent {
+        action: RegistryAction::Remove,
+        kind: RegistryKind::Notifyee,
+        name: name.clone(),
+        path: entry.path.display().to_string(),
+        sha256: None,
+        config: file.display().to_string(),
+    }));
     let shown = file.display().to_string();
     Ok(out.success(
         crate::commands::obj(json!({"config": shown, "notifyee": entry_json(&entry)})),

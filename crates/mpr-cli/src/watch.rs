@@ -8,6 +8,7 @@
 use crate::UsageError;
 use crate::output::{Stream, Style, paint};
 use anyhow::{Context, Result};
+use mpr_core::event::{Event, Record, RegistryAction};
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -175,38 +176,24 @@ fn emit(out: &mut std::io::StdoutLock<'_>, line: &[u8], json: bool) -> Result<()
     let shown = if json {
         text.into_owned()
     } else {
-        match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(m)) => human(&m),
-            _ => text.into_owned(),
-        }
+        human_line(&text)
     };
     writeln!(out, "{shown}")
         .and_then(|()| out.flush())
         .map_err(|_| Stop::Quiet)
 }
 
-fn s<'a>(m: &'a Map<String, Value>, k: &str) -> &'a str {
-    m.get(k).and_then(Value::as_str).unwrap_or("")
-}
-
-fn num(m: &Map<String, Value>, k: &str) -> Option<u64> {
-    m.get(k).and_then(Value::as_u64)
-}
-
 /// `1234 us` as `1.2 ms`.
-fn duration(m: &Map<String, Value>) -> String {
-    match num(m, "duration_us") {
-        Some(us) if us >= 1000 => format!(" ({:.1} ms)", us as f64 / 1000.0),
-        Some(us) => format!(" ({us} µs)"),
-        None => String::new(),
+fn duration(us: u64) -> String {
+    if us >= 1000 {
+        format!(" ({:.1} ms)", us as f64 / 1000.0)
+    } else {
+        format!(" ({us} µs)")
     }
 }
 
-fn result(m: &Map<String, Value>) -> String {
-    let name = s(m, "result_name");
-    if name.is_empty() {
-        return String::new();
-    }
+/// ` -> WN_X`, green for success and red otherwise.
+fn result(name: &str) -> String {
     let style = if name == "WN_SUCCESS" {
         Style::Green
     } else {
@@ -243,118 +230,137 @@ pub fn utc(ts: &str) -> String {
     )
 }
 
-/// One readable line for a journal record.
-pub fn human(m: &Map<String, Value>) -> String {
-    let event = s(m, "event");
-    let body = match event {
-        "operation" => {
-            let mut t = s(m, "op").to_string();
-            for k in ["local", "remote"] {
-                if !s(m, k).is_empty() {
-                    t.push(' ');
-                    t.push_str(s(m, k));
-                }
-            }
-            if !s(m, "provider").is_empty() {
-                t.push_str(&format!(" via {}", s(m, "provider")));
-            }
-            t.push_str(&result(m));
-            t.push_str(&duration(m));
-            if m.get("notified") == Some(&Value::Bool(false)) {
-                t.push_str(", not notified");
-            }
-            if !s(m, "message").is_empty() {
-                t.push_str(&format!(": {}", s(m, "message")));
-            }
-            t
-        }
-        "provider" => {
-            let target = [s(m, "local"), s(m, "name"), s(m, "remote")]
-                .into_iter()
-                .filter(|x| !x.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
-            format!(
-                "{} {} {target}{}{}",
-                s(m, "provider"),
-                s(m, "op"),
-                result(m),
-                duration(m)
-            )
-        }
-        "notify" => {
-            let mut t = format!(
-                "{} {} {} status={}",
-                s(m, "notifyee"),
-                s(m, "op"),
-                s(m, "phase"),
-                num(m, "status_in").unwrap_or(0)
-            );
-            if !s(m, "failure").is_empty() {
-                t.push_str(&format!(
-                    " -> {}: {}",
-                    paint(Stream::Stdout, Style::Red, s(m, "failure")),
-                    s(m, "decision")
-                ));
-            } else {
-                t.push_str(&result(m));
-            }
-            if m.get("context") == Some(&Value::Bool(true)) {
-                t.push_str(" (context)");
-            }
-            t.push_str(&duration(m));
-            t
-        }
-        "refused" => format!(
-            "notifyee {} ({}) {}: {}; {}",
-            s(m, "notifyee"),
-            s(m, "path"),
-            paint(Stream::Stdout, Style::Red, "refused"),
-            s(m, "reason"),
-            s(m, "decision")
-        ),
-        "retry_limit" => format!(
-            "{}: {} after {} rounds ({})",
-            s(m, "op"),
-            s(m, "message"),
-            num(m, "rounds").unwrap_or(0),
-            m.get("notifyees")
-                .and_then(Value::as_array)
-                .map(|a| a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "))
-                .unwrap_or_default()
-        ),
-        "registry" => format!(
-            "{} {} {} ({})",
-            s(m, "action"),
-            s(m, "kind"),
-            s(m, "name"),
-            s(m, "path")
-        ),
-        _ => m
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "ts" | "event" | "pid" | "uid"))
-            .map(|(k, v)| match v {
-                Value::String(x) => format!("{k}={x}"),
-                other => format!("{k}={other}"),
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-    };
-    let tail = match (num(m, "pid"), num(m, "uid")) {
+/// One readable line for a journal line: a record of a known event in
+/// words; a record of an event this version does not know with its fields;
+/// anything else as it is.
+pub fn human_line(text: &str) -> String {
+    if let Ok(r) = serde_json::from_str::<Record>(text) {
+        return human(&r);
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => unknown(&m),
+        _ => text.to_string(),
+    }
+}
+
+/// A record of an event kind this version does not know: its fields.
+fn unknown(m: &Map<String, Value>) -> String {
+    let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let body = m
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "ts" | "event" | "pid" | "uid" | "v"))
+        .map(|(k, v)| match v {
+            Value::String(x) => format!("{k}={x}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let pid = m.get("pid").and_then(Value::as_u64);
+    let uid = m.get("uid").and_then(Value::as_u64);
+    let tail = match (pid, uid) {
         (Some(p), Some(u)) => format!("  [pid {p} uid {u}]"),
         (Some(p), None) => format!("  [pid {p}]"),
         _ => String::new(),
     };
+    layout(&s("ts"), &s("event"), &body, &tail)
+}
+
+fn layout(ts: &str, event: &str, body: &str, tail: &str) -> String {
     format!(
         "{} {} {body}{}",
-        paint(Stream::Stdout, Style::Dim, &utc(s(m, "ts"))),
+        paint(Stream::Stdout, Style::Dim, &utc(ts)),
         paint(Stream::Stdout, Style::Bold, &format!("{event:<9}")),
-        paint(Stream::Stdout, Style::Dim, &tail)
+        paint(Stream::Stdout, Style::Dim, tail)
     )
+}
+
+/// One readable line for a journal record.
+pub fn human(r: &Record) -> String {
+    let body = match &r.event {
+        Event::Operation(o) => {
+            let mut t = o.op.to_string();
+            for x in [&o.local, &o.remote] {
+                if !x.is_empty() {
+                    t.push(' ');
+                    t.push_str(x);
+                }
+            }
+            if !o.provider.is_empty() {
+                t.push_str(&format!(" via {}", o.provider));
+            }
+            t.push_str(&result(&o.result_name));
+            t.push_str(&duration(o.duration_us));
+            if !o.notified {
+                t.push_str(", not notified");
+            }
+            if let Some(m) = o.message.as_deref().filter(|m| !m.is_empty()) {
+                t.push_str(&format!(": {m}"));
+            }
+            t
+        }
+        Event::ProviderStart(p) => format!("{} {} {}", p.provider, p.op, p.target),
+        Event::Provider(p) => {
+            let target = [&p.local, &p.name, &p.remote]
+                .into_iter()
+                .filter_map(|x| x.as_deref().filter(|x| !x.is_empty()))
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!(
+                "{} {} {target}{}{}",
+                p.provider,
+                p.op,
+                result(&p.result_name),
+                duration(p.duration_us)
+            )
+        }
+        Event::Notify(n) => {
+            let mut t = format!(
+                "{} {} {} status={}",
+                n.notifyee,
+                n.op,
+                n.phase.as_str(),
+                n.status_in
+            );
+            match (&n.failure, &n.result_name) {
+                (Some(f), _) => t.push_str(&format!(
+                    " -> {}: {}",
+                    paint(Stream::Stdout, Style::Red, f),
+                    n.decision.as_deref().unwrap_or("")
+                )),
+                (None, Some(name)) => t.push_str(&result(name)),
+                (None, None) => {}
+            }
+            if n.context {
+                t.push_str(" (context)");
+            }
+            t.push_str(&duration(n.duration_us));
+            t
+        }
+        Event::Refused(f) => format!(
+            "notifyee {} ({}) {}: {}; {}",
+            f.notifyee,
+            f.path,
+            paint(Stream::Stdout, Style::Red, "refused"),
+            f.reason,
+            f.decision
+        ),
+        Event::RetryLimit(l) => format!(
+            "{}: {} after {} rounds ({})",
+            l.op,
+            l.message,
+            l.rounds,
+            l.notifyees.join(", ")
+        ),
+        Event::Registry(g) => {
+            let action = match g.action {
+                RegistryAction::Add => "add",
+                RegistryAction::Remove => "remove",
+            };
+            format!("{action} notifyee {} ({})", g.name, g.path)
+        }
+    };
+    let tail = format!("  [pid {} uid {}]", r.pid, r.uid);
+    layout(&r.ts, r.event.kind(), &body, &tail)
 }
 
 #[cfg(test)]
@@ -375,9 +381,8 @@ mod tests {
         let v = json!({"ts": "1700000000.000001", "event": "operation", "pid": 7, "uid": 0,
             "op": "add", "local": "Z:", "remote": "\\\\acme\\s", "provider": "acme",
             "result": 0, "result_name": "WN_SUCCESS", "notified": true, "duration_us": 1500});
-        let Value::Object(m) = v else { unreachable!() };
         assert_eq!(
-            human(&m),
+            human_line(&v.to_string()),
             "2023-11-14T22:13:20.000Z operation add Z: \\\\acme\\s via acme -> WN_SUCCESS (1.5 ms)  [pid 7 uid 0]"
         );
     }
@@ -385,7 +390,7 @@ mod tests {
     #[test]
     fn unknown_events_show_their_fields() {
         let v = json!({"ts": "1.0", "event": "new_kind", "a": 1, "b": "x"});
-        let Value::Object(m) = v else { unreachable!() };
-        assert!(human(&m).ends_with("new_kind  a=1 b=x"), "{}", human(&m));
+        let shown = human_line(&v.to_string());
+        assert!(shown.ends_with("new_kind  a=1 b=x"), "{shown}");
     }
 }

@@ -545,7 +545,9 @@ fn a_load_failure_in_pre_is_access_denied_under_veto() {
             store: mpr_core::state::Store::new(e.path("state"), e.path("run")),
             drives_dir: e.path("drives"),
             runtime_dir: e.path("run"),
-            journal: mpr_core::Journal::to_file(e.path("state/journal.jsonl")),
+            observers: vec![Arc::new(mpr_core::Journal::to_file(
+                e.path("state/journal.jsonl"),
+            ))],
             max_retry_rounds: 3,
         });
         let r = router.add(&AddRequest::new(AddApi::Use, None, r"\\fake\share", 0));

@@ -44,7 +44,8 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// How a notifyee is run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Isolation {
     /// Loaded into the router's process (faithful, fastest).
     InProcess,
@@ -53,7 +54,8 @@ pub enum Isolation {
 }
 
 /// What a notifyee's *failures* (refusal, crash, timeout) do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Policy {
     /// Fail the operation (the default).
     Veto,

@@ -1,13 +1,13 @@
-//! The audit journal (spec §8): one JSON object per line in
+//! The audit journal (spec §8): one JSON [`Record`] per line in
 //! `<state dir>/journal.jsonl`, appended with one `write` per record so
-//! that concurrent processes never interleave. It never holds a password:
-//! records are built from names, codes and durations only.
+//! that concurrent processes never interleave. It is an [`Observer`] of the
+//! router's events and writes down every audited one. It never holds a
+//! password: events are built from names, codes and durations only.
 
-use serde_json::{Map, Value};
+use crate::event::{Event, Observer, Record};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where records go; `None` discards them (benchmarks, tests).
 #[derive(Debug, Clone, Default)]
@@ -31,27 +31,22 @@ impl Journal {
         self.path.as_deref()
     }
 
-    /// Appends one record: `event` plus `fields`, with a timestamp, the pid
-    /// and the uid. A failure to write is reported on stderr once per
+    /// Appends one record for `event`, stamped with the time, the pid, the
+    /// uid and the schema version. Events that are not audited (progress)
+    /// are skipped. A failure to write is reported on stderr once per
     /// record and does not fail the operation.
-    pub fn record(&self, event: &str, fields: Map<String, Value>) {
+    pub fn write(&self, event: &Event) {
         let Some(path) = &self.path else { return };
-        let mut obj = Map::new();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        obj.insert(
-            "ts".into(),
-            Value::from(format!("{}.{:06}", now.as_secs(), now.subsec_micros())),
-        );
-        obj.insert("event".into(), Value::from(event));
-        obj.insert("pid".into(), Value::from(std::process::id()));
-        obj.insert(
-            "uid".into(),
-            Value::from(rustix::process::getuid().as_raw()),
-        );
-        obj.extend(fields);
-        let mut line = Value::Object(obj).to_string();
+        if !event.is_audited() {
+            return;
+        }
+        let mut line = match serde_json::to_string(&Record::now(event)) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("mpr: warning: cannot encode a journal record: {e}");
+                return;
+            }
+        };
         line.push('\n');
         let written = path
             .parent()
@@ -73,12 +68,12 @@ impl Journal {
     }
 }
 
-/// Builds a JSON map from `key => value` pairs.
-#[macro_export]
-macro_rules! fields {
-    ($($k:literal => $v:expr),* $(,)?) => {{
-        let mut m = serde_json::Map::new();
-        $( m.insert($k.to_string(), serde_json::Value::from($v)); )*
-        m
-    }};
+impl Observer for Journal {
+    fn is_active(&self) -> bool {
+        self.path.is_some()
+    }
+
+    fn event(&self, event: &Event) {
+        self.write(event);
+    }
 }

@@ -14,7 +14,9 @@ serve it, with no `unsafe` and no knowledge of C.
 - [`router`]: the operations (add, cancel, get, enumerate, restore), provider
   selection and error precedence (§6), connection notifications (§7).
 - [`state`]: remembered and live connections, written atomically (§8).
-- [`journal`]: the audit journal.
+- [`event`]: the typed events the router hands its observers, and the
+  journal's record schema.
+- [`journal`]: the audit journal, an observer of those events.
 - [`lasterror`]: the per-thread extended error (`WNetGetLastError`).
 - [`WnError`]: one variant per `WN_*` code.
 
@@ -26,6 +28,7 @@ The core never reads the environment: the caller resolves directories into
 
 pub mod config;
 mod error;
+pub mod event;
 pub mod journal;
 pub mod lasterror;
 pub mod names;

@@ -89,7 +89,8 @@ pub trait NetworkProvider: Send + Sync + fmt::Debug {
 }
 
 /// `dwNotifyStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Phase {
     /// Before the operation.
     Pre,

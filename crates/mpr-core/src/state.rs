@@ -156,6 +156,18 @@ pub struct Live {
     pub since: u64,
 }
 
+impl Live {
+    /// Whether the connection was made (not a reservation under way).
+    pub fn is_committed(&self) -> bool {
+        self.pending_pid.is_none()
+    }
+
+    /// Whether it is a reservation of process `pid` for `key`.
+    pub fn is_reserved_by(&self, pid: u32, key: &str) -> bool {
+        self.pending_pid == Some(pid) && self.local == key
+    }
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct RememberedFile {
     #[serde(default)]

@@ -2,6 +2,7 @@
 //! and a recording notifier (unit level; the C plugins are exercised in
 //! crates/mpr-cli/tests).
 
+use mpr_core::WnError;
 use mpr_core::config::{Isolation, Policy};
 use mpr_core::plugin::{
     AddNotice, CallFailure, CancelCall, CancelNotice, ConnectCall, ConnectNotifier,
@@ -12,7 +13,6 @@ use mpr_core::router::{
     RouterParts,
 };
 use mpr_core::state::Store;
-use mpr_core::{Journal, WnError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -110,7 +110,7 @@ fn world() -> World {
         store: Store::memory(),
         drives_dir: dir.path().join("drives"),
         runtime_dir: dir.path().join("run"),
-        journal: Journal::disabled(),
+        observers: Vec::new(),
         max_retry_rounds: 3,
     });
     World {

@@ -164,7 +164,7 @@ fn router(notifyees: Vec<NotifyeeSlot>, journal: Journal) -> Router {
         store: Store::memory(),
         drives_dir: base.join("drives"),
         runtime_dir: base.join("run"),
-        journal,
+        observers: vec![Arc::new(journal)],
         max_retry_rounds: mpr_core::config::DEFAULT_MAX_RETRY_ROUNDS,
     })
 }

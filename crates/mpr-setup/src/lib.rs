@@ -14,8 +14,7 @@ pub use paths::Paths;
 
 use mpr_core::Journal;
 use mpr_core::config::{Config, ConfigError, UserConfig};
-use mpr_core::plugin::NetworkProvider;
-use mpr_core::router::{ProviderSlot, Router, RouterParts};
+use mpr_core::router::{Router, RouterParts};
 use mpr_core::state::Store;
 use std::fmt;
 use std::sync::Arc;
@@ -67,23 +66,10 @@ impl Setup {
     }
 }
 
-/// Builds the router from the environment. Warnings (refused or ignored
-/// plugins) are returned for the caller to show.
+/// Builds the router from the environment, with the audit journal as its
+/// first observer. Warnings (refused or ignored plugins) are returned for
+/// the caller to show.
 pub fn router_from_env(load: Load) -> Result<(Router, Vec<String>), SetupError> {
-    router_from_env_wrapped(load, &|p| p)
-}
-
-/// A function that wraps a loaded provider (see [`router_from_env_wrapped`]).
-pub type ProviderWrap<'a> = &'a dyn Fn(Arc<dyn NetworkProvider>) -> Arc<dyn NetworkProvider>;
-
-/// Like [`router_from_env`], with every loaded provider passed through
-/// `wrap` before the router gets it. The `mpr` command uses this to observe
-/// which provider is being called (its progress spinner names it); `wrap`
-/// must return a provider that behaves exactly like the one it is given.
-pub fn router_from_env_wrapped(
-    load: Load,
-    wrap: ProviderWrap<'_>,
-) -> Result<(Router, Vec<String>), SetupError> {
     let (setup, user) = Setup::from_env()?;
     let drives_dir = match setup.paths.drives_dir.clone().or(user.drives_dir) {
         Some(d) => d,
@@ -101,13 +87,6 @@ pub fn router_from_env_wrapped(
     let builtins = |e: &mpr_core::config::ProviderEntry| mpr_providers::builtin(e, &runtime_dir);
     let (providers, notifyees) =
         mpr_loader::assemble(&setup.config, &builtins, load.notifyees, &mut warnings);
-    let providers = providers
-        .into_iter()
-        .map(|slot| match slot {
-            ProviderSlot::Ready(p) => ProviderSlot::Ready(wrap(p)),
-            refused => refused,
-        })
-        .collect();
     let router = Router::new(RouterParts {
         providers,
         notifyees,
@@ -117,7 +96,7 @@ pub fn router_from_env_wrapped(
         ),
         drives_dir,
         runtime_dir: setup.paths.runtime_dir.clone(),
-        journal: Journal::to_file(setup.paths.journal_file()),
+        observers: vec![Arc::new(Journal::to_file(setup.paths.journal_file()))],
         max_retry_rounds: setup.config.max_retry_rounds,
     });
     Ok((router, warnings))

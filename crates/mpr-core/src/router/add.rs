@@ -1,0 +1,331 @@
+//! Adding a connection: validation, the notification rounds around the
+//! provider phase, and the phase itself (reserve the name, ask the
+//! providers, commit or release).
+
+use super::cycle::{Ask, first_taker};
+use super::notify::{Notice, Rounds};
+use super::observe::{OpNames, micros, operation};
+use super::request::{AddOutcome, AddRequest};
+use super::table::{Pick, Reservation};
+use super::validate::ValidAdd;
+use super::{Router, fail, op_id};
+use crate::WnError;
+use crate::event::{Event, OpKind, ProviderEvent, ProviderStartEvent, Status};
+use crate::lasterror;
+use crate::names::{LocalName, RemoteName};
+use crate::plugin::{ConnectCall, NetworkProvider};
+use mpr_abi as abi;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where a provider call belongs, for its events.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CallSite<'a> {
+    /// The operation's id.
+    pub id: &'a str,
+    /// Add or restore.
+    pub op: OpKind,
+    /// The notification round.
+    pub round: u32,
+}
+
+impl Router {
+    /// Adds a connection (`WNetAddConnection*`, `WNetUseConnection`,
+    /// `mpr use`), with notifications.
+    pub fn add(&self, req: &AddRequest) -> Result<AddOutcome, WnError> {
+        lasterror::clear();
+        let started = Instant::now();
+        let id = op_id();
+        let valid = match self.validate_add(req) {
+            Ok(v) => v,
+            Err(e) => {
+                let names = OpNames {
+                    local: req.local.as_deref().unwrap_or(""),
+                    remote: req.remote.as_deref().unwrap_or(""),
+                    user: req.user.as_deref().unwrap_or(""),
+                    provider: None,
+                };
+                self.observers
+                    .emit(|| operation(&id, OpKind::Add, &names, Err(e), started, false));
+                return Err(e);
+            }
+        };
+        let local_text = valid.local.as_ref().map(LocalName::display);
+        let requested_provider = valid.explicit.map(|p| p.display_name());
+        let rounds = Rounds {
+            id: &id,
+            notice: Notice::Add {
+                owner: req.owner,
+                r#type: req.r#type,
+                local: local_text.as_deref(),
+                remote: valid.remote.as_str(),
+                flags: req.flags,
+            },
+            requested_provider,
+        };
+        let result = self.notify_rounds(&rounds, |round| {
+            let site = CallSite {
+                id: &id,
+                op: OpKind::Add,
+                round,
+            };
+            self.add_provider_phase(req, &valid, site)
+        });
+        let names = OpNames {
+            local: result
+                .as_ref()
+                .ok()
+                .and_then(|o| o.local.as_deref())
+                .or(local_text.as_deref())
+                .unwrap_or(""),
+            remote: valid.remote.as_str(),
+            user: req.user.as_deref().unwrap_or(""),
+            provider: result.as_ref().ok().map(|o| o.provider.as_str()),
+        };
+        let status = result.as_ref().map(|_| ()).map_err(|e| *e);
+        self.observers
+            .emit(|| operation(&id, OpKind::Add, &names, status, started, true));
+        result
+    }
+
+    /// Reserves the local name, runs the providers, commits. With
+    /// `CONNECT_REDIRECT` and no local name, a drive a provider finds taken
+    /// is skipped for the next free one.
+    fn add_provider_phase(
+        &self,
+        req: &AddRequest,
+        valid: &ValidAdd<'_>,
+        site: CallSite<'_>,
+    ) -> Result<AddOutcome, WnError> {
+        let auto_pick = valid.local.is_none() && req.flags & abi::CONNECT_REDIRECT != 0;
+        if let Some(l) = &valid.local {
+            self.clear_dead(&l.display(), &valid.remote)?;
+        }
+        let mut tried: Vec<char> = Vec::new();
+        loop {
+            let pick = if auto_pick {
+                Pick::FreeDrive { tried: &tried }
+            } else {
+                Pick::Exactly(valid.local.as_ref())
+            };
+            let reservation = self.reserve(pick, &valid.remote, req)?;
+            match self.connect(req, &reservation, &valid.remote, valid.explicit, site) {
+                Ok(outcome) => return Ok(outcome),
+                Err(e) => {
+                    self.release(&reservation);
+                    match (&reservation.local, auto_pick, e) {
+                        (Some(LocalName::Drive(c)), true, WnError::AlreadyConnected) => {
+                            tried.push(*c);
+                        }
+                        _ => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Connects a reserved name through the providers and commits it.
+    pub(super) fn connect(
+        &self,
+        req: &AddRequest,
+        reservation: &Reservation,
+        remote: &RemoteName,
+        explicit: Option<&Arc<dyn NetworkProvider>>,
+        site: CallSite<'_>,
+    ) -> Result<AddOutcome, WnError> {
+        let local = reservation.local.as_ref();
+        let (provider, directory) = self.add_once(req, local, remote, explicit, site)?;
+        let remembered = self.commit_add(req, reservation, remote, provider, directory)?;
+        let directory = self.directory_for(local, remote);
+        let local = local.map(LocalName::display);
+        Ok(AddOutcome {
+            access_name: local
+                .clone()
+                .unwrap_or_else(|| directory.display().to_string()),
+            redirected: local.is_some(),
+            local,
+            remote: remote.as_str().to_string(),
+            provider: provider.key().to_string(),
+            provider_name: provider.display_name().to_string(),
+            directory,
+            remembered,
+        })
+    }
+
+    /// One pass over the providers (or the one asked for): the provider
+    /// that made the connection, and where.
+    fn add_once<'p>(
+        &'p self,
+        req: &AddRequest,
+        local: Option<&LocalName>,
+        remote: &RemoteName,
+        explicit: Option<&'p Arc<dyn NetworkProvider>>,
+        site: CallSite<'_>,
+    ) -> Result<(&'p Arc<dyn NetworkProvider>, PathBuf), WnError> {
+        let directory = self.directory_for(local, remote);
+        if local.is_some()
+            && let Err(e) = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(&directory)
+        {
+            return fail(
+                WnError::BadLocalName,
+                format!("cannot create the directory {}: {e}", directory.display()),
+            );
+        }
+        let local_s = local.map(LocalName::display);
+        let call = ConnectCall {
+            owner: req.owner,
+            r#type: req.r#type,
+            local: local_s.as_deref(),
+            remote: remote.as_str(),
+            directory: &directory,
+            password: req.password.as_ref(),
+            user: req.user.as_deref(),
+            flags: req.flags,
+        };
+        let try_one = |p: &Arc<dyn NetworkProvider>| self.call_add(p, &call, site);
+        if let Some(p) = explicit {
+            return try_one(p).map(|()| (p, directory.clone()));
+        }
+        let capable = self.ready_providers().filter(|p| {
+            p.connection_caps() & (abi::WNNC_CON_ADDCONNECTION | abi::WNNC_CON_ADDCONNECTION3) != 0
+        });
+        let ended = match first_taker(capable, Ask::Add, try_one) {
+            Ok((p, ())) => return Ok((p, directory.clone())),
+            Err(ended) => ended,
+        };
+        if ended.asked == 0 {
+            return fail(
+                WnError::NoNetwork,
+                "no provider can add connections (see `mpr provider list`)",
+            );
+        }
+        let e = ended.error;
+        if lasterror::get().is_none() {
+            let why = if ended.reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", ended.reasons.join("; "))
+            };
+            let text = match e {
+                WnError::BadNetName => {
+                    Some(format!("no provider accepted {}{why}", remote.as_str()))
+                }
+                WnError::NoNetOrBadPath => Some(format!(
+                    "no provider accepted {}, and a provider's network is unavailable{why}",
+                    remote.as_str()
+                )),
+                _ => None,
+            };
+            if let Some(text) = text {
+                lasterror::set(e.code(), text, "mpr");
+            }
+        }
+        Err(e)
+    }
+
+    /// One `NPAddConnection3`, between its two events.
+    fn call_add(
+        &self,
+        p: &Arc<dyn NetworkProvider>,
+        call: &ConnectCall<'_>,
+        site: CallSite<'_>,
+    ) -> Result<(), WnError> {
+        let t = self.observers.clock();
+        if t.is_some() {
+            self.observers.emit(|| {
+                Event::ProviderStart(ProviderStartEvent {
+                    op_id: site.id.to_string(),
+                    op: site.op,
+                    provider: p.key().to_string(),
+                    provider_name: p.display_name().to_string(),
+                    target: match call.local {
+                        Some(l) => format!("{l} to {}", call.remote),
+                        None => call.remote.to_string(),
+                    },
+                })
+            });
+        }
+        lasterror::clear();
+        let r = p.add_connection(call);
+        if let Some(t) = t {
+            self.observers.emit(|| {
+                let status = Status::of(&r);
+                Event::Provider(ProviderEvent {
+                    op_id: site.id.to_string(),
+                    op: site.op,
+                    round: Some(site.round),
+                    provider: p.key().to_string(),
+                    local: Some(call.local.unwrap_or("").to_string()),
+                    name: None,
+                    remote: Some(call.remote.to_string()),
+                    force: None,
+                    result: status.0,
+                    result_name: status.name().to_string(),
+                    duration_us: micros(t),
+                })
+            });
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::World;
+    use super::*;
+    use crate::event::Event;
+
+    #[test]
+    fn one_operation_id_joins_every_event_of_an_add() {
+        let w = World::new();
+        w.router
+            .add(&AddRequest::new(
+                super::super::AddApi::Add,
+                Some("Z:"),
+                r"\\h\s",
+                0,
+            ))
+            .unwrap();
+        let events = w.events();
+        let ids: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ProviderStart(s) => Some(s.op_id.as_str()),
+                Event::Provider(p) => Some(p.op_id.as_str()),
+                Event::Operation(o) => Some(o.op_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids.len(), 3, "{events:?}");
+        assert!(ids.iter().all(|i| *i == ids[0]));
+        assert!(matches!(events.last(), Some(Event::Operation(o)) if o.result == 0 && o.notified));
+    }
+
+    #[test]
+    fn a_drive_picked_for_the_caller_is_the_highest_free_one() {
+        let w = World::new();
+        let req = AddRequest::new(
+            super::super::AddApi::Use,
+            None,
+            r"\\h\s",
+            abi::CONNECT_REDIRECT,
+        );
+        let o = w.router.add(&req).unwrap();
+        assert_eq!(o.local.as_deref(), Some("Z:"));
+        let o = w
+            .router
+            .add(&AddRequest::new(
+                super::super::AddApi::Use,
+                None,
+                r"\\h\t",
+                abi::CONNECT_REDIRECT,
+            ))
+            .unwrap();
+        assert_eq!(o.local.as_deref(), Some("Y:"));
+    }
+}
