@@ -113,7 +113,7 @@ fn smb_connect_write_read_cancel_explicit_and_by_cycling() {
         &e,
         &s,
         "P:",
-        &smb_unc(&s, &s.var("MPR_TEST_SMB_SHARE2")),
+        &smb_unc(&s, s.var("MPR_TEST_SMB_SHARE2")),
         &["--provider", "smb", "--user", "mprtest"],
         &s.path("MPR_TEST_SMB_SHARE2_DIR"),
         "smb",
