@@ -23,7 +23,7 @@ PACKAGES=(
   sshfs          # the SFTP FUSE helper the router drives
   fuse3          # fusermount3 (unmount), /etc/fuse.conf, libfuse3 for sshfs
   samba          # smbd, smbpasswd, pdbedit, testparm: the private SMB server
-  smbclient      # smbclient: SMB connect checks in the smoke test and the demo
+  smbclient      # smbclient: run by no script; for checking the SMB server by hand (smbclient -L)
   rclone         # `rclone serve webdav` (test server) and `rclone mount :webdav:` (client)
   smbnetfs       # the SMB FUSE helper the router drives
   openssl        # `openssl passwd -apr1 -stdin`: the WebDAV htpasswd entry without argv secrets

@@ -102,8 +102,53 @@ static void narrow(void) {
     CHECK_EQ(size, strlen(getenv("MPR_RUNTIME_DIR")) + strlen("/unc/127.0.0.1/c$") + 1);
 }
 
+/* "\\acme\" followed by n copies of the UTF-8 sequence `unit`; the
+ * caller frees it. */
+static char *acme_name(const char *unit, size_t n) {
+    const char *prefix = "\\\\acme\\";
+    size_t pl = strlen(prefix), ul = strlen(unit), i;
+    char *s = malloc(pl + ul * n + 1);
+    if (s == NULL) abort();
+    memcpy(s, prefix, pl);
+    for (i = 0; i < n; i++) memcpy(s + pl + i * ul, unit, ul);
+    s[pl + ul * n] = 0;
+    return s;
+}
+
+/* Adds `name` on Q: through A; on success cancels it again. */
+static DWORD add_a(char *name) {
+    NETRESOURCEA nr;
+    DWORD rc;
+    memset(&nr, 0, sizeof nr);
+    nr.dwType = RESOURCETYPE_DISK;
+    nr.lpLocalName = "Q:";
+    nr.lpRemoteName = name;
+    rc = WNetAddConnection2A(&nr, NULL, NULL, 0);
+    if (rc == WN_SUCCESS) CHECK_EQ(WNetCancelConnection2A("Q:", 0, TRUE), WN_SUCCESS);
+    free(name);
+    return rc;
+}
+
+/* The 4,096 limit on a name counts UTF-16 units whatever the width, not
+ * the bytes of its UTF-8 (issue 11): "\\acme\" is 7 units. */
+static void long_names(void) {
+    /* 3,008 units in 6,009 bytes. */
+    CHECK_EQ(add_a(acme_name("\xc3\xa9", 3001)), WN_SUCCESS);
+    /* 4,096 units in 12,274 bytes (U+20AC is 3 bytes, 1 unit): at the limit. */
+    CHECK_EQ(add_a(acme_name("\xe2\x82\xac", 4089)), WN_SUCCESS);
+    /* 4,097 units: one over. */
+    CHECK_EQ(add_a(acme_name("\xe2\x82\xac", 4090)), WN_BAD_VALUE);
+    /* U+1F600 is 4 bytes and 2 units: 4,095 units fit, 4,097 do not. */
+    CHECK_EQ(add_a(acme_name("\xf0\x9f\x98\x80", 2044)), WN_SUCCESS);
+    CHECK_EQ(add_a(acme_name("\xf0\x9f\x98\x80", 2045)), WN_BAD_VALUE);
+    /* ASCII: bytes and units agree. */
+    CHECK_EQ(add_a(acme_name("x", 4089)), WN_SUCCESS);
+    CHECK_EQ(add_a(acme_name("x", 4090)), WN_BAD_VALUE);
+}
+
 int main(void) {
     behave("np-acme.conf", ACME_CONF);
     narrow();
+    long_names();
     return check_finish("capi_narrow");
 }

@@ -35,11 +35,14 @@ pub(crate) trait Text {
     /// that does not split a character.
     fn prefix_len(units: &[Self::Unit], max: usize) -> usize;
 
-    /// Reads a NUL-terminated string of at most `max` units (`mpr_ffi::wide`).
+    /// Reads a NUL-terminated string of at most `max` UTF-16 units
+    /// (`mpr_ffi::wide`), whatever the width: a limit such as the 4,096 of
+    /// a name counts UTF-16 units for the A functions too, not bytes.
     ///
     /// # Safety
     ///
-    /// `p` is NULL or readable up to its terminator or `max + 1` units.
+    /// `p` is NULL or readable up to its terminator or `3 * max + 1` units
+    /// (the most UTF-8 bytes `max` UTF-16 units can take, plus one).
     unsafe fn read(p: *const Self::Unit, max: usize) -> Result<Option<String>, WnError>;
 
     /// Copies `s` and its terminator into a caller buffer of `*size` units
@@ -160,8 +163,16 @@ impl Text for Narrow {
     }
 
     unsafe fn read(p: *const c_char, max: usize) -> Result<Option<String>, WnError> {
-        // SAFETY: the caller's contract is `mpr_ffi::wide::read_narrow`'s.
-        unsafe { mpr_ffi::wide::read_narrow(p, max) }
+        // One UTF-16 unit takes at most 3 bytes of UTF-8 (a BMP character is
+        // 1 unit in 1-3 bytes, a supplementary one 2 units in 4 bytes), so
+        // `max` units fit in `3 * max` bytes; the units are counted after.
+        // SAFETY: the caller's contract is `mpr_ffi::wide::read_narrow`'s
+        // with that byte bound.
+        let s = unsafe { mpr_ffi::wide::read_narrow(p, max.saturating_mul(3)) }?;
+        match s {
+            Some(s) if s.encode_utf16().count() > max => Err(WnError::BadValue),
+            s => Ok(s),
+        }
     }
 
     unsafe fn write(s: &str, buf: *mut c_char, size: *mut DWORD) -> DWORD {
@@ -286,6 +297,27 @@ mod tests {
         // SAFETY: cap 1 holds the terminator only.
         unsafe { write_truncated::<Narrow>(s, a.as_mut_ptr(), 1) };
         assert_eq!(a[0], 0);
+    }
+
+    /// `s` as a NUL-terminated C string.
+    fn c(s: &str) -> Vec<c_char> {
+        Narrow::encode(&format!("{s}\0"))
+    }
+
+    #[test]
+    fn narrow_limits_count_utf16_units_not_bytes() {
+        // "é" is 2 bytes and 1 unit, "€" 3 bytes and 1 unit, U+1F600 4 bytes
+        // and 2 units.
+        for (unit, units_each) in [("x", 1), ("é", 1), ("€", 1), ("\u{1F600}", 2)] {
+            let fits = unit.repeat(10 / units_each);
+            // SAFETY: terminated.
+            let r = unsafe { Narrow::read(c(&fits).as_ptr(), 10) };
+            assert_eq!(r, Ok(Some(fits.clone())), "{unit}");
+            let over = unit.repeat(10 / units_each + 1);
+            // SAFETY: terminated.
+            let r = unsafe { Narrow::read(c(&over).as_ptr(), 10) };
+            assert_eq!(r, Err(WnError::BadValue), "{unit}");
+        }
     }
 
     #[test]

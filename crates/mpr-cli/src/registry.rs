@@ -77,9 +77,11 @@ fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The SHA-256 of a file, in hex; `None` if it cannot be read.
+/// The SHA-256 of a file, in hex; `None` if it cannot be read or is not a
+/// regular file of a plugin's size (a FIFO would block, `/dev/zero` never
+/// end).
 pub fn sha256_file(path: &Path) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
+    let mut f = trust::open_regular(path, trust::MAX_PLUGIN_LEN).ok()?;
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h).ok()?;
     Some(

@@ -4,6 +4,7 @@ mod bad_input;
 mod capi;
 mod contract;
 mod credentials;
+mod docs_links;
 mod isolation;
 mod journal;
 mod output;

@@ -78,6 +78,29 @@ fn bare_unc_name_goes_to_sftp_by_cycling() {
     assert_eq!(e.mpr(&["use", "T:", "--delete", "--json"]).wn(), 0);
 }
 
+/// Writes through the mount at `dir` and finds the file in `server_dir`,
+/// then reads back through the mount a file made in `server_dir`.
+fn round_trip(dir: &std::path::Path, server_dir: &std::path::Path, tag: &str) {
+    let via = format!("{tag}-via-mount-{}.txt", std::process::id());
+    let made = format!("{tag}-on-server-{}.txt", std::process::id());
+    std::fs::write(dir.join(&via), format!("written through {tag}\n")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(server_dir.join(&via)).unwrap(),
+        format!("written through {tag}\n")
+    );
+    std::fs::write(
+        server_dir.join(&made),
+        format!("made on the server for {tag}\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join(&made)).unwrap(),
+        format!("made on the server for {tag}\n")
+    );
+    let _ = std::fs::remove_file(server_dir.join(&via));
+    let _ = std::fs::remove_file(server_dir.join(&made));
+}
+
 #[test]
 fn password_from_stdin_never_in_any_argv() {
     let s = Servers::get();
@@ -88,7 +111,7 @@ fn password_from_stdin_never_in_any_argv() {
         .args([
             "use",
             "U:",
-            &s.sftp_unc("export"),
+            &s.sftp_unc("export2"),
             "--provider",
             "sftp",
             "--user",
@@ -131,7 +154,17 @@ fn password_from_stdin_never_in_any_argv() {
             "{f}"
         );
     }
+    // A mount made with a password works both ways, like one made with
+    // the key.
+    round_trip(
+        &e.path("drives/U"),
+        &s.path("MPR_TEST_SSH_EXPORT2"),
+        "sftp-password",
+    );
     assert_eq!(e.mpr(&["use", "U:", "--delete", "--json"]).wn(), 0);
+    assert!(!mounted_under(&e.path("drives")), "nothing stays mounted");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(helpers_under(&e.path("drives")).is_empty());
 }
 
 #[test]

@@ -108,6 +108,17 @@ fn smb_connect_write_read_cancel_explicit_and_by_cycling() {
         "smb",
         "MPR_TEST_SMB_PASSWORD_FILE",
     );
+    // The second share of the same server, through its own mount.
+    walk(
+        &e,
+        &s,
+        "P:",
+        &smb_unc(&s, s.var("MPR_TEST_SMB_SHARE2")),
+        &["--provider", "smb", "--user", "mprtest"],
+        &s.path("MPR_TEST_SMB_SHARE2_DIR"),
+        "smb",
+        "MPR_TEST_SMB_PASSWORD_FILE",
+    );
     // A file at the share root lands at the share root (no stray directories).
     let stray: Vec<_> = std::fs::read_dir(&share)
         .unwrap()

@@ -159,3 +159,185 @@ fn rustix_euid() -> u32 {
     let out = std::process::Command::new("id").arg("-u").output().unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+/// Runs `mpr` and fails the test if it has not finished within `bound`: a
+/// hang must fail, not stall the suite.
+fn mpr_within(e: &Env, args: &[&str], bound: std::time::Duration) -> crate::util::Run {
+    use std::io::Read;
+    let mut child = e
+        .command()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let read = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = read(Box::new(child.stdout.take().unwrap()));
+    let err = read(Box::new(child.stderr.take().unwrap()));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`mpr {}` hung (killed after {bound:?})", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    crate::util::Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Paths that are not regular files, each with what mpr must call it: a
+/// FIFO (opening it would block), a unix socket, a device that never ends,
+/// a directory and a loop of symlinks. The socket's listener is returned
+/// so that it stays bound.
+fn strange_paths(
+    e: &Env,
+) -> (
+    Vec<(PathBuf, &'static str)>,
+    std::os::unix::net::UnixListener,
+) {
+    let dir = e.path("strange");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fifo = dir.join("fifo.so");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let sock = dir.join("sock.so");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let sub = dir.join("dir.so");
+    std::fs::create_dir(&sub).unwrap();
+    let a = dir.join("loop-a.so");
+    std::os::unix::fs::symlink(dir.join("loop-b.so"), &a).unwrap();
+    std::os::unix::fs::symlink(&a, dir.join("loop-b.so")).unwrap();
+    (
+        vec![
+            (fifo, "is a FIFO"),
+            (sock, "is a socket"),
+            (PathBuf::from("/dev/zero"), "is a character device"),
+            (sub, "is a directory"),
+            (a, "is a loop of symbolic links"),
+        ],
+        listener,
+    )
+}
+
+const BOUND: std::time::Duration = std::time::Duration::from_secs(10);
+
+// See: issue 11 (a FIFO named as a plugin path hung `mpr use` and `mpr
+// notifyee list`; `/dev/zero` made `mpr notifyee list` hash for ever).
+#[test]
+fn a_strange_notifyee_path_is_refused_without_hanging() {
+    let e = Env::new();
+    let (paths, _listener) = strange_paths(&e);
+    for (path, what) in &paths {
+        let shown = path.display().to_string();
+        for policy in ["veto", "advisory"] {
+            config(&e, path, policy);
+            let r = mpr_within(&e, &["use", "Z:", r"\\acme\s", "--json"], BOUND);
+            let want = if policy == "veto" { 5 } else { 0 };
+            assert_eq!(r.wn(), want, "{shown} under {policy}: {r:?}");
+            assert!(
+                r.stderr.contains(&shown) && r.stderr.contains(what),
+                "{shown}: {}",
+                r.stderr
+            );
+            if policy == "advisory" {
+                let r = mpr_within(&e, &["use", "Z:", "--delete", "--json"], BOUND);
+                assert_eq!(r.wn(), 0, "{r:?}");
+            }
+        }
+        config(&e, path, "veto");
+        let r = mpr_within(&e, &["use", "--json"], BOUND);
+        assert_eq!(r.wn(), 0, "{shown}: {r:?}");
+        let r = mpr_within(&e, &["use"], BOUND);
+        assert_eq!(r.code, 0, "{shown}: {r:?}");
+        let r = mpr_within(&e, &["notifyee", "list", "--json"], BOUND);
+        assert_eq!(r.wn(), 0, "{shown}: {r:?}");
+        let row = &r.json()["notifyees"][0];
+        assert_eq!(row["trust"], "refused", "{shown}: {row}");
+        assert!(
+            row["reason"].as_str().unwrap().contains(what),
+            "{shown}: {row}"
+        );
+        assert!(row["sha256"].is_null(), "{shown} was hashed: {row}");
+        let r = mpr_within(&e, &["notifyee", "list"], BOUND);
+        assert_eq!(r.code, 0, "{shown}: {r:?}");
+        assert!(r.stdout.contains(what), "{shown}: {r:?}");
+    }
+    assert!(
+        e.calls().iter().all(|c| c.kind != 'N'),
+        "nothing strange was loaded"
+    );
+}
+
+#[test]
+fn a_strange_provider_path_is_refused_without_hanging() {
+    let e = Env::new();
+    let (paths, _listener) = strange_paths(&e);
+    for (path, what) in &paths {
+        let shown = path.display().to_string();
+        e.config(&format!(
+            "[providers]\norder = [\"odd\", \"acme\"]\n[providers.odd]\npath = \"{}\"\n[providers.acme]\npath = \"{}\"\n",
+            path.display(),
+            provider("acme").display()
+        ));
+        // Named explicitly, the refused provider is denied.
+        let r = mpr_within(
+            &e,
+            &["use", "Y:", r"\\acme\s", "--provider", "odd", "--json"],
+            BOUND,
+        );
+        assert_eq!(r.wn(), 5, "{shown}: {r:?}");
+        assert!(
+            r.stderr.contains(&shown) && r.stderr.contains(what),
+            "{shown}: {}",
+            r.stderr
+        );
+        // Cycling skips it with a warning that names it.
+        let r = mpr_within(&e, &["use", "Z:", r"\\acme\s", "--json"], BOUND);
+        assert_eq!(r.wn(), 0, "{shown}: {r:?}");
+        assert_eq!(r.json()["provider"], "acme");
+        assert!(r.stderr.contains(what), "{shown}: {}", r.stderr);
+        let r = mpr_within(&e, &["use", "--json"], BOUND);
+        assert_eq!(r.wn(), 0, "{shown}: {r:?}");
+        let r = mpr_within(&e, &["use"], BOUND);
+        assert_eq!(r.code, 0, "{shown}: {r:?}");
+        let r = mpr_within(&e, &["notifyee", "list", "--json"], BOUND);
+        assert_eq!(r.wn(), 0, "{shown}: {r:?}");
+        let r = mpr_within(&e, &["provider", "list", "--json"], BOUND);
+        assert_eq!(r.wn(), 0, "{shown}: {r:?}");
+        assert!(r.stdout.contains(what), "{shown}: {r:?}");
+        let r = mpr_within(&e, &["use", "Z:", "--delete", "--json"], BOUND);
+        assert_eq!(r.wn(), 0, "{shown}: {r:?}");
+    }
+}
+
+// See: issue 11 (a plugin below a world-writable sticky directory such as
+// /tmp was loaded).
+#[test]
+fn refuses_plugin_below_a_sticky_world_writable_directory() {
+    let e = Env::new();
+    let dir = e.path("sticky");
+    let p = copy_plugin(&notifyee("bad"), &dir.join("inner"), "n.so", 0o644);
+    std::fs::set_permissions(dir.join("inner"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    check_refused(&e, &p, "world-writable (mode 1777, sticky bit or not)");
+}
