@@ -28,7 +28,8 @@ CARGO ?= cargo
 INSTALL ?= install
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-RELEASE := target/release
+# Cargo's output, wherever CARGO_TARGET_DIR puts it.
+RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
 
 .PHONY: all build install uninstall
 

@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 if [ "$(id -u)" -eq 0 ]; then bash scripts/ci-deps.sh; fi
+# shellcheck source=scripts/target-dir.sh
+source scripts/target-dir.sh
 cargo build --quiet --bin mpr
-MPR="$ROOT/target/debug/mpr"
+MPR="${CARGO_TARGET_DIR:-$ROOT/target}/debug/mpr"
 
 bash scripts/test-servers.sh start
 # shellcheck disable=SC1090
@@ -19,7 +21,7 @@ eval "$(bash scripts/test-servers.sh env | sed 's/^/export /')"
 
 # Plugins must live where the trust checks accept them (owned by you or
 # root, nothing group- or world-writable above them).
-DEMO="$ROOT/target/demo"
+DEMO="${CARGO_TARGET_DIR:-$ROOT/target}/demo"
 cleanup() {
   for d in Z Y X; do "$MPR" use "$d:" --delete --force >/dev/null 2>&1 || true; done
   bash scripts/test-servers.sh stop >/dev/null 2>&1 || true

@@ -20,6 +20,9 @@ command -v cargo >/dev/null || { echo "test.sh: cargo is not installed (https://
 command -v cc >/dev/null || { echo "test.sh: cc is missing: apt-get install gcc" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+# shellcheck source=scripts/target-dir.sh
+source scripts/target-dir.sh
+
 stop_servers() { bash scripts/test-servers.sh stop >/dev/null 2>&1 || true; }
 if [ "$(id -u)" -eq 0 ]; then
   trap stop_servers EXIT
