@@ -178,6 +178,22 @@ struct RememberedFile {
 struct LiveFile {
     #[serde(default)]
     connection: Vec<Live>,
+    /// Reservations of processes that died before committing: what they
+    /// may have left behind (a mount, a helper) is still to be cleaned up
+    /// by the router (`Router::sweep`), which then forgets them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    orphan: Vec<Live>,
+}
+
+impl LiveFile {
+    /// Moves the reservations of dead processes to the orphans.
+    fn settle(&mut self) {
+        let (alive, dead): (Vec<Live>, Vec<Live>) = std::mem::take(&mut self.connection)
+            .into_iter()
+            .partition(reservation_alive);
+        self.connection = alive;
+        self.orphan.extend(dead);
+    }
 }
 
 /// Where state lives: two directories, or memory ([`Store::memory`]).
@@ -194,7 +210,7 @@ pub struct Store {
 #[derive(Debug, Default)]
 struct Memory {
     remembered: Mutex<Vec<Remembered>>,
-    live: Mutex<Vec<Live>>,
+    live: Mutex<LiveFile>,
 }
 
 /// Locks a table of a memory store. A panic inside an earlier `change` only
@@ -265,17 +281,48 @@ impl Store {
         Ok(f.connection)
     }
 
-    /// The live table, reservations of dead processes dropped.
+    fn live_file(&self) -> Result<LiveFile, WnError> {
+        let mut f: LiveFile = match &self.memory {
+            Some(m) => {
+                let l = lock(&m.live);
+                LiveFile {
+                    connection: l.connection.clone(),
+                    orphan: l.orphan.clone(),
+                }
+            }
+            None => read_toml(&self.live_path(), WnError::BadProfile)?,
+        };
+        f.settle();
+        Ok(f)
+    }
+
+    /// The live table, reservations of dead processes left out.
     pub fn live(&self) -> Result<Vec<Live>, WnError> {
+        Ok(self.live_file()?.connection)
+    }
+
+    /// The reservations of processes that died before committing, which
+    /// the router has not cleaned up yet.
+    pub fn orphans(&self) -> Result<Vec<Live>, WnError> {
+        Ok(self.live_file()?.orphan)
+    }
+
+    /// Forgets orphans once what they left behind is cleaned up.
+    pub fn forget_orphans(&self, done: &[Live]) -> Result<(), WnError> {
+        self.update_live_file(|f| f.orphan.retain(|o| !done.contains(o)))
+    }
+
+    fn update_live_file<T>(&self, change: impl FnOnce(&mut LiveFile) -> T) -> Result<T, WnError> {
         if let Some(m) = &self.memory {
-            return Ok(lock(&m.live)
-                .iter()
-                .filter(|l| reservation_alive(l))
-                .cloned()
-                .collect());
+            let mut f = lock(&m.live);
+            f.settle();
+            return Ok(change(&mut f));
         }
-        let f: LiveFile = read_toml(&self.live_path(), WnError::BadProfile)?;
-        Ok(f.connection.into_iter().filter(reservation_alive).collect())
+        let path = self.live_path();
+        update(&self.runtime_dir, &path, |f: &mut LiveFile| {
+            f.settle();
+            change(f)
+        })
     }
 
     /// Applies `change` to the remembered connections under the lock.
@@ -292,26 +339,45 @@ impl Store {
         })
     }
 
-    /// Applies `change` to the live table under the lock.
+    /// Applies `change` to the live table under the lock. Reservations of
+    /// dead processes are not in it: they become orphans ([`Store::orphans`]).
     pub fn update_live<T>(&self, change: impl FnOnce(&mut Vec<Live>) -> T) -> Result<T, WnError> {
-        if let Some(m) = &self.memory {
-            let mut live = lock(&m.live);
-            live.retain(reservation_alive);
-            return Ok(change(&mut live));
-        }
-        let path = self.live_path();
-        update(&self.runtime_dir, &path, |f: &mut LiveFile| {
-            f.connection.retain(reservation_alive);
-            change(&mut f.connection)
-        })
+        self.update_live_file(|f| change(&mut f.connection))
     }
 }
 
+/// Whether the process that reserved an entry still runs: its pid exists
+/// and was started no later than the reservation (a reused pid was not).
 fn reservation_alive(l: &Live) -> bool {
     match l.pending_pid {
         None => true,
-        Some(pid) => pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists(),
+        Some(pid) if pid == std::process::id() => true,
+        Some(pid) => process_started_at(pid).is_some_and(|t| t <= l.since.saturating_add(1)),
     }
+}
+
+/// When process `pid` started, in seconds since the epoch; `None` if it
+/// does not exist.
+fn process_started_at(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22 (starttime, in clock ticks since boot) counts from the
+    // state, the first field after the parenthesised command name.
+    let ticks: u64 = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()?;
+    let boot: u64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    let hz = rustix::param::clock_ticks_per_second().max(1);
+    Some(boot + ticks / hz)
 }
 
 fn read_toml<T: for<'de> Deserialize<'de> + Default>(
@@ -541,6 +607,38 @@ mod tests {
         // An update sees (and keeps) only the live ones too.
         let seen = s.update_live(|v| v.len()).unwrap();
         assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn dead_reservations_become_orphans_until_forgotten() {
+        let (_dir, file) = store();
+        for s in [file, Store::memory()] {
+            s.update_live(|v| {
+                let mut a = live("A:");
+                a.pending_pid = Some(u32::MAX - 1);
+                // pid 1 runs, but it started long after 1970: a reused pid.
+                let mut b = live("B:");
+                b.pending_pid = Some(1);
+                b.since = 0;
+                // pid 1 started before now: a running reservation.
+                let mut c = live("C:");
+                c.pending_pid = Some(1);
+                c.since = u64::MAX / 2;
+                v.extend([a, b, c]);
+            })
+            .unwrap();
+            let orphans: Vec<_> = s.orphans().unwrap().into_iter().map(|l| l.local).collect();
+            assert_eq!(orphans, ["A:", "B:"]);
+            // Other writers keep them.
+            s.update_live(|v| v.push(live("D:"))).unwrap();
+            assert_eq!(s.orphans().unwrap().len(), 2);
+            let done = s.orphans().unwrap();
+            s.forget_orphans(&done[..1]).unwrap();
+            let left: Vec<_> = s.orphans().unwrap().into_iter().map(|l| l.local).collect();
+            assert_eq!(left, ["B:"]);
+            let locals: Vec<_> = s.live().unwrap().into_iter().map(|l| l.local).collect();
+            assert_eq!(locals, ["C:", "D:"]);
+        }
     }
 
     #[test]

@@ -36,6 +36,7 @@ impl Router {
     /// `mpr use`), with notifications.
     pub fn add(&self, req: &AddRequest) -> Result<AddOutcome, WnError> {
         lasterror::clear();
+        self.sweep();
         let started = Instant::now();
         let id = op_id();
         let valid = match self.validate_add(req) {

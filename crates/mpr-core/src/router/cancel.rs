@@ -25,6 +25,7 @@ impl Router {
     /// with notifications.
     pub fn cancel(&self, req: &CancelRequest) -> Result<CancelOutcome, WnError> {
         lasterror::clear();
+        self.sweep();
         let started = Instant::now();
         let id = op_id();
         let target = match self.validate_cancel(req) {

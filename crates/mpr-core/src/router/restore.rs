@@ -33,6 +33,7 @@ impl Router {
     /// parallel, **without notifications** (§7.7).
     pub fn restore(&self, only: Option<&str>) -> Result<Vec<RestoreResult>, WnError> {
         lasterror::clear();
+        self.sweep();
         let mut entries = self.store.remembered()?;
         if let Some(name) = only {
             let key = match LocalName::parse(name) {

@@ -104,6 +104,7 @@ impl Router {
     /// `WNetGetConnection`: the remote name behind a local name.
     pub fn get_connection(&self, local: &str) -> Result<String, WnError> {
         lasterror::clear();
+        self.sweep();
         let key = match LocalName::parse(local) {
             Ok(Some(l)) => l.display(),
             Ok(None) => return fail(WnError::BadLocalName, "no local name was given"),
@@ -157,6 +158,7 @@ impl Router {
     /// are not live (`net use`).
     pub fn connections(&self) -> Result<Vec<ConnectionStatus>, WnError> {
         lasterror::clear();
+        self.sweep();
         let live = self.store.live()?;
         let remembered = self.store.remembered()?;
         let mut out = Vec::new();

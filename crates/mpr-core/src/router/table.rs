@@ -232,6 +232,66 @@ impl Router {
     }
 }
 
+impl Router {
+    /// Cleans up after connects whose process died before committing
+    /// (killed, crashed): every provider that can cancel is told, forcibly,
+    /// to drop whatever it may have made at the orphan's name and directory
+    /// (a mount, a helper still starting), and the orphan is forgotten. An
+    /// orphan whose name has been connected again since is only forgotten:
+    /// that connect cleaned its mount point itself. Called at the start of
+    /// every command that reads the table, so the next command after a
+    /// kill finds a clean name; the extended error is left as it was.
+    pub(super) fn sweep(&self) {
+        let Ok(orphans) = self.store.orphans() else {
+            return;
+        };
+        if orphans.is_empty() {
+            return;
+        }
+        let saved = lasterror::get();
+        let live = self.store.live().unwrap_or_default();
+        for o in &orphans {
+            let taken = live.iter().any(|e| {
+                e.local == o.local
+                    && (!o.local.is_empty() || e.remote.eq_ignore_ascii_case(&o.remote))
+            });
+            if !taken {
+                self.cancel_everywhere(o);
+            }
+        }
+        let _ = self.store.forget_orphans(&orphans);
+        match saved {
+            Some(d) => lasterror::set(d.code, d.text, d.provider),
+            None => lasterror::clear(),
+        }
+    }
+
+    fn cancel_everywhere(&self, o: &Live) {
+        let Ok(remote) = RemoteName::parse(&o.remote) else {
+            return;
+        };
+        let local = LocalName::parse(&o.local).ok().flatten();
+        let directory = self.directory_for(local.as_ref(), &remote);
+        let name = if o.local.is_empty() {
+            &o.remote
+        } else {
+            &o.local
+        };
+        let call = CancelCall {
+            name,
+            directory: Some(&directory),
+            flags: 0,
+            force: true,
+        };
+        for p in self.ready_providers().filter(|p| {
+            p.connection_caps() & (abi::WNNC_CON_CANCELCONNECTION | abi::WNNC_CON_CANCELCONNECTION2)
+                != 0
+        }) {
+            let _ = p.cancel_connection(&call);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::request::{AddApi, AddRequest};
@@ -276,6 +336,42 @@ mod tests {
             .reserve(Pick::FreeDrive { tried: &['Y'] }, &remote, &req())
             .unwrap();
         assert_eq!(next.key, "X:");
+    }
+
+    #[test]
+    fn orphans_of_dead_connects_are_cancelled_once_then_forgotten() {
+        let w = World::new();
+        let dead = |local: &str| Live {
+            local: local.into(),
+            remote: r"\\h\s".into(),
+            provider: String::new(),
+            user: String::new(),
+            directory: String::new(),
+            // No process has this pid (pid_max is at most 2^22).
+            pending_pid: Some(u32::MAX - 1),
+            since: now_secs(),
+        };
+        w.router
+            .store()
+            .update_live(|l| {
+                l.push(dead("Y:"));
+                l.push(dead("Z:"));
+            })
+            .unwrap();
+        // Z: was connected again since: its orphan is only forgotten.
+        let z = LocalName::Drive('Z');
+        let remote = RemoteName::parse(r"\\h\s").unwrap();
+        let r = w
+            .router
+            .reserve(Pick::Exactly(Some(&z)), &remote, &req())
+            .unwrap();
+        assert_eq!(w.router.store().orphans().unwrap().len(), 2);
+        w.router.sweep();
+        assert_eq!(w.log(), ["provider cancel"], "only Y: is cancelled");
+        assert!(w.router.store().orphans().unwrap().is_empty());
+        w.router.sweep();
+        assert_eq!(w.log().len(), 1, "an orphan is cleaned once");
+        w.router.release(&r);
     }
 
     #[test]
