@@ -1,0 +1,300 @@
+//! The seam between the file system and a protocol: one [`Backend`] per
+//! protocol (SMB first; WebDAV and SFTP later), speaking paths inside the
+//! share and plain Rust types. Everything that is not protocol (inodes,
+//! caching, coherence, handles, timeouts, reconnect, health, errno) lives
+//! above this trait and is written once.
+//!
+//! The methods are `async`: protocol clients are asynchronous, and the layer
+//! above bounds every call with a timeout and keeps several in flight.
+
+use crate::error::FsError;
+use std::fmt;
+use std::future::Future;
+use std::time::SystemTime;
+
+/// A path inside the share, relative to its root: `/`-separated UTF-8
+/// components, none empty, `.`, `..`, or holding `/` or NUL. The root is
+/// the empty path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct RelPath(String);
+
+impl RelPath {
+    /// The root of the share.
+    pub fn root() -> RelPath {
+        RelPath(String::new())
+    }
+
+    /// Checks and wraps `/`-separated components (a leading or trailing
+    /// `/` is not allowed; the empty string is the root).
+    pub fn new(s: &str) -> Result<RelPath, FsError> {
+        if s.is_empty() {
+            return Ok(RelPath::root());
+        }
+        for c in s.split('/') {
+            check_component(c)?;
+        }
+        Ok(RelPath(s.to_string()))
+    }
+
+    /// This path with one more component.
+    pub fn join(&self, name: &str) -> Result<RelPath, FsError> {
+        check_component(name)?;
+        Ok(if self.0.is_empty() {
+            RelPath(name.to_string())
+        } else {
+            RelPath(format!("{}/{name}", self.0))
+        })
+    }
+
+    /// The parent directory; `None` for the root.
+    pub fn parent(&self) -> Option<RelPath> {
+        if self.0.is_empty() {
+            return None;
+        }
+        Some(match self.0.rsplit_once('/') {
+            Some((p, _)) => RelPath(p.to_string()),
+            None => RelPath::root(),
+        })
+    }
+
+    /// The last component; empty for the root.
+    pub fn name(&self) -> &str {
+        self.0.rsplit_once('/').map_or(&self.0, |(_, n)| n)
+    }
+
+    /// Whether this is the root.
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The components joined by `/` (empty for the root).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The components.
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/').filter(|c| !c.is_empty())
+    }
+}
+
+impl fmt::Display for RelPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/{}", self.0)
+    }
+}
+
+fn check_component(c: &str) -> Result<(), FsError> {
+    if c.is_empty() || c == "." || c == ".." || c.contains(['/', '\0']) {
+        return Err(FsError::InvalidName(c.to_string()));
+    }
+    if c.len() > NAME_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    Ok(())
+}
+
+/// The longest name a component may have, in bytes (Linux's `NAME_MAX`).
+pub const NAME_MAX: usize = 255;
+
+/// What kind of object a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Directory,
+    /// A symbolic link (only where the protocol has them).
+    Symlink,
+}
+
+/// The attributes of a file or directory, as the server reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attr {
+    /// File, directory or link.
+    pub kind: FileKind,
+    /// Size in bytes (0 for directories where the protocol has none).
+    pub size: u64,
+    /// Last modification.
+    pub mtime: SystemTime,
+    /// Last access (the modification time where the protocol has none).
+    pub atime: SystemTime,
+    /// Last change of data or metadata (the modification time where the
+    /// protocol has none).
+    pub ctime: SystemTime,
+    /// Permission bits, where the protocol has them (`None`: the file
+    /// system shows its defaults).
+    pub perm: Option<u16>,
+    /// Whether the server says it is read-only.
+    pub readonly: bool,
+}
+
+/// One entry of a directory listing, with its attributes (listings carry
+/// them in every protocol mpr speaks, so a listing needs no stat per name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The name (one component).
+    pub name: String,
+    /// Its attributes.
+    pub attr: Attr,
+}
+
+/// How a file is opened (`open(2)` flags that reach the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenFlags {
+    /// Reading.
+    pub read: bool,
+    /// Writing.
+    pub write: bool,
+    /// Create it if missing.
+    pub create: bool,
+    /// With `create`: fail if it exists (`O_EXCL`).
+    pub exclusive: bool,
+    /// Cut it to 0 bytes (`O_TRUNC`).
+    pub truncate: bool,
+}
+
+/// Space on the share (`statfs(2)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatFs {
+    /// Allocation unit in bytes.
+    pub block_size: u32,
+    /// Total units.
+    pub blocks: u64,
+    /// Free units.
+    pub free: u64,
+    /// Free units for an unprivileged user.
+    pub available: u64,
+}
+
+/// Times to set (`utimensat(2)`); `None` leaves one as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Times {
+    /// Access time.
+    pub atime: Option<SystemTime>,
+    /// Modification time.
+    pub mtime: Option<SystemTime>,
+}
+
+/// One protocol, as the file system sees it.
+///
+/// Errors: [`FsError::Disconnected`] means the session is gone; the layer
+/// above then calls [`Backend::connect`] again (with backoff, within the
+/// operation's bound) and, after a reconnect, opens again the files that
+/// were open. Every other error is the answer to this call.
+pub trait Backend: Send + Sync + 'static {
+    /// An open file on the server (an SMB file id, an SFTP handle, a
+    /// staged WebDAV upload).
+    type Handle: Send + Sync + 'static;
+
+    /// Establishes (or re-establishes) the session: connect, authenticate,
+    /// open the share and check the base path. The handshake reports this
+    /// call's error as the connect's result, so it must be exact
+    /// ([`FsError::Connect`]).
+    fn connect(&self) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// The attributes of `path`.
+    fn stat(&self, path: &RelPath) -> impl Future<Output = Result<Attr, FsError>> + Send;
+
+    /// The entries of directory `dir` (without `.` and `..`).
+    fn list(&self, dir: &RelPath) -> impl Future<Output = Result<Vec<DirEntry>, FsError>> + Send;
+
+    /// Opens (or creates) a file; its attributes after the open.
+    fn open(
+        &self,
+        path: &RelPath,
+        flags: OpenFlags,
+    ) -> impl Future<Output = Result<(Self::Handle, Attr), FsError>> + Send;
+
+    /// Reads up to `len` bytes at `offset`; fewer only at the end of file.
+    fn read(
+        &self,
+        handle: &Self::Handle,
+        offset: u64,
+        len: u32,
+    ) -> impl Future<Output = Result<Vec<u8>, FsError>> + Send;
+
+    /// Writes all of `data` at `offset`.
+    fn write(
+        &self,
+        handle: &Self::Handle,
+        offset: u64,
+        data: &[u8],
+    ) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// Sets the size of an open file (grows with zeros, or cuts).
+    fn set_len(
+        &self,
+        handle: &Self::Handle,
+        size: u64,
+    ) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// Sets the size of a file by path (`truncate(2)` without a handle).
+    fn truncate(
+        &self,
+        path: &RelPath,
+        size: u64,
+    ) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// Sets times by path.
+    fn set_times(
+        &self,
+        path: &RelPath,
+        times: Times,
+    ) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// Makes what was written durable on the server (`fsync(2)`); returns
+    /// only when it is.
+    fn flush(&self, handle: &Self::Handle) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// Closes an open file; what was written has reached the server when
+    /// this returns.
+    fn close(&self, handle: Self::Handle) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// Creates a directory.
+    fn mkdir(&self, path: &RelPath) -> impl Future<Output = Result<Attr, FsError>> + Send;
+
+    /// Removes an empty directory.
+    fn rmdir(&self, path: &RelPath) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// Removes a file.
+    fn unlink(&self, path: &RelPath) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// Renames `from` to `to`, replacing a file at `to` atomically (an
+    /// editor's safe save), or an empty directory by a directory.
+    fn rename(
+        &self,
+        from: &RelPath,
+        to: &RelPath,
+    ) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// Space on the share.
+    fn statfs(&self) -> impl Future<Output = Result<StatFs, FsError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_checked_components() {
+        let p = RelPath::new("a/b c/ü").unwrap();
+        assert_eq!(p.name(), "ü");
+        assert_eq!(p.parent().unwrap().as_str(), "a/b c");
+        assert_eq!(
+            p.parent().unwrap().parent().unwrap(),
+            RelPath::new("a").unwrap()
+        );
+        assert!(RelPath::new("a").unwrap().parent().unwrap().is_root());
+        assert!(RelPath::root().parent().is_none());
+        assert_eq!(RelPath::root().join("x").unwrap().as_str(), "x");
+        assert_eq!(p.to_string(), "/a/b c/ü");
+        for bad in ["/a", "a/", "a//b", ".", "a/..", "a\0b"] {
+            assert!(RelPath::new(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            RelPath::root().join(&"x".repeat(256)),
+            Err(FsError::NameTooLong)
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The exact handshake between a provider and the file-system server it
+//! starts (`mpr-fsd`), over two pipes: the provider writes one
+//! [`Request`] as a JSON line on the server's standard input (the password
+//! travels only there: never in argv, the environment or a file), and reads
+//! [`Reply`] lines from the server's standard output:
+//!
+//! 1. the server connects, authenticates, opens the share and checks the
+//!    path ([`crate::Backend::connect`]); a failure is one
+//!    [`Reply::Failed`] with the exact `WN_*` code, and the server exits;
+//! 2. it mounts; a failure there is [`Reply::Failed`] too;
+//! 3. it answers [`Reply::Ready`] with its pid, closes both pipes and
+//!    serves the mount until it is unmounted.
+//!
+//! `mpr use` returns only after `Ready`: no lazy mount, no separate
+//! pre-check, no guessing.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// The protocol a mount speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// SMB 2/3.
+    Smb,
+    /// WebDAV over HTTP or HTTPS.
+    Webdav,
+    /// SFTP over the system's OpenSSH.
+    Sftp,
+}
+
+/// A password on its way to the server: never printed, wiped from memory
+/// when dropped.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Password(Zeroizing<String>);
+
+impl Password {
+    /// Wraps a password.
+    pub fn new(s: String) -> Password {
+        Password(Zeroizing::new(s))
+    }
+
+    /// The text, for the protocol's login.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// What the provider asks for: one JSON line on the server's stdin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The server's host name or address.
+    pub host: String,
+    /// The port (`None`: the protocol's default).
+    pub port: Option<u16>,
+    /// The share (SMB), or empty.
+    pub share: String,
+    /// The path inside the share (or the URL path), `/`-separated.
+    pub path: String,
+    /// The user name (`None`: the protocol's default or guest).
+    pub user: Option<String>,
+    /// The domain or workgroup (SMB), if any.
+    pub domain: Option<String>,
+    /// The password, if any.
+    pub password: Option<Password>,
+    /// Where to mount.
+    pub mountpoint: PathBuf,
+    /// Where to publish the mount's [`crate::health::Health`].
+    pub health_file: PathBuf,
+    /// The bound on one operation during an outage, in seconds (default
+    /// 15); also the bound on the connect.
+    pub op_timeout_secs: u64,
+    /// The provider's own options (e.g. a CA file, a port), as given.
+    #[serde(default)]
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What the server answers: JSON lines on its stdout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    /// Mounted and serving.
+    Ready {
+        /// The server's pid (it outlives the provider's process).
+        pid: u32,
+    },
+    /// The connect or the mount failed; the server exits.
+    Failed {
+        /// The `WN_*` (or `ERROR_*`) code for the router.
+        code: u32,
+        /// The reason, in words (never a secret).
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_never_show_the_password_in_debug_output() {
+        let r = Request {
+            protocol: Protocol::Smb,
+            host: "h".into(),
+            port: Some(445),
+            share: "s".into(),
+            path: String::new(),
+            user: Some("u".into()),
+            domain: None,
+            password: Some(Password::new("hunter2".into())),
+            mountpoint: "/m".into(),
+            health_file: "/h".into(),
+            op_timeout_secs: 15,
+            options: Default::default(),
+        };
+        assert!(!format!("{r:?}").contains("hunter2"));
+        let line = serde_json::to_string(&r).unwrap();
+        let back: Request = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn replies_are_tagged_lines() {
+        let line = serde_json::to_string(&Reply::Failed {
+            code: 86,
+            message: "bad password".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            line,
+            r#"{"reply":"failed","code":86,"message":"bad password"}"#
+        );
+    }
+}
