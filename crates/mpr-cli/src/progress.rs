@@ -88,7 +88,7 @@ impl NetworkProvider for Watched {
         self.inner.net_type()
     }
 
-    fn origin(&self) -> String {
+    fn origin(&self) -> mpr_core::plugin::Origin {
         self.inner.origin()
     }
 

@@ -1573,7 +1573,7 @@ impl Router {
         if p.connection_caps() & abi::WNNC_CON_GETCONNECTIONS == 0 {
             return Health::Ok;
         }
-        if e.local.is_empty() && p.origin() != "built-in" {
+        if e.local.is_empty() && !p.origin().is_builtin() {
             return Health::Ok;
         }
         let dir = (!e.directory.is_empty()).then(|| PathBuf::from(&e.directory));
@@ -1625,7 +1625,7 @@ impl Router {
         }
         let mut cycling = Cycling::default();
         for p in self.ready_providers() {
-            if p.connection_caps() & abi::WNNC_CON_GETCONNECTIONS == 0 || p.origin() == "built-in" {
+            if p.connection_caps() & abi::WNNC_CON_GETCONNECTIONS == 0 || p.origin().is_builtin() {
                 continue;
             }
             match p.get_connection(&key, None) {

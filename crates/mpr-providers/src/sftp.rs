@@ -11,7 +11,7 @@
 use crate::helper::{Helper, Start, log_path};
 use crate::{Options, mount};
 use mpr_core::names::RemoteName;
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider};
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
 use mpr_core::{WnError, lasterror};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -207,8 +207,8 @@ impl NetworkProvider for Sftp {
         crate::WNNC_NET_MPR_SFTP
     }
 
-    fn origin(&self) -> String {
-        "built-in".into()
+    fn origin(&self) -> Origin {
+        Origin::BuiltIn
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {

@@ -15,7 +15,7 @@
 use crate::helper::{Helper, Start, log_path};
 use crate::{Options, mount};
 use mpr_core::names::RemoteName;
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider};
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
 use mpr_core::{WnError, lasterror};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -183,8 +183,8 @@ impl NetworkProvider for Smb {
         mpr_abi::WNNC_NET_SMB
     }
 
-    fn origin(&self) -> String {
-        "built-in".into()
+    fn origin(&self) -> Origin {
+        Origin::BuiltIn
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {

@@ -10,7 +10,7 @@
 use crate::helper::{Helper, Start, log_path};
 use crate::{Options, mount};
 use mpr_core::names::RemoteName;
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Secret};
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin, Secret};
 use mpr_core::{WnError, lasterror};
 use std::io::Write;
 use std::path::Path;
@@ -159,8 +159,8 @@ impl NetworkProvider for WebDav {
         mpr_abi::WNNC_NET_DAV
     }
 
-    fn origin(&self) -> String {
-        "built-in".into()
+    fn origin(&self) -> Origin {
+        Origin::BuiltIn
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
