@@ -10,7 +10,7 @@
 
 use crate::helper::{Helper, Start, log_path};
 use crate::{Options, mount};
-use mpr_core::names::RemoteName;
+use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
 use mpr_core::{WnError, lasterror};
 use std::path::{Path, PathBuf};
@@ -33,41 +33,17 @@ pub struct Target {
 
 /// Parses a remote name for SFTP; `WN_BAD_NETNAME` if it is not one.
 pub fn parse(remote: &str) -> Result<Target, WnError> {
-    let name = RemoteName::parse(remote)?;
-    let t = match name.scheme() {
-        Some(s) if s.eq_ignore_ascii_case("sftp") => {
-            let rest = &remote[s.len() + 3..];
-            let (authority, path) = match rest.find('/') {
-                Some(i) => (&rest[..i], &rest[i..]),
-                None => (rest, ""),
-            };
-            let (user, hostport) = match authority.rsplit_once('@') {
-                Some((u, h)) => (Some(u.to_string()), h),
-                None => (None, authority),
-            };
-            let (host, port) = split_port(hostport)?;
-            Target {
-                user,
-                host,
-                port,
-                path: path.to_string(),
-            }
-        }
-        Some(_) => return Err(WnError::BadNetName),
-        None => {
-            let u = name.unc().ok_or(WnError::BadNetName)?;
-            let mut path = u.share.clone();
-            if !u.path.is_empty() {
-                path.push('/');
-                path.push_str(&u.path.replace('\\', "/"));
-            }
-            Target {
-                user: None,
-                host: u.server,
-                port: u.port,
-                path,
-            }
-        }
+    let p = RemoteName::parse(remote)?.parts()?;
+    if !matches!(p.scheme, Scheme::Sftp | Scheme::Unc) {
+        return Err(WnError::BadNetName);
+    }
+    // A UNC name has no user; its path (share and below) is relative to the
+    // home directory, a URL's is absolute: both are passed on as written.
+    let t = Target {
+        user: p.user,
+        host: p.host,
+        port: p.port,
+        path: p.path,
     };
     // Nothing that ssh could take for an option.
     let bad = |s: &str| {
@@ -77,24 +53,6 @@ pub fn parse(remote: &str) -> Result<Target, WnError> {
         return Err(WnError::BadNetName);
     }
     Ok(t)
-}
-
-fn split_port(hostport: &str) -> Result<(String, Option<u16>), WnError> {
-    if let Some(v6) = hostport.strip_prefix('[') {
-        let (h, rest) = v6.split_once(']').ok_or(WnError::BadNetName)?;
-        let port = match rest.strip_prefix(':') {
-            Some(p) => Some(p.parse().map_err(|_| WnError::BadNetName)?),
-            None => None,
-        };
-        return Ok((h.to_string(), port));
-    }
-    match hostport.rsplit_once(':') {
-        Some((h, p)) => Ok((
-            h.to_string(),
-            Some(p.parse().map_err(|_| WnError::BadNetName)?),
-        )),
-        None => Ok((hostport.to_string(), None)),
-    }
 }
 
 /// The built-in SFTP provider.

@@ -14,7 +14,7 @@
 
 use crate::helper::{Helper, Start, log_path};
 use crate::{Options, mount};
-use mpr_core::names::RemoteName;
+use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
 use mpr_core::{WnError, lasterror};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -39,40 +39,19 @@ pub struct Target {
 
 /// Parses a remote name for SMB; `WN_BAD_NETNAME` if it is not one.
 pub fn parse(remote: &str) -> Result<Target, WnError> {
-    let name = RemoteName::parse(remote)?;
-    let t = match name.scheme() {
-        Some(s) if s.eq_ignore_ascii_case("smb") => {
-            let rest = &remote[s.len() + 3..];
-            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            let (host, port) = match hostport.rsplit_once(':') {
-                Some((h, p)) => (
-                    h.to_string(),
-                    Some(p.parse().map_err(|_| WnError::BadNetName)?),
-                ),
-                None => (hostport.to_string(), None),
-            };
-            let (share, path) = path
-                .trim_matches('/')
-                .split_once('/')
-                .unwrap_or((path.trim_matches('/'), ""));
-            Target {
-                host,
-                port,
-                share: share.to_string(),
-                path: path.to_string(),
-            }
-        }
-        Some(_) => return Err(WnError::BadNetName),
-        None => {
-            let u = name.unc().ok_or(WnError::BadNetName)?;
-            Target {
-                host: u.server,
-                port: u.port,
-                share: u.share,
-                path: u.path.replace('\\', "/"),
-            }
-        }
+    let p = RemoteName::parse(remote)?.parts()?;
+    if !matches!(p.scheme, Scheme::Smb | Scheme::Unc) {
+        return Err(WnError::BadNetName);
+    }
+    // The first piece of the path is the share (a user in an `smb://` URL
+    // is not used: the user comes with the request).
+    let path = p.path.trim_matches('/');
+    let (share, path) = path.split_once('/').unwrap_or((path, ""));
+    let t = Target {
+        host: p.host,
+        port: p.port,
+        share: share.to_string(),
+        path: path.to_string(),
     };
     let bad = |s: &str| {
         s.is_empty()

@@ -9,7 +9,7 @@
 
 use crate::helper::{Helper, Start, log_path};
 use crate::{Options, mount};
-use mpr_core::names::RemoteName;
+use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin, Secret};
 use mpr_core::{WnError, lasterror};
 use std::io::Write;
@@ -18,46 +18,47 @@ use std::process::{Command, Stdio};
 
 const FSTYPES: &[&str] = &["fuse.rclone"];
 
-/// Parses a remote name for WebDAV into a URL; `WN_BAD_NETNAME` if it is
-/// not one.
-pub fn url(remote: &str) -> Result<String, WnError> {
-    let name = RemoteName::parse(remote)?;
-    let (scheme, rest) = match name.scheme() {
-        Some(s) if s.eq_ignore_ascii_case("dav") => ("http", remote[s.len() + 3..].to_string()),
-        Some(s) if s.eq_ignore_ascii_case("davs") => ("https", remote[s.len() + 3..].to_string()),
-        Some(_) => return Err(WnError::BadNetName),
-        None => {
-            let body = name.as_str().trim_start_matches('\\');
-            let (server, path) = body.split_once('\\').unwrap_or((body, ""));
-            let mut parts = server.split('@');
-            let host = parts.next().unwrap_or("");
-            let mut https = false;
-            let mut port = None;
-            for p in parts {
-                if p.eq_ignore_ascii_case("SSL") {
-                    https = true;
-                } else {
-                    port = Some(p.parse::<u16>().map_err(|_| WnError::BadNetName)?);
-                }
-            }
-            let authority = match port {
-                Some(p) => format!("{host}:{p}"),
-                None => host.to_string(),
-            };
-            (
-                if https { "https" } else { "http" },
-                format!("{authority}/{}", path.replace('\\', "/")),
-            )
-        }
+/// Where a WebDAV name points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// HTTPS (`davs://`, or `@SSL` in a UNC name) rather than HTTP.
+    pub https: bool,
+    /// The host.
+    pub host: String,
+    /// The port, if not the scheme's.
+    pub port: Option<u16>,
+    /// The URL handed to rclone, ending with `/`.
+    pub url: String,
+}
+
+/// Parses a remote name for WebDAV; `WN_BAD_NETNAME` if it is not one.
+pub fn target(remote: &str) -> Result<Target, WnError> {
+    let p = RemoteName::parse(remote)?.parts()?;
+    let (https, rest) = match p.scheme {
+        Scheme::Dav => (false, format!("{}{}", p.authority(), p.path)),
+        Scheme::Davs => (true, format!("{}{}", p.authority(), p.path)),
+        Scheme::Unc => (p.ssl, format!("{}/{}", p.authority(), p.path)),
+        _ => return Err(WnError::BadNetName),
     };
     if rest.starts_with('-') || rest.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(WnError::BadNetName);
     }
-    let mut u = format!("{scheme}://{rest}");
-    if !u.ends_with('/') {
-        u.push('/');
+    let mut url = format!("{}://{rest}", if https { "https" } else { "http" });
+    if !url.ends_with('/') {
+        url.push('/');
     }
-    Ok(u)
+    Ok(Target {
+        https,
+        host: p.host,
+        port: p.port,
+        url,
+    })
+}
+
+/// Parses a remote name for WebDAV into a URL; `WN_BAD_NETNAME` if it is
+/// not one.
+pub fn url(remote: &str) -> Result<String, WnError> {
+    target(remote).map(|t| t.url)
 }
 
 /// The built-in WebDAV provider.
@@ -90,17 +91,9 @@ impl WebDav {
 
     /// Sends a bare HTTP request and waits briefly for an HTTP answer; on a
     /// TLS port, a connection is enough.
-    fn probe_http(&self, url: &str) -> Result<(), WnError> {
-        let https = url.starts_with("https://");
-        let rest = url.split_once("://").map_or(url, |(_, r)| r);
-        let authority = rest.split('/').next().unwrap_or("");
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (
-                h.trim_matches(['[', ']']).to_string(),
-                p.parse().unwrap_or(80),
-            ),
-            None => (authority.to_string(), if https { 443 } else { 80 }),
-        };
+    fn probe_http(&self, t: &Target) -> Result<(), WnError> {
+        let (https, host) = (t.https, t.host.as_str());
+        let port = t.port.unwrap_or(if https { 443 } else { 80 });
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
         let hello = format!("OPTIONS / HTTP/1.0\r\nHost: {host}\r\n\r\n");
         let (hello, expect): (Option<&[u8]>, &[u8]) = if https {
@@ -108,7 +101,7 @@ impl WebDav {
         } else {
             (Some(hello.as_bytes()), b"HTTP/")
         };
-        crate::probe::greeting(&host, port, wait, hello, expect).or_else(|why| {
+        crate::probe::greeting(host, port, wait, hello, expect).or_else(|why| {
             self.fail(
                 WnError::BadNetPath,
                 format!("no web server at {host}:{port}: {why}"),
@@ -164,12 +157,13 @@ impl NetworkProvider for WebDav {
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
-        let url = url(call.remote)?;
-        if RemoteName::parse(call.remote)?.scheme().is_none() {
+        let t = target(call.remote)?;
+        if RemoteName::parse(call.remote)?.unc().is_some() {
             // A bare UNC name may be anybody's: answer "not mine" quickly
             // when no web server answers there.
-            self.probe_http(&url)?;
+            self.probe_http(&t)?;
         }
+        let url = t.url;
         let dir = call.directory;
         let obscured = match call.password.filter(|p| !p.expose().is_empty()) {
             Some(p) => Some(self.obscure(p)?),
@@ -311,5 +305,17 @@ mod tests {
         assert_eq!(url(r"\\h").unwrap(), "http://h/");
         assert_eq!(url("sftp://h/x"), Err(WnError::BadNetName));
         assert_eq!(url(r"\\h@port\x"), Err(WnError::BadNetName));
+        assert_eq!(
+            url("dav://bob@[::1]:8080/a b"),
+            Err(WnError::BadNetName),
+            "no whitespace"
+        );
+        assert_eq!(url("davs://-h/x"), Err(WnError::BadNetName));
+        assert_eq!(
+            url("dav://bob@[::1]:8080/x").unwrap(),
+            "http://bob@[::1]:8080/x/"
+        );
+        let t = target(r"\\h@SSL\x").unwrap();
+        assert_eq!((t.https, t.host.as_str(), t.port), (true, "h", None));
     }
 }
