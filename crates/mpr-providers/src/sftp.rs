@@ -9,7 +9,8 @@
 //! ssh_config` names an ssh configuration file passed as `ssh -F`.
 
 use crate::helper::{Helper, Start, log_path};
-use crate::{Options, mount};
+use crate::mount;
+use crate::options::SftpOptions;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
 use mpr_core::{WnError, lasterror};
@@ -59,7 +60,8 @@ pub fn parse(remote: &str) -> Result<Target, WnError> {
 #[derive(Debug)]
 pub struct Sftp {
     pub(crate) name: String,
-    pub(crate) opts: Options,
+    pub(crate) opts: SftpOptions,
+    pub(crate) runtime_dir: PathBuf,
 }
 
 impl Sftp {
@@ -211,7 +213,7 @@ impl NetworkProvider for Sftp {
             o.push_str(",BatchMode=yes");
         }
         cmd.arg("-o").arg(o);
-        let log = log_path(&self.opts.runtime_dir, "sftp", dir);
+        let log = log_path(&self.runtime_dir, "sftp", dir);
         let mut helper = Helper::spawn(cmd, &log, password)
             .map_err(crate::spawn_failed("sshfs", "sshfs", &self.name))?;
         let probe_dir: PathBuf = dir.to_path_buf();
@@ -241,11 +243,11 @@ impl NetworkProvider for Sftp {
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        crate::cancel_mount(call, &self.opts, "sftp", &self.name)
+        crate::cancel_mount(call, &self.runtime_dir, "sftp", &self.name)
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        crate::live_mount(directory, FSTYPES, &self.opts, "sftp")
+        crate::live_mount(directory, FSTYPES, &self.runtime_dir, "sftp")
     }
 }
 

@@ -13,7 +13,8 @@
 //! anything else (`EIO`) an unreachable server.
 
 use crate::helper::{Helper, Start, log_path};
-use crate::{Options, mount};
+use crate::mount;
+use crate::options::SmbOptions;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
 use mpr_core::{WnError, lasterror};
@@ -74,7 +75,9 @@ pub fn parse(remote: &str) -> Result<Target, WnError> {
 #[derive(Debug)]
 pub struct Smb {
     pub(crate) name: String,
-    pub(crate) opts: Options,
+    pub(crate) opts: SmbOptions,
+    pub(crate) runtime_dir: PathBuf,
+    pub(crate) login: String,
 }
 
 impl Smb {
@@ -85,7 +88,7 @@ impl Smb {
 
     /// The private HOME of the helper serving `dir`.
     fn home_for(&self, dir: &Path) -> PathBuf {
-        let log = log_path(&self.opts.runtime_dir, "smb", dir);
+        let log = log_path(&self.runtime_dir, "smb", dir);
         log.with_extension("home")
     }
 
@@ -172,8 +175,7 @@ impl NetworkProvider for Smb {
         crate::prepare_mount_point(dir, &self.name)?;
         let home = self.home_for(dir);
         // A password without a user name is for the login name.
-        let login = std::env::var("USER").unwrap_or_else(|_| "guest".into());
-        let user = call.user.or(call.password.map(|_| login.as_str()));
+        let user = call.user.or(call.password.map(|_| self.login.as_str()));
         let creds = self
             .write_config(&home, &t, user, call.password.map(|p| p.expose()))
             .map_err(|e| {
@@ -202,7 +204,7 @@ impl NetworkProvider for Smb {
             .arg("-o")
             .arg(format!("modules=subdir,subdir={sub}"))
             .env("HOME", &home);
-        let log = log_path(&self.opts.runtime_dir, "smb", dir);
+        let log = log_path(&self.runtime_dir, "smb", dir);
         let mut helper = Helper::spawn(cmd, &log, None)
             .map_err(crate::spawn_failed("smbnetfs", "smbnetfs", &self.name))?;
         // The probe reads the share root: that is what authenticates.
@@ -264,7 +266,7 @@ impl NetworkProvider for Smb {
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        crate::cancel_mount(call, &self.opts, "smb", &self.name)?;
+        crate::cancel_mount(call, &self.runtime_dir, "smb", &self.name)?;
         if let Some(dir) = call.directory {
             let _ = std::fs::remove_dir_all(self.home_for(dir));
         }
@@ -272,7 +274,7 @@ impl NetworkProvider for Smb {
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        crate::live_mount(directory, FSTYPES, &self.opts, "smb")
+        crate::live_mount(directory, FSTYPES, &self.runtime_dir, "smb")
     }
 }
 

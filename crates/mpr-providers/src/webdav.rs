@@ -8,12 +8,13 @@
 //! in rclone's obscured form), never through an argv.
 
 use crate::helper::{Helper, Start, log_path};
-use crate::{Options, mount};
+use crate::mount;
+use crate::options::WebDavOptions;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin, Secret};
 use mpr_core::{WnError, lasterror};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const FSTYPES: &[&str] = &["fuse.rclone"];
@@ -65,7 +66,8 @@ pub fn url(remote: &str) -> Result<String, WnError> {
 #[derive(Debug)]
 pub struct WebDav {
     pub(crate) name: String,
-    pub(crate) opts: Options,
+    pub(crate) opts: WebDavOptions,
+    pub(crate) runtime_dir: PathBuf,
 }
 
 /// rclone's environment for one connection.
@@ -193,7 +195,7 @@ impl NetworkProvider for WebDav {
             .arg(format!("{}s", timeout.as_secs().max(1)));
         check.arg(":webdav:");
         rclone_env(&mut check, &url, call.user, pass);
-        let check_log = log_path(&self.opts.runtime_dir, "webdav-check", dir);
+        let check_log = log_path(&self.runtime_dir, "webdav-check", dir);
         let mut checker = Helper::spawn(check, &check_log, None).map_err(&spawn_err)?;
         let mut cmd = Command::new("rclone");
         cmd.args(["mount", ":webdav:"]).arg(dir).args([
@@ -205,7 +207,7 @@ impl NetworkProvider for WebDav {
             "2",
         ]);
         rclone_env(&mut cmd, &url, call.user, pass);
-        let log = log_path(&self.opts.runtime_dir, "webdav", dir);
+        let log = log_path(&self.runtime_dir, "webdav", dir);
         let mut helper = match Helper::spawn(cmd, &log, None) {
             Ok(h) => h,
             Err(e) => {
@@ -281,11 +283,11 @@ impl NetworkProvider for WebDav {
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        crate::cancel_mount(call, &self.opts, "webdav", &self.name)
+        crate::cancel_mount(call, &self.runtime_dir, "webdav", &self.name)
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        crate::live_mount(directory, FSTYPES, &self.opts, "webdav")
+        crate::live_mount(directory, FSTYPES, &self.runtime_dir, "webdav")
     }
 }
 
