@@ -132,25 +132,38 @@ impl RemoteParts {
     }
 }
 
-/// A URL's authority (`[user@]host[:port]`, IPv6 hosts in brackets) split
-/// into user, host and what follows the host: `Some("")`, `Some(":PORT")`
-/// (the port text unchecked), or `None` when an IPv6 host has no `]` or
-/// something other than `:PORT` follows it.
-fn split_authority(authority: &str) -> (Option<&str>, &str, Option<&str>) {
-    let (user, hostport) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
-    if let Some(v6) = hostport.strip_prefix('[') {
-        return match v6.split_once(']') {
-            Some((h, tail)) if tail.is_empty() || tail.starts_with(':') => (user, h, Some(tail)),
-            Some((h, _)) => (user, h, None),
-            None => (user, v6, None),
+/// A URL's authority (`[user@]host[:port]`, IPv6 hosts in brackets),
+/// split but not checked.
+struct Authority<'a> {
+    /// Before the last `@`, if there is one.
+    user: Option<&'a str>,
+    /// The host, without brackets.
+    host: &'a str,
+    /// What follows the host: `Some("")`, or `Some(":PORT")` with the port
+    /// text unchecked; `None` when an IPv6 host has no `]` or something
+    /// other than `:PORT` follows it.
+    tail: Option<&'a str>,
+}
+
+impl<'a> Authority<'a> {
+    fn split(authority: &'a str) -> Authority<'a> {
+        let (user, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
         };
-    }
-    match hostport.rfind(':') {
-        Some(i) => (user, &hostport[..i], Some(&hostport[i..])),
-        None => (user, hostport, Some("")),
+        let (host, tail) = if let Some(v6) = hostport.strip_prefix('[') {
+            match v6.split_once(']') {
+                Some((h, t)) if t.is_empty() || t.starts_with(':') => (h, Some(t)),
+                Some((h, _)) => (h, None),
+                None => (v6, None),
+            }
+        } else {
+            match hostport.rfind(':') {
+                Some(i) => (&hostport[..i], Some(&hostport[i..])),
+                None => (hostport, Some("")),
+            }
+        };
+        Authority { user, host, tail }
     }
 }
 
@@ -199,7 +212,7 @@ impl RemoteName {
                 return Err(WnError::BadNetName);
             }
             let authority = rest.split('/').next().unwrap_or("");
-            let (_, server, _) = split_authority(authority);
+            let server = Authority::split(authority).host;
             if server.is_empty() {
                 return Err(WnError::BadNetName);
             }
@@ -265,7 +278,7 @@ impl RemoteName {
         }
         let (scheme, rest) = self.text.split_once("://").ok_or(WnError::BadNetName)?;
         let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
-        let (user, host, tail) = split_authority(authority);
+        let Authority { user, host, tail } = Authority::split(authority);
         let port = match tail.ok_or(WnError::BadNetName)? {
             "" => None,
             t => Some(t[1..].parse::<u16>().map_err(|_| WnError::BadNetName)?),

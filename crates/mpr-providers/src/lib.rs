@@ -42,6 +42,29 @@ pub const BUILTIN_CAPS: u32 = mpr_abi::WNNC_CON_ADDCONNECTION3
 /// is in a range no Windows provider uses).
 pub const WNNC_NET_MPR_SFTP: u32 = 0x00FE_0000;
 
+/// Why a connect failed: the code to return and the text for the last
+/// error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The `WN_*` code.
+    pub code: WnError,
+    /// What happened, in words.
+    pub text: String,
+}
+
+impl Failure {
+    /// A failure with `code`, saying `text`.
+    pub fn new(code: WnError, text: String) -> Failure {
+        Failure { code, text }
+    }
+
+    /// Records the failure as `provider`'s last error and returns its code.
+    pub fn report<T>(self, provider: &str) -> Result<T, WnError> {
+        lasterror::set(self.code.code(), self.text, provider);
+        Err(self.code)
+    }
+}
+
 /// What the built-in providers get from the environment, resolved by
 /// `mpr-setup` (the providers read no environment variables themselves).
 #[derive(Debug, Clone, PartialEq, Eq)]

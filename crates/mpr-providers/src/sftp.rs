@@ -9,11 +9,11 @@
 //! ssh_config` names an ssh configuration file passed as `ssh -F`.
 
 use crate::helper::{Helper, Start, log_path};
-use crate::mount;
 use crate::options::SftpOptions;
+use crate::{Failure, mount};
+use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
-use mpr_core::{WnError, lasterror};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -65,26 +65,22 @@ pub struct Sftp {
 }
 
 impl Sftp {
-    fn fail<T>(&self, e: WnError, text: String) -> Result<T, WnError> {
-        lasterror::set(e.code(), text, self.name.clone());
-        Err(e)
-    }
-
     /// An SSH server greets first (`SSH-2.0-...`); SMB and HTTP servers
     /// wait for the client. No greeting: "not mine".
     fn probe_banner(&self, t: &Target) -> Result<(), WnError> {
         let port = t.port.unwrap_or(22);
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
         crate::probe::greeting(&t.host, port, wait, None, b"SSH-").or_else(|why| {
-            self.fail(
+            Failure::new(
                 WnError::BadNetPath,
                 format!("no SSH server at {}:{port}: {why}", t.host),
             )
+            .report(&self.name)
         })
     }
 
     /// Maps what ssh and sshfs said to a `WN_*` code.
-    fn classify(&self, log: &str, with_password: bool, t: &Target) -> (WnError, String) {
+    fn classify(&self, log: &str, with_password: bool, t: &Target) -> Failure {
         let at = format!(
             "{}{}",
             t.host,
@@ -108,7 +104,7 @@ impl Sftp {
             "REMOTE HOST IDENTIFICATION HAS CHANGED",
             "host key is known",
         ]) {
-            return (
+            return Failure::new(
                 WnError::ExtendedError,
                 format!(
                     "the host key of {at} is unknown or has changed; check it with ssh first ({l})"
@@ -121,10 +117,10 @@ impl Sftp {
             } else {
                 WnError::LogonFailure
             };
-            return (e, format!("{at} refused the login ({l})"));
+            return Failure::new(e, format!("{at} refused the login ({l})"));
         }
         if log.contains("No such file or directory") && !log.contains("no such identity") {
-            return (
+            return Failure::new(
                 WnError::BadNetName,
                 format!("{at} has no directory {:?}", t.path),
             );
@@ -141,12 +137,12 @@ impl Sftp {
             "Connection reset",
         ];
         if let Some(l) = line(UNREACHABLE) {
-            return (
+            return Failure::new(
                 WnError::BadNetPath,
                 format!("cannot reach an SSH server at {at} ({l})"),
             );
         }
-        (WnError::NetError, format!("sshfs failed for {at}: {last}"))
+        Failure::new(WnError::NetError, format!("sshfs failed for {at}: {last}"))
     }
 }
 
@@ -225,12 +221,12 @@ impl NetworkProvider for Sftp {
             Start::Ready => Ok(()),
             Start::Exited(log) => {
                 crate::clean_mount_point(dir);
-                let (e, text) = self.classify(&log, password.is_some(), &t);
-                self.fail(e, text)
+                self.classify(&log, password.is_some(), &t)
+                    .report(&self.name)
             }
             Start::TimedOut => {
                 crate::clean_mount_point(dir);
-                self.fail(
+                Failure::new(
                     WnError::BadNetPath,
                     format!(
                         "{} did not answer within {} s: timed out",
@@ -238,6 +234,7 @@ impl NetworkProvider for Sftp {
                         timeout.as_secs()
                     ),
                 )
+                .report(&self.name)
             }
         }
     }

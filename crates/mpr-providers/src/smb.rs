@@ -13,8 +13,8 @@
 //! anything else (`EIO`) an unreachable server.
 
 use crate::helper::{Helper, Start, log_path};
-use crate::mount;
 use crate::options::SmbOptions;
+use crate::{Failure, mount};
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
 use mpr_core::{WnError, lasterror};
@@ -81,11 +81,6 @@ pub struct Smb {
 }
 
 impl Smb {
-    fn fail<T>(&self, e: WnError, text: String) -> Result<T, WnError> {
-        lasterror::set(e.code(), text, self.name.clone());
-        Err(e)
-    }
-
     /// The private HOME of the helper serving `dir`.
     fn home_for(&self, dir: &Path) -> PathBuf {
         let log = log_path(&self.runtime_dir, "smb", dir);
@@ -238,20 +233,24 @@ impl NetworkProvider for Smb {
                         } else {
                             WnError::LogonFailure
                         };
-                        (code, format!("{at} refused the login ({e})"))
+                        Failure::new(code, format!("{at} refused the login ({e})"))
                     }
-                    Some(rustix::io::Errno::NOENT) | Some(rustix::io::Errno::NOTDIR) => (
-                        WnError::BadNetName,
-                        format!("{server} has no share or path {:?} ({e})", sub),
-                    ),
-                    _ => (
+                    Some(rustix::io::Errno::NOENT) | Some(rustix::io::Errno::NOTDIR) => {
+                        Failure::new(
+                            WnError::BadNetName,
+                            format!("{server} has no share or path {:?} ({e})", sub),
+                        )
+                    }
+                    _ => Failure::new(
                         WnError::BadNetPath,
                         format!("cannot reach an SMB server at {server} ({e})"),
                     ),
                 },
             },
-            Start::Exited(log) => (WnError::NetError, format!("smbnetfs stopped: {log}")),
-            Start::TimedOut => (
+            Start::Exited(log) => {
+                Failure::new(WnError::NetError, format!("smbnetfs stopped: {log}"))
+            }
+            Start::TimedOut => Failure::new(
                 WnError::BadNetPath,
                 format!(
                     "{server} did not answer within {} s: timed out",
@@ -262,7 +261,7 @@ impl NetworkProvider for Smb {
         helper.kill();
         crate::clean_mount_point(dir);
         let _ = std::fs::remove_dir_all(&home);
-        self.fail(failure.0, failure.1)
+        failure.report(&self.name)
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {

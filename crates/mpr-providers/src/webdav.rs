@@ -8,11 +8,11 @@
 //! in rclone's obscured form), never through an argv.
 
 use crate::helper::{Helper, Start, log_path};
-use crate::mount;
 use crate::options::WebDavOptions;
+use crate::{Failure, mount};
+use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin, Secret};
-use mpr_core::{WnError, lasterror};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -86,11 +86,6 @@ fn rclone_env(cmd: &mut Command, url: &str, user: Option<&str>, obscured: Option
 }
 
 impl WebDav {
-    fn fail<T>(&self, e: WnError, text: String) -> Result<T, WnError> {
-        lasterror::set(e.code(), text, self.name.clone());
-        Err(e)
-    }
-
     /// Sends a bare HTTP request and waits briefly for an HTTP answer; on a
     /// TLS port, a connection is enough.
     fn probe_http(&self, t: &Target) -> Result<(), WnError> {
@@ -104,10 +99,11 @@ impl WebDav {
             (Some(hello.as_bytes()), b"HTTP/")
         };
         crate::probe::greeting(host, port, wait, hello, expect).or_else(|why| {
-            self.fail(
+            Failure::new(
                 WnError::BadNetPath,
                 format!("no web server at {host}:{port}: {why}"),
             )
+            .report(&self.name)
         })
     }
 
@@ -128,10 +124,11 @@ impl WebDav {
         let out = child.wait_with_output().map_err(|_| WnError::NetError)?;
         let s = zeroize::Zeroizing::new(String::from_utf8_lossy(&out.stdout).trim().to_string());
         if !out.status.success() || s.is_empty() {
-            return self.fail(
+            return Failure::new(
                 WnError::NetError,
                 "rclone could not encode the password".into(),
-            );
+            )
+            .report(&self.name);
         }
         Ok(s)
     }
@@ -226,12 +223,12 @@ impl NetworkProvider for WebDav {
                     } else {
                         WnError::LogonFailure
                     };
-                    (e, format!("{url} refused the login"))
+                    Failure::new(e, format!("{url} refused the login"))
                 } else if log.contains("directory not found")
                     || log.contains("404")
                     || log.contains("object not found")
                 {
-                    (WnError::BadNetName, format!("{url} does not exist"))
+                    Failure::new(WnError::BadNetName, format!("{url} does not exist"))
                 } else {
                     let last = log
                         .lines()
@@ -239,13 +236,13 @@ impl NetworkProvider for WebDav {
                         .find(|l| !l.trim().is_empty())
                         .unwrap_or("")
                         .to_string();
-                    (
+                    Failure::new(
                         WnError::BadNetPath,
                         format!("cannot reach a WebDAV server at {url} ({})", last.trim()),
                     )
                 },
             ),
-            Start::Ready | Start::TimedOut => Some((
+            Start::Ready | Start::TimedOut => Some(Failure::new(
                 WnError::BadNetPath,
                 format!(
                     "{url} did not answer within {} s: timed out",
@@ -253,11 +250,11 @@ impl NetworkProvider for WebDav {
                 ),
             )),
         };
-        if let Some((e, text)) = failure {
+        if let Some(failure) = failure {
             helper.kill();
             crate::clean_mount_point(dir);
             crate::helper::forget(&log);
-            return self.fail(e, text);
+            return failure.report(&self.name);
         }
         let probe_dir = dir.to_path_buf();
         match helper.wait_ready(timeout, move || {
@@ -267,17 +264,19 @@ impl NetworkProvider for WebDav {
             Start::Ready => Ok(()),
             Start::Exited(log) => {
                 crate::clean_mount_point(dir);
-                self.fail(WnError::NetError, format!("rclone mount stopped: {log}"))
+                Failure::new(WnError::NetError, format!("rclone mount stopped: {log}"))
+                    .report(&self.name)
             }
             Start::TimedOut => {
                 crate::clean_mount_point(dir);
-                self.fail(
+                Failure::new(
                     WnError::BadNetPath,
                     format!(
                         "{url} did not answer within {} s: timed out",
                         timeout.as_secs()
                     ),
                 )
+                .report(&self.name)
             }
         }
     }
