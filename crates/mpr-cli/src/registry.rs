@@ -761,8 +761,8 @@ pub fn provider_list(out: Out) -> Result<ExitCode> {
         match slot {
             ProviderSlot::Ready(p) => {
                 let caps = decode_caps(p.connection_caps());
-                let origin = p.origin();
-                let builtin = origin == "built-in";
+                let origin = p.origin().to_string();
+                let builtin = p.origin().is_builtin();
                 items.push(json!({
                     "order": i + 1, "key": p.key(), "name": p.display_name(), "status": "ready",
                     "caps": p.connection_caps(), "capabilities": caps, "net_type": p.net_type(),

@@ -497,8 +497,8 @@ impl mpr_core::plugin::NetworkProvider for Accepting {
     fn connection_caps(&self) -> u32 {
         mpr_abi::WNNC_CON_ADDCONNECTION | mpr_abi::WNNC_CON_CANCELCONNECTION
     }
-    fn origin(&self) -> String {
-        "test".into()
+    fn origin(&self) -> mpr_core::plugin::Origin {
+        mpr_core::plugin::Origin::Library("test".into())
     }
     fn add_connection(
         &self,

@@ -4,6 +4,11 @@
 //! `HKLM\…\NetworkProvider`. A missing file means the built-in providers in
 //! their default order and no notifyees. Any error names the file and the
 //! line. The per-user file may set user options only ([`UserConfig`]).
+//!
+//! A provider library's table takes `path` and `name` only. The other keys
+//! of a built-in provider's table are its options: this module hands them
+//! over as written ([`ProviderOptions`], with the line of each), and the
+//! provider checks them (`mpr-providers`, called by `mpr-setup`).
 
 use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
@@ -109,8 +114,51 @@ pub struct ProviderEntry {
     pub name: String,
     /// The library path; `None` for a built-in provider.
     pub path: Option<PathBuf>,
-    /// Built-in provider options (`connect_timeout` in seconds, ...), as given.
-    pub options: toml::Table,
+    /// A built-in provider's options, as written (always empty for a
+    /// provider library).
+    pub options: ProviderOptions,
+}
+
+/// The options of a built-in provider: the keys of its `[providers.KEY]`
+/// table other than `name`, unchecked and in file order, with where each
+/// was written. The provider checks them and reports a bad one with
+/// [`ProviderOptions::error`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProviderOptions {
+    /// The configuration file they come from.
+    pub file: PathBuf,
+    /// The options in file order.
+    pub entries: Vec<RawOption>,
+}
+
+/// One option as written in `mpr.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawOption {
+    /// The key (`connect_timeout`).
+    pub key: String,
+    /// The value, unchecked.
+    pub value: toml::Value,
+    /// The 1-based line of the value.
+    pub line: usize,
+}
+
+impl ProviderOptions {
+    /// No options, from `file`.
+    pub fn empty(file: &Path) -> ProviderOptions {
+        ProviderOptions {
+            file: file.to_path_buf(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// A configuration error about `option`, naming the file and its line.
+    pub fn error(&self, option: &RawOption, message: String) -> ConfigError {
+        ConfigError {
+            path: self.file.clone(),
+            line: Some(option.line),
+            message,
+        }
+    }
 }
 
 /// The system configuration.
@@ -147,15 +195,40 @@ struct RawRouter {
     max_retry_rounds: Option<Spanned<u32>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A `[providers.KEY]` table: `path` and `name`, and every other key as
+/// written (a built-in provider's options, which the provider checks).
 struct RawProvider {
     path: Option<Spanned<String>>,
     name: Option<Spanned<String>>,
-    #[serde(default)]
-    connect_timeout: Option<Spanned<u64>>,
-    #[serde(default)]
-    ssh_config: Option<Spanned<String>>,
+    options: Vec<(String, Spanned<toml::Value>)>,
+}
+
+impl<'de> Deserialize<'de> for RawProvider {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawProvider;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a provider table")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawProvider, A::Error> {
+                let mut out = RawProvider {
+                    path: None,
+                    name: None,
+                    options: Vec::new(),
+                };
+                while let Some(key) = m.next_key::<String>()? {
+                    match key.as_str() {
+                        "path" => out.path = Some(m.next_value()?),
+                        "name" => out.name = Some(m.next_value()?),
+                        _ => out.options.push((key, m.next_value()?)),
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 struct RawProviders {
@@ -306,8 +379,11 @@ impl Config {
     /// The configuration of a missing file: built-ins, no notifyees.
     pub fn builtin(path: PathBuf) -> Config {
         Config {
+            providers: BUILTIN_PROVIDERS
+                .iter()
+                .map(|k| builtin_entry(k, &path))
+                .collect(),
             path,
-            providers: BUILTIN_PROVIDERS.iter().map(|k| builtin_entry(k)).collect(),
             notifyees: Vec::new(),
             max_retry_rounds: DEFAULT_MAX_RETRY_ROUNDS,
         }
@@ -344,6 +420,8 @@ impl Config {
         text: &str,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        // `path` below is a provider's library path.
+        let file = path;
         let err = |offset: Option<usize>, message: String| ConfigError {
             path: path.to_path_buf(),
             line: offset.map(|o| line_of(text, o)),
@@ -408,37 +486,26 @@ impl Config {
                         ));
                     }
                     Some(n) => n.into_inner(),
-                    None => builtin_entry(&key).name,
+                    None => builtin_entry(&key, file).name,
                 };
-                let mut options = toml::Table::new();
-                if let Some(t) = entry.connect_timeout {
-                    if *t.get_ref() == 0 || *t.get_ref() > 3600 {
-                        return Err(err(
-                            Some(t.span().start),
-                            "connect_timeout must be 1 to 3600 seconds".into(),
-                        ));
+                let mut options = ProviderOptions::empty(file);
+                for (k, v) in entry.options {
+                    let at = v.span().start;
+                    if !builtin {
+                        let message = if k == "ssh_config" {
+                            format!("`ssh_config` applies to the sftp provider, not `{key}`")
+                        } else {
+                            format!(
+                                "provider `{key}` is a library and takes only `path` and `name`, not `{k}`"
+                            )
+                        };
+                        return Err(err(Some(at), message));
                     }
-                    options.insert(
-                        "connect_timeout".into(),
-                        toml::Value::Integer(*t.get_ref() as i64),
-                    );
-                }
-                if let Some(c) = entry.ssh_config {
-                    let at = c.span().start;
-                    if key != "sftp" {
-                        return Err(err(
-                            Some(at),
-                            format!("`ssh_config` applies to the sftp provider, not `{key}`"),
-                        ));
-                    }
-                    let v = expand_env(c.get_ref(), lookup).map_err(|m| err(Some(at), m))?;
-                    if !v.starts_with('/') {
-                        return Err(err(
-                            Some(at),
-                            format!("ssh_config must be an absolute path, not {v:?}"),
-                        ));
-                    }
-                    options.insert("ssh_config".into(), toml::Value::String(v));
+                    options.entries.push(RawOption {
+                        key: k,
+                        value: v.into_inner(),
+                        line: line_of(text, at),
+                    });
                 }
                 defined.push(ProviderEntry {
                     key,
@@ -462,7 +529,9 @@ impl Config {
                     }
                     let entry = match defined.iter().find(|p| p.key == key) {
                         Some(e) => e.clone(),
-                        None if BUILTIN_PROVIDERS.contains(&key.as_str()) => builtin_entry(&key),
+                        None if BUILTIN_PROVIDERS.contains(&key.as_str()) => {
+                            builtin_entry(&key, file)
+                        }
                         None => {
                             return Err(err(
                                 Some(start),
@@ -484,7 +553,7 @@ impl Config {
                             .iter()
                             .find(|p| p.key == *k)
                             .cloned()
-                            .unwrap_or_else(|| builtin_entry(k))
+                            .unwrap_or_else(|| builtin_entry(k, file))
                     })
                     .collect();
                 out.extend(defined.iter().filter(|p| p.path.is_some()).cloned());
@@ -605,7 +674,7 @@ fn check_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn builtin_entry(key: &str) -> ProviderEntry {
+fn builtin_entry(key: &str, file: &Path) -> ProviderEntry {
     let name = match key {
         "sftp" => "SFTP",
         "smb" => "SMB",
@@ -616,7 +685,7 @@ fn builtin_entry(key: &str) -> ProviderEntry {
         key: key.to_string(),
         name: name.to_string(),
         path: None,
-        options: toml::Table::new(),
+        options: ProviderOptions::empty(file),
     }
 }
 
@@ -752,6 +821,52 @@ isolation = "process"
         let e = parse("\r\0[providers.sftp]\n").unwrap_err();
         assert_eq!(e.line, Some(1), "{e}");
         assert_eq!(e.message, r"invalid TOML: unexpected '\r'", "{e}");
+    }
+
+    #[test]
+    fn builtin_options_are_handed_over_as_written_with_their_lines() {
+        let c = parse(
+            "[providers.sftp]\nname = \"Secure\"\nconnect_timeout = 0\n\nbogus = \"x\"\n[providers.smb]\n",
+        )
+        .unwrap();
+        let sftp = &c.providers[0];
+        assert_eq!((sftp.key.as_str(), sftp.name.as_str()), ("sftp", "Secure"));
+        let o = &sftp.options;
+        assert_eq!(o.file, PathBuf::from("/etc/mpr/mpr.toml"));
+        let got: Vec<_> = o
+            .entries
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.clone(), e.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("connect_timeout", toml::Value::Integer(0), 3),
+                ("bogus", toml::Value::String("x".into()), 5)
+            ]
+        );
+        let e = o.error(&o.entries[1], "no".into());
+        assert_eq!(e.to_string(), "/etc/mpr/mpr.toml:5: no");
+        assert!(c.providers[1].options.entries.is_empty());
+        assert!(
+            Config::builtin("/x".into()).providers[2]
+                .options
+                .entries
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_library_takes_only_path_and_name() {
+        let e = parse("[providers.acme]\npath = \"/a.so\"\nconnect_timeout = 5\n").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("takes only `path` and `name`"), "{e}");
+        let e = parse("[providers.acme]\npath = \"/a.so\"\nssh_config = \"/c\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert_eq!(
+            e.message,
+            "`ssh_config` applies to the sftp provider, not `acme`"
+        );
     }
 
     #[test]

@@ -5,6 +5,12 @@
 //! and has a non-empty server part; in a UNC name, a `@port` after the
 //! server is a number from 0 to 65535 (so that every UNC name has
 //! [`RemoteName::unc`] parts). Everything else is the provider's.
+//!
+//! This module is also the one place that takes a remote name apart:
+//! [`RemoteName::parts`] gives the scheme, user, host, port and path that the
+//! built-in providers read (they do not parse names themselves), and
+//! [`RemoteName::deviceless_segments`] the directory of a deviceless
+//! connection.
 
 use crate::WnError;
 use std::path::{Component, Path, PathBuf};
@@ -14,6 +20,152 @@ pub const MAX_NAME_UNITS: usize = 4096;
 
 /// The URL schemes providers accept besides UNC names.
 pub const URL_SCHEMES: &[&str] = &["sftp", "smb", "dav", "davs"];
+
+/// The form of a remote name: UNC, or a URL of some scheme.
+///
+/// ```
+/// use mpr_core::names::Scheme;
+/// assert_eq!(Scheme::from_url_scheme("SFTP"), Scheme::Sftp);
+/// assert_eq!(Scheme::from_url_scheme("acme"), Scheme::Other("acme".into()));
+/// assert_eq!(Scheme::Davs.as_str(), "davs");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// `\\server[@SSL][@port]\share[\path]` (or with `/`).
+    Unc,
+    /// `sftp://`.
+    Sftp,
+    /// `smb://`.
+    Smb,
+    /// `dav://` (WebDAV over HTTP).
+    Dav,
+    /// `davs://` (WebDAV over HTTPS).
+    Davs,
+    /// Any other URL scheme (a provider library's), as written.
+    Other(String),
+}
+
+impl Scheme {
+    /// The scheme of a URL, matched case-insensitively.
+    pub fn from_url_scheme(s: &str) -> Scheme {
+        match s.to_ascii_lowercase().as_str() {
+            "sftp" => Scheme::Sftp,
+            "smb" => Scheme::Smb,
+            "dav" => Scheme::Dav,
+            "davs" => Scheme::Davs,
+            _ => Scheme::Other(s.to_string()),
+        }
+    }
+
+    /// The scheme as written in a URL (`unc` for a UNC name).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Scheme::Unc => "unc",
+            Scheme::Sftp => "sftp",
+            Scheme::Smb => "smb",
+            Scheme::Dav => "dav",
+            Scheme::Davs => "davs",
+            Scheme::Other(s) => s,
+        }
+    }
+}
+
+/// A remote name taken apart: what the built-in providers connect to.
+///
+/// ```
+/// use mpr_core::names::{RemoteName, Scheme};
+/// let p = RemoteName::parse("sftp://bob@[::1]:2222/srv/data").unwrap().parts().unwrap();
+/// assert_eq!(p.scheme, Scheme::Sftp);
+/// assert_eq!((p.user.as_deref(), p.host.as_str(), p.port), (Some("bob"), "::1", Some(2222)));
+/// assert_eq!(p.path, "/srv/data");
+/// assert_eq!(p.authority(), "bob@[::1]:2222");
+///
+/// let p = RemoteName::parse(r"\\nas@SSL@8443\files\a").unwrap().parts().unwrap();
+/// assert_eq!((p.scheme, p.host.as_str(), p.port, p.ssl), (Scheme::Unc, "nas", Some(8443), true));
+/// assert_eq!(p.path, "files/a");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteParts {
+    /// UNC or the URL scheme.
+    pub scheme: Scheme,
+    /// The user written before `@` in a URL's authority (a UNC name has
+    /// none). `Some("")` for `sftp://@host`.
+    pub user: Option<String>,
+    /// The host (name or address; an IPv6 address without brackets).
+    pub host: String,
+    /// The port: `:PORT` in a URL, `@PORT` in a UNC name.
+    pub port: Option<u16>,
+    /// `@SSL` in a UNC name (the WebDAV redirector's HTTPS marker).
+    pub ssl: bool,
+    /// The path. For a URL: everything after the authority as written,
+    /// empty or starting with `/`. For a UNC name: the share and the path
+    /// below it, `/`-separated, without a leading `/` (empty for
+    /// `\\server`).
+    pub path: String,
+}
+
+impl RemoteParts {
+    /// `[user@]host[:port]`, the host in brackets if it is an IPv6 address.
+    pub fn authority(&self) -> String {
+        let mut a = String::new();
+        if let Some(u) = &self.user {
+            a.push_str(u);
+            a.push('@');
+        }
+        if self.host.contains(':') {
+            a.push('[');
+            a.push_str(&self.host);
+            a.push(']');
+        } else {
+            a.push_str(&self.host);
+        }
+        if let Some(p) = self.port {
+            a.push(':');
+            a.push_str(&p.to_string());
+        }
+        a
+    }
+
+    /// The non-empty `/`-separated pieces of [`path`](Self::path).
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.path.split('/').filter(|s| !s.is_empty())
+    }
+}
+
+/// A URL's authority (`[user@]host[:port]`, IPv6 hosts in brackets),
+/// split but not checked.
+struct Authority<'a> {
+    /// Before the last `@`, if there is one.
+    user: Option<&'a str>,
+    /// The host, without brackets.
+    host: &'a str,
+    /// What follows the host: `Some("")`, or `Some(":PORT")` with the port
+    /// text unchecked; `None` when an IPv6 host has no `]` or something
+    /// other than `:PORT` follows it.
+    tail: Option<&'a str>,
+}
+
+impl<'a> Authority<'a> {
+    fn split(authority: &'a str) -> Authority<'a> {
+        let (user, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        let (host, tail) = if let Some(v6) = hostport.strip_prefix('[') {
+            match v6.split_once(']') {
+                Some((h, t)) if t.is_empty() || t.starts_with(':') => (h, Some(t)),
+                Some((h, _)) => (h, None),
+                None => (v6, None),
+            }
+        } else {
+            match hostport.rfind(':') {
+                Some(i) => (&hostport[..i], Some(&hostport[i..])),
+                None => (hostport, Some("")),
+            }
+        };
+        Authority { user, host, tail }
+    }
+}
 
 /// A validated remote name, normalised (`//s/x` becomes `\\s\x`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +212,7 @@ impl RemoteName {
                 return Err(WnError::BadNetName);
             }
             let authority = rest.split('/').next().unwrap_or("");
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            let server = strip_port(host);
+            let server = Authority::split(authority).host;
             if server.is_empty() {
                 return Err(WnError::BadNetName);
             }
@@ -105,6 +256,78 @@ impl RemoteName {
         self.text.split_once("://").map(|(s, _)| s)
     }
 
+    /// The name taken apart ([`RemoteParts`]); `WN_BAD_NETNAME` when a URL's
+    /// port is not a number from 0 to 65535 or something other than
+    /// `:PORT` follows an IPv6 host in brackets. A UNC name always has
+    /// parts.
+    pub fn parts(&self) -> Result<RemoteParts, WnError> {
+        if let Some(u) = self.unc() {
+            let mut path = u.share;
+            if !u.path.is_empty() {
+                path.push('/');
+                path.push_str(&u.path.replace('\\', "/"));
+            }
+            return Ok(RemoteParts {
+                scheme: Scheme::Unc,
+                user: None,
+                host: u.server,
+                port: u.port,
+                ssl: u.ssl,
+                path,
+            });
+        }
+        let (scheme, rest) = self.text.split_once("://").ok_or(WnError::BadNetName)?;
+        let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+        let Authority { user, host, tail } = Authority::split(authority);
+        let port = match tail.ok_or(WnError::BadNetName)? {
+            "" => None,
+            t => Some(t[1..].parse::<u16>().map_err(|_| WnError::BadNetName)?),
+        };
+        Ok(RemoteParts {
+            scheme: Scheme::from_url_scheme(scheme),
+            user: user.map(str::to_string),
+            host: host.to_string(),
+            port,
+            ssl: false,
+            path: path.to_string(),
+        })
+    }
+
+    /// The path pieces, below `<runtime>/unc`, of the directory a deviceless
+    /// connection to this name gets: `server[@port]` and the share for a UNC
+    /// name (`@SSL` left out), every non-empty piece after `scheme://` for a
+    /// URL (`.` and `..` left out).
+    ///
+    /// ```
+    /// use mpr_core::names::RemoteName;
+    /// let seg = |s: &str| RemoteName::parse(s).unwrap().deviceless_segments();
+    /// assert_eq!(seg(r"\\srv@SSL@8443\share\a\b"), ["srv@8443", "share"]);
+    /// assert_eq!(seg(r"\\srv"), ["srv"]);
+    /// assert_eq!(seg("sftp://bob@h:22//home/../x"), ["bob@h:22", "home", "x"]);
+    /// ```
+    pub fn deviceless_segments(&self) -> Vec<String> {
+        match self.unc() {
+            Some(u) => {
+                let server = match u.port {
+                    Some(p) => format!("{}@{p}", u.server),
+                    None => u.server,
+                };
+                let mut out = vec![server];
+                if !u.share.is_empty() {
+                    out.push(u.share);
+                }
+                out
+            }
+            None => {
+                let rest = self.text.split_once("://").map_or("", |(_, r)| r);
+                rest.split('/')
+                    .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+                    .map(str::to_string)
+                    .collect()
+            }
+        }
+    }
+
     /// The UNC parts, if this is a UNC name (not a URL).
     pub fn unc(&self) -> Option<UncParts> {
         let body = self.text.strip_prefix(r"\\")?;
@@ -137,13 +360,6 @@ fn server_decorations(server_part: &str) -> Option<(bool, Option<u16>)> {
         }
     }
     Some((ssl, port))
-}
-
-fn strip_port(host: &str) -> &str {
-    if let Some(v6) = host.strip_prefix('[') {
-        return v6.split(']').next().unwrap_or("");
-    }
-    host.rsplit_once(':').map_or(host, |(h, _)| h)
 }
 
 /// The number of UTF-16 code units of `s`.
@@ -291,6 +507,122 @@ mod tests {
         assert!(r.unc().is_none());
     }
 
+    fn parts(s: &str) -> Result<RemoteParts, WnError> {
+        RemoteName::parse(s)?.parts()
+    }
+
+    #[test]
+    fn parts_of_every_form_the_providers_take() {
+        let p = parts("sftp://bob@h.example:2222/srv/data").unwrap();
+        assert_eq!(
+            p,
+            RemoteParts {
+                scheme: Scheme::Sftp,
+                user: Some("bob".into()),
+                host: "h.example".into(),
+                port: Some(2222),
+                ssl: false,
+                path: "/srv/data".into(),
+            }
+        );
+        let p = parts(r"\\h@22022\export\sub\dir").unwrap();
+        assert_eq!(
+            (p.scheme, p.user, p.host.as_str(), p.port, p.path.as_str()),
+            (Scheme::Unc, None, "h", Some(22022), "export/sub/dir")
+        );
+        let p = parts("//h/share/x/").unwrap();
+        assert_eq!(
+            (p.host.as_str(), p.port, p.path.as_str()),
+            ("h", None, "share/x")
+        );
+        assert_eq!(parts(r"\\h").unwrap().path, "");
+        let p = parts("sftp://[::1]:22/x").unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("::1", Some(22)));
+        assert_eq!(parts("sftp://[::1]/x").unwrap().port, None);
+        let p = parts("smb://srv:445/share/x").unwrap();
+        assert_eq!(
+            (p.scheme, p.host.as_str(), p.port, p.path.as_str()),
+            (Scheme::Smb, "srv", Some(445), "/share/x")
+        );
+        assert_eq!(parts("SMB://u@srv/s").unwrap().user.as_deref(), Some("u"));
+        let p = parts("dav://h:8080/files").unwrap();
+        assert_eq!((p.scheme, p.port), (Scheme::Dav, Some(8080)));
+        let p = parts("davs://h").unwrap();
+        assert_eq!(
+            (p.scheme, p.port, p.path.as_str()),
+            (Scheme::Davs, None, "")
+        );
+        let p = parts(r"\\h@SSL@443\dir").unwrap();
+        assert_eq!((p.ssl, p.port, p.path.as_str()), (true, Some(443), "dir"));
+        let p = parts(r"\\h@443@ssl\dir").unwrap();
+        assert_eq!((p.ssl, p.port), (true, Some(443)));
+        // The last `@` ends the user; the first `/` ends the authority.
+        let p = parts("sftp://a@b@h/x@y:1").unwrap();
+        assert_eq!(
+            (p.user.as_deref(), p.host.as_str(), p.path.as_str()),
+            (Some("a@b"), "h", "/x@y:1")
+        );
+        assert_eq!(parts("sftp://@h/x").unwrap().user.as_deref(), Some(""));
+        assert_eq!(
+            parts("acme://h/x").unwrap().scheme,
+            Scheme::Other("acme".into())
+        );
+        for bad in [
+            "sftp://h:notaport/y",
+            "sftp://h:/y",
+            "sftp://h:65536/y",
+            "dav://[::1]x/y",
+            "dav://[::1/y",
+        ] {
+            assert_eq!(parts(bad), Err(WnError::BadNetName), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn authority_writes_the_parts_back() {
+        for a in ["h", "bob@h:22", "[::1]:2222", "u@[fe80::1]", "a@b@h"] {
+            let p = parts(&format!("dav://{a}/x")).unwrap();
+            assert_eq!(p.authority(), a);
+        }
+        let p = parts(r"\\h@SSL@8443\s").unwrap();
+        assert_eq!(p.authority(), "h:8443");
+        assert_eq!(p.segments().collect::<Vec<_>>(), ["s"]);
+    }
+
+    #[test]
+    fn deviceless_segments_of_both_forms() {
+        let seg = |s: &str| RemoteName::parse(s).unwrap().deviceless_segments();
+        assert_eq!(seg(r"\\srv@2222\share\a"), ["srv@2222", "share"]);
+        assert_eq!(seg(r"\\srv@SSL\share"), ["srv", "share"]);
+        assert_eq!(seg("//srv"), ["srv"]);
+        assert_eq!(seg("davs://[::1]:443/./a//b/"), ["[::1]:443", "a", "b"]);
+    }
+
+    /// The router's former `directory_for` split, kept to check that
+    /// [`RemoteName::deviceless_segments`] gives the same directory.
+    fn old_deviceless(remote: &RemoteName) -> Vec<String> {
+        match remote.unc() {
+            Some(u) => {
+                let server = match u.port {
+                    Some(p) => format!("{}@{p}", u.server),
+                    None => u.server.clone(),
+                };
+                let mut d = vec![server];
+                if !u.share.is_empty() {
+                    d.push(u.share.clone());
+                }
+                d
+            }
+            None => {
+                let rest = remote.as_str().split_once("://").map_or("", |(_, r)| r);
+                rest.split('/')
+                    .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+                    .map(str::to_string)
+                    .collect()
+            }
+        }
+    }
+
     #[test]
     fn local_names() {
         assert_eq!(
@@ -328,6 +660,40 @@ mod tests {
                 prop_assert!(!r.server().is_empty());
                 prop_assert_eq!(r.scheme().is_none(), r.unc().is_some());
             }
+        }
+
+        #[test]
+        fn parts_agree_with_the_name(s in "(sftp://|smb://|dav://|davs://|\\\\\\\\|//)[a-z@:\\[\\]0-9/\\\\.]{0,24}") {
+            if let Ok(r) = RemoteName::parse(&s) {
+                prop_assert_eq!(r.deviceless_segments(), old_deviceless(&r));
+                if let Ok(p) = r.parts() {
+                    prop_assert_eq!(&p.host, r.server());
+                    prop_assert_eq!(p.scheme == Scheme::Unc, r.unc().is_some());
+                }
+                if r.unc().is_some() {
+                    prop_assert!(r.parts().is_ok());
+                }
+            }
+        }
+
+        #[test]
+        fn url_parts_round_trip(
+            scheme in "(sftp|smb|dav|davs|acme)",
+            user in proptest::option::of("[a-z][a-z0-9._-]{0,8}"),
+            host in "([a-z][a-z0-9.-]{0,12}|[0-9a-f]{1,4}(:[0-9a-f]{0,4}){1,4})",
+            port in proptest::option::of(any::<u16>()),
+            path in "(/[A-Za-z0-9._ -]{0,8}){0,3}",
+        ) {
+            let p = RemoteParts {
+                scheme: Scheme::from_url_scheme(&scheme),
+                user,
+                host,
+                port,
+                ssl: false,
+                path,
+            };
+            let text = format!("{scheme}://{}{}", p.authority(), p.path);
+            prop_assert_eq!(parts(&text).unwrap(), p);
         }
 
         #[test]

@@ -4,7 +4,7 @@
 
 use crate::WnError;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 /// A password, wiped from memory when dropped and never printed.
@@ -65,6 +65,48 @@ pub struct CancelCall<'a> {
     pub force: bool,
 }
 
+/// Where a provider comes from.
+///
+/// ```
+/// use mpr_core::plugin::Origin;
+/// assert_eq!(Origin::BuiltIn.to_string(), "built-in");
+/// let lib = Origin::Library("/usr/lib/acme.so".into());
+/// assert_eq!(lib.to_string(), "/usr/lib/acme.so");
+/// assert!(!lib.is_builtin());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Built into mpr (`mpr-providers`).
+    BuiltIn,
+    /// A provider library (`NP*` exports) at this path.
+    Library(PathBuf),
+}
+
+impl Origin {
+    /// Whether the provider is built into mpr.
+    pub fn is_builtin(&self) -> bool {
+        matches!(self, Origin::BuiltIn)
+    }
+
+    /// The library path, for a provider library.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Origin::BuiltIn => None,
+            Origin::Library(p) => Some(p),
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    /// `built-in`, or the library path (as output shows it).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::BuiltIn => f.write_str("built-in"),
+            Origin::Library(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
 /// A network provider (the `NP*` interface).
 pub trait NetworkProvider: Send + Sync + fmt::Debug {
     /// The key in `mpr.toml` (`sftp`, `acme`).
@@ -77,8 +119,8 @@ pub trait NetworkProvider: Send + Sync + fmt::Debug {
     fn net_type(&self) -> u32 {
         0
     }
-    /// Where it comes from: `built-in` or the library path.
-    fn origin(&self) -> String;
+    /// Where it comes from: built into mpr, or a library.
+    fn origin(&self) -> Origin;
     /// Makes a connection.
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError>;
     /// Cancels a connection. `WN_NOT_CONNECTED` means "not mine".

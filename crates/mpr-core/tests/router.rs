@@ -31,8 +31,8 @@ impl NetworkProvider for Memory {
     fn connection_caps(&self) -> u32 {
         mpr_abi::WNNC_CON_ADDCONNECTION3 | mpr_abi::WNNC_CON_CANCELCONNECTION
     }
-    fn origin(&self) -> String {
-        "test".into()
+    fn origin(&self) -> mpr_core::plugin::Origin {
+        mpr_core::plugin::Origin::Library("test".into())
     }
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
         self.calls

@@ -51,8 +51,8 @@ impl NetworkProvider for NoopProvider {
             | mpr_abi::WNNC_CON_CANCELCONNECTION
     }
 
-    fn origin(&self) -> String {
-        "built-in".to_string()
+    fn origin(&self) -> mpr_core::plugin::Origin {
+        mpr_core::plugin::Origin::BuiltIn
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {

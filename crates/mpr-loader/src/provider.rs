@@ -162,8 +162,8 @@ impl NetworkProvider for LoadedProvider {
         self.net_type
     }
 
-    fn origin(&self) -> String {
-        self.path.display().to_string()
+    fn origin(&self) -> mpr_core::plugin::Origin {
+        mpr_core::plugin::Origin::Library(self.path.clone())
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {

@@ -8,6 +8,9 @@ that runs and supervises one FUSE helper per connection.
 
 - [`smb`]: `smbnetfs` with its `subdir` module, checked by reading the share.
 - [`webdav`]: `rclone mount`, after an `rclone lsjson --stat` check.
+- [`options`]: each provider's options (`[providers.KEY]` in `mpr.toml`),
+  checked here; [`Context`]: what `mpr-setup` hands every provider from the
+  environment.
 
 Each answers `WN_BAD_NETNAME` at once for a name that is not its own (a URL
 of another scheme), so cycling works; why each tool was chosen is in
@@ -18,17 +21,17 @@ of another scheme), so cycling works; why each tool was chosen is in
 
 pub mod helper;
 pub mod mount;
+pub mod options;
 pub mod probe;
 pub mod sftp;
 pub mod smb;
 pub mod webdav;
 
-use mpr_core::config::ProviderEntry;
 use mpr_core::plugin::{CancelCall, NetworkProvider};
 use mpr_core::{WnError, lasterror};
+pub use options::{Builtin, BuiltinOptions, DEFAULT_CONNECT_TIMEOUT};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The connection capabilities of every built-in provider.
 pub const BUILTIN_CAPS: u32 = mpr_abi::WNNC_CON_ADDCONNECTION3
@@ -39,51 +42,61 @@ pub const BUILTIN_CAPS: u32 = mpr_abi::WNNC_CON_ADDCONNECTION3
 /// is in a range no Windows provider uses).
 pub const WNNC_NET_MPR_SFTP: u32 = 0x00FE_0000;
 
-/// The default `connect_timeout`.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Options of a built-in provider, from its `[providers.KEY]` table.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// How long a connect may take before the helper is killed.
-    pub connect_timeout: Duration,
-    /// `ssh -F` configuration file (sftp).
-    pub ssh_config: Option<PathBuf>,
-    /// The runtime directory (helper logs and private files).
-    pub runtime_dir: PathBuf,
+/// Why a connect failed: the code to return and the text for the last
+/// error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The `WN_*` code.
+    pub code: WnError,
+    /// What happened, in words.
+    pub text: String,
 }
 
-impl Options {
-    fn from_entry(entry: &ProviderEntry, runtime_dir: &Path) -> Options {
-        let connect_timeout = entry
-            .options
-            .get("connect_timeout")
-            .and_then(toml::Value::as_integer)
-            .and_then(|s| u64::try_from(s).ok())
-            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs);
-        let ssh_config = entry
-            .options
-            .get("ssh_config")
-            .and_then(toml::Value::as_str)
-            .map(PathBuf::from);
-        Options {
-            connect_timeout,
-            ssh_config,
-            runtime_dir: runtime_dir.to_path_buf(),
-        }
+impl Failure {
+    /// A failure with `code`, saying `text`.
+    pub fn new(code: WnError, text: String) -> Failure {
+        Failure { code, text }
+    }
+
+    /// Records the failure as `provider`'s last error and returns its code.
+    pub fn report<T>(self, provider: &str) -> Result<T, WnError> {
+        lasterror::set(self.code.code(), self.text, provider);
+        Err(self.code)
     }
 }
 
-/// Makes the built-in provider for a configuration entry, if there is one.
-pub fn builtin(entry: &ProviderEntry, runtime_dir: &Path) -> Option<Arc<dyn NetworkProvider>> {
-    let opts = Options::from_entry(entry, runtime_dir);
-    let name = entry.name.clone();
-    Some(match entry.key.as_str() {
-        "sftp" => Arc::new(sftp::Sftp { name, opts }),
-        "smb" => Arc::new(smb::Smb { name, opts }),
-        "webdav" => Arc::new(webdav::WebDav { name, opts }),
-        _ => return None,
-    })
+/// What the built-in providers get from the environment, resolved by
+/// `mpr-setup` (the providers read no environment variables themselves).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// The runtime directory (helper logs and private files).
+    pub runtime_dir: PathBuf,
+    /// The login name: the SMB user when a password comes without one.
+    pub login: String,
+}
+
+/// Makes a built-in provider with display name `name` from its checked
+/// options.
+pub fn builtin(name: String, options: BuiltinOptions, ctx: &Context) -> Arc<dyn NetworkProvider> {
+    let runtime_dir = ctx.runtime_dir.clone();
+    match options {
+        BuiltinOptions::Sftp(opts) => Arc::new(sftp::Sftp {
+            name,
+            opts,
+            runtime_dir,
+        }),
+        BuiltinOptions::Smb(opts) => Arc::new(smb::Smb {
+            name,
+            opts,
+            runtime_dir,
+            login: ctx.login.clone(),
+        }),
+        BuiltinOptions::WebDav(opts) => Arc::new(webdav::WebDav {
+            name,
+            opts,
+            runtime_dir,
+        }),
+    }
 }
 
 /// Makes `dir` ready to be mounted on: a dead mount there is cleared (a
@@ -139,7 +152,7 @@ pub fn prepare_mount_point(dir: &Path, provider: &str) -> Result<(), WnError> {
 /// `force`: `WN_OPEN_FILES`), then forgets the helper's log and pid.
 pub fn cancel_mount(
     call: &CancelCall<'_>,
-    opts: &Options,
+    runtime_dir: &Path,
     key: &str,
     provider: &str,
 ) -> Result<(), WnError> {
@@ -147,7 +160,7 @@ pub fn cancel_mount(
         return Err(WnError::NotConnected);
     };
     mount::unmount(dir, call.force, provider)?;
-    helper::forget(&helper::log_path(&opts.runtime_dir, key, dir));
+    helper::forget(&helper::log_path(runtime_dir, key, dir));
     Ok(())
 }
 
@@ -155,11 +168,11 @@ pub fn cancel_mount(
 pub fn live_mount(
     directory: Option<&Path>,
     fstypes: &[&str],
-    opts: &Options,
+    runtime_dir: &Path,
     key: &str,
 ) -> Result<String, WnError> {
     let dir = directory.ok_or(WnError::NotConnected)?;
-    let log = helper::log_path(&opts.runtime_dir, key, dir);
+    let log = helper::log_path(runtime_dir, key, dir);
     mount::alive(dir, fstypes, &log)
         .map(|m| m.source)
         .ok_or(WnError::NotConnected)

@@ -9,10 +9,11 @@
 //! ssh_config` names an ssh configuration file passed as `ssh -F`.
 
 use crate::helper::{Helper, Start, log_path};
-use crate::{Options, mount};
-use mpr_core::names::RemoteName;
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider};
-use mpr_core::{WnError, lasterror};
+use crate::options::SftpOptions;
+use crate::{Failure, mount};
+use mpr_core::WnError;
+use mpr_core::names::{RemoteName, Scheme};
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -33,41 +34,17 @@ pub struct Target {
 
 /// Parses a remote name for SFTP; `WN_BAD_NETNAME` if it is not one.
 pub fn parse(remote: &str) -> Result<Target, WnError> {
-    let name = RemoteName::parse(remote)?;
-    let t = match name.scheme() {
-        Some(s) if s.eq_ignore_ascii_case("sftp") => {
-            let rest = &remote[s.len() + 3..];
-            let (authority, path) = match rest.find('/') {
-                Some(i) => (&rest[..i], &rest[i..]),
-                None => (rest, ""),
-            };
-            let (user, hostport) = match authority.rsplit_once('@') {
-                Some((u, h)) => (Some(u.to_string()), h),
-                None => (None, authority),
-            };
-            let (host, port) = split_port(hostport)?;
-            Target {
-                user,
-                host,
-                port,
-                path: path.to_string(),
-            }
-        }
-        Some(_) => return Err(WnError::BadNetName),
-        None => {
-            let u = name.unc().ok_or(WnError::BadNetName)?;
-            let mut path = u.share.clone();
-            if !u.path.is_empty() {
-                path.push('/');
-                path.push_str(&u.path.replace('\\', "/"));
-            }
-            Target {
-                user: None,
-                host: u.server,
-                port: u.port,
-                path,
-            }
-        }
+    let p = RemoteName::parse(remote)?.parts()?;
+    if !matches!(p.scheme, Scheme::Sftp | Scheme::Unc) {
+        return Err(WnError::BadNetName);
+    }
+    // A UNC name has no user; its path (share and below) is relative to the
+    // home directory, a URL's is absolute: both are passed on as written.
+    let t = Target {
+        user: p.user,
+        host: p.host,
+        port: p.port,
+        path: p.path,
     };
     // Nothing that ssh could take for an option.
     let bad = |s: &str| {
@@ -79,52 +56,31 @@ pub fn parse(remote: &str) -> Result<Target, WnError> {
     Ok(t)
 }
 
-fn split_port(hostport: &str) -> Result<(String, Option<u16>), WnError> {
-    if let Some(v6) = hostport.strip_prefix('[') {
-        let (h, rest) = v6.split_once(']').ok_or(WnError::BadNetName)?;
-        let port = match rest.strip_prefix(':') {
-            Some(p) => Some(p.parse().map_err(|_| WnError::BadNetName)?),
-            None => None,
-        };
-        return Ok((h.to_string(), port));
-    }
-    match hostport.rsplit_once(':') {
-        Some((h, p)) => Ok((
-            h.to_string(),
-            Some(p.parse().map_err(|_| WnError::BadNetName)?),
-        )),
-        None => Ok((hostport.to_string(), None)),
-    }
-}
-
 /// The built-in SFTP provider.
 #[derive(Debug)]
 pub struct Sftp {
     pub(crate) name: String,
-    pub(crate) opts: Options,
+    pub(crate) opts: SftpOptions,
+    pub(crate) runtime_dir: PathBuf,
 }
 
 impl Sftp {
-    fn fail<T>(&self, e: WnError, text: String) -> Result<T, WnError> {
-        lasterror::set(e.code(), text, self.name.clone());
-        Err(e)
-    }
-
     /// An SSH server greets first (`SSH-2.0-...`); SMB and HTTP servers
     /// wait for the client. No greeting: "not mine".
     fn probe_banner(&self, t: &Target) -> Result<(), WnError> {
         let port = t.port.unwrap_or(22);
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
         crate::probe::greeting(&t.host, port, wait, None, b"SSH-").or_else(|why| {
-            self.fail(
+            Failure::new(
                 WnError::BadNetPath,
                 format!("no SSH server at {}:{port}: {why}", t.host),
             )
+            .report(&self.name)
         })
     }
 
     /// Maps what ssh and sshfs said to a `WN_*` code.
-    fn classify(&self, log: &str, with_password: bool, t: &Target) -> (WnError, String) {
+    fn classify(&self, log: &str, with_password: bool, t: &Target) -> Failure {
         let at = format!(
             "{}{}",
             t.host,
@@ -148,7 +104,7 @@ impl Sftp {
             "REMOTE HOST IDENTIFICATION HAS CHANGED",
             "host key is known",
         ]) {
-            return (
+            return Failure::new(
                 WnError::ExtendedError,
                 format!(
                     "the host key of {at} is unknown or has changed; check it with ssh first ({l})"
@@ -161,10 +117,10 @@ impl Sftp {
             } else {
                 WnError::LogonFailure
             };
-            return (e, format!("{at} refused the login ({l})"));
+            return Failure::new(e, format!("{at} refused the login ({l})"));
         }
         if log.contains("No such file or directory") && !log.contains("no such identity") {
-            return (
+            return Failure::new(
                 WnError::BadNetName,
                 format!("{at} has no directory {:?}", t.path),
             );
@@ -181,12 +137,12 @@ impl Sftp {
             "Connection reset",
         ];
         if let Some(l) = line(UNREACHABLE) {
-            return (
+            return Failure::new(
                 WnError::BadNetPath,
                 format!("cannot reach an SSH server at {at} ({l})"),
             );
         }
-        (WnError::NetError, format!("sshfs failed for {at}: {last}"))
+        Failure::new(WnError::NetError, format!("sshfs failed for {at}: {last}"))
     }
 }
 
@@ -207,8 +163,8 @@ impl NetworkProvider for Sftp {
         crate::WNNC_NET_MPR_SFTP
     }
 
-    fn origin(&self) -> String {
-        "built-in".into()
+    fn origin(&self) -> Origin {
+        Origin::BuiltIn
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
@@ -253,7 +209,7 @@ impl NetworkProvider for Sftp {
             o.push_str(",BatchMode=yes");
         }
         cmd.arg("-o").arg(o);
-        let log = log_path(&self.opts.runtime_dir, "sftp", dir);
+        let log = log_path(&self.runtime_dir, "sftp", dir);
         let mut helper = Helper::spawn(cmd, &log, password)
             .map_err(crate::spawn_failed("sshfs", "sshfs", &self.name))?;
         let probe_dir: PathBuf = dir.to_path_buf();
@@ -265,12 +221,12 @@ impl NetworkProvider for Sftp {
             Start::Ready => Ok(()),
             Start::Exited(log) => {
                 crate::clean_mount_point(dir);
-                let (e, text) = self.classify(&log, password.is_some(), &t);
-                self.fail(e, text)
+                self.classify(&log, password.is_some(), &t)
+                    .report(&self.name)
             }
             Start::TimedOut => {
                 crate::clean_mount_point(dir);
-                self.fail(
+                Failure::new(
                     WnError::BadNetPath,
                     format!(
                         "{} did not answer within {} s: timed out",
@@ -278,16 +234,17 @@ impl NetworkProvider for Sftp {
                         timeout.as_secs()
                     ),
                 )
+                .report(&self.name)
             }
         }
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        crate::cancel_mount(call, &self.opts, "sftp", &self.name)
+        crate::cancel_mount(call, &self.runtime_dir, "sftp", &self.name)
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        crate::live_mount(directory, FSTYPES, &self.opts, "sftp")
+        crate::live_mount(directory, FSTYPES, &self.runtime_dir, "sftp")
     }
 }
 

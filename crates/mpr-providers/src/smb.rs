@@ -13,9 +13,10 @@
 //! anything else (`EIO`) an unreachable server.
 
 use crate::helper::{Helper, Start, log_path};
-use crate::{Options, mount};
-use mpr_core::names::RemoteName;
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider};
+use crate::options::SmbOptions;
+use crate::{Failure, mount};
+use mpr_core::names::{RemoteName, Scheme};
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
 use mpr_core::{WnError, lasterror};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -39,40 +40,19 @@ pub struct Target {
 
 /// Parses a remote name for SMB; `WN_BAD_NETNAME` if it is not one.
 pub fn parse(remote: &str) -> Result<Target, WnError> {
-    let name = RemoteName::parse(remote)?;
-    let t = match name.scheme() {
-        Some(s) if s.eq_ignore_ascii_case("smb") => {
-            let rest = &remote[s.len() + 3..];
-            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            let (host, port) = match hostport.rsplit_once(':') {
-                Some((h, p)) => (
-                    h.to_string(),
-                    Some(p.parse().map_err(|_| WnError::BadNetName)?),
-                ),
-                None => (hostport.to_string(), None),
-            };
-            let (share, path) = path
-                .trim_matches('/')
-                .split_once('/')
-                .unwrap_or((path.trim_matches('/'), ""));
-            Target {
-                host,
-                port,
-                share: share.to_string(),
-                path: path.to_string(),
-            }
-        }
-        Some(_) => return Err(WnError::BadNetName),
-        None => {
-            let u = name.unc().ok_or(WnError::BadNetName)?;
-            Target {
-                host: u.server,
-                port: u.port,
-                share: u.share,
-                path: u.path.replace('\\', "/"),
-            }
-        }
+    let p = RemoteName::parse(remote)?.parts()?;
+    if !matches!(p.scheme, Scheme::Smb | Scheme::Unc) {
+        return Err(WnError::BadNetName);
+    }
+    // The first piece of the path is the share (a user in an `smb://` URL
+    // is not used: the user comes with the request).
+    let path = p.path.trim_matches('/');
+    let (share, path) = path.split_once('/').unwrap_or((path, ""));
+    let t = Target {
+        host: p.host,
+        port: p.port,
+        share: share.to_string(),
+        path: path.to_string(),
     };
     let bad = |s: &str| {
         s.is_empty()
@@ -95,18 +75,15 @@ pub fn parse(remote: &str) -> Result<Target, WnError> {
 #[derive(Debug)]
 pub struct Smb {
     pub(crate) name: String,
-    pub(crate) opts: Options,
+    pub(crate) opts: SmbOptions,
+    pub(crate) runtime_dir: PathBuf,
+    pub(crate) login: String,
 }
 
 impl Smb {
-    fn fail<T>(&self, e: WnError, text: String) -> Result<T, WnError> {
-        lasterror::set(e.code(), text, self.name.clone());
-        Err(e)
-    }
-
     /// The private HOME of the helper serving `dir`.
     fn home_for(&self, dir: &Path) -> PathBuf {
-        let log = log_path(&self.opts.runtime_dir, "smb", dir);
+        let log = log_path(&self.runtime_dir, "smb", dir);
         log.with_extension("home")
     }
 
@@ -183,8 +160,8 @@ impl NetworkProvider for Smb {
         mpr_abi::WNNC_NET_SMB
     }
 
-    fn origin(&self) -> String {
-        "built-in".into()
+    fn origin(&self) -> Origin {
+        Origin::BuiltIn
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
@@ -193,8 +170,7 @@ impl NetworkProvider for Smb {
         crate::prepare_mount_point(dir, &self.name)?;
         let home = self.home_for(dir);
         // A password without a user name is for the login name.
-        let login = std::env::var("USER").unwrap_or_else(|_| "guest".into());
-        let user = call.user.or(call.password.map(|_| login.as_str()));
+        let user = call.user.or(call.password.map(|_| self.login.as_str()));
         let creds = self
             .write_config(&home, &t, user, call.password.map(|p| p.expose()))
             .map_err(|e| {
@@ -223,7 +199,7 @@ impl NetworkProvider for Smb {
             .arg("-o")
             .arg(format!("modules=subdir,subdir={sub}"))
             .env("HOME", &home);
-        let log = log_path(&self.opts.runtime_dir, "smb", dir);
+        let log = log_path(&self.runtime_dir, "smb", dir);
         let mut helper = Helper::spawn(cmd, &log, None)
             .map_err(crate::spawn_failed("smbnetfs", "smbnetfs", &self.name))?;
         // The probe reads the share root: that is what authenticates.
@@ -257,20 +233,24 @@ impl NetworkProvider for Smb {
                         } else {
                             WnError::LogonFailure
                         };
-                        (code, format!("{at} refused the login ({e})"))
+                        Failure::new(code, format!("{at} refused the login ({e})"))
                     }
-                    Some(rustix::io::Errno::NOENT) | Some(rustix::io::Errno::NOTDIR) => (
-                        WnError::BadNetName,
-                        format!("{server} has no share or path {:?} ({e})", sub),
-                    ),
-                    _ => (
+                    Some(rustix::io::Errno::NOENT) | Some(rustix::io::Errno::NOTDIR) => {
+                        Failure::new(
+                            WnError::BadNetName,
+                            format!("{server} has no share or path {:?} ({e})", sub),
+                        )
+                    }
+                    _ => Failure::new(
                         WnError::BadNetPath,
                         format!("cannot reach an SMB server at {server} ({e})"),
                     ),
                 },
             },
-            Start::Exited(log) => (WnError::NetError, format!("smbnetfs stopped: {log}")),
-            Start::TimedOut => (
+            Start::Exited(log) => {
+                Failure::new(WnError::NetError, format!("smbnetfs stopped: {log}"))
+            }
+            Start::TimedOut => Failure::new(
                 WnError::BadNetPath,
                 format!(
                     "{server} did not answer within {} s: timed out",
@@ -281,11 +261,11 @@ impl NetworkProvider for Smb {
         helper.kill();
         crate::clean_mount_point(dir);
         let _ = std::fs::remove_dir_all(&home);
-        self.fail(failure.0, failure.1)
+        failure.report(&self.name)
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        crate::cancel_mount(call, &self.opts, "smb", &self.name)?;
+        crate::cancel_mount(call, &self.runtime_dir, "smb", &self.name)?;
         if let Some(dir) = call.directory {
             let _ = std::fs::remove_dir_all(self.home_for(dir));
         }
@@ -293,7 +273,7 @@ impl NetworkProvider for Smb {
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        crate::live_mount(directory, FSTYPES, &self.opts, "smb")
+        crate::live_mount(directory, FSTYPES, &self.runtime_dir, "smb")
     }
 }
 

@@ -8,63 +8,66 @@
 //! in rclone's obscured form), never through an argv.
 
 use crate::helper::{Helper, Start, log_path};
-use crate::{Options, mount};
-use mpr_core::names::RemoteName;
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Secret};
-use mpr_core::{WnError, lasterror};
+use crate::options::WebDavOptions;
+use crate::{Failure, mount};
+use mpr_core::WnError;
+use mpr_core::names::{RemoteName, Scheme};
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin, Secret};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const FSTYPES: &[&str] = &["fuse.rclone"];
 
-/// Parses a remote name for WebDAV into a URL; `WN_BAD_NETNAME` if it is
-/// not one.
-pub fn url(remote: &str) -> Result<String, WnError> {
-    let name = RemoteName::parse(remote)?;
-    let (scheme, rest) = match name.scheme() {
-        Some(s) if s.eq_ignore_ascii_case("dav") => ("http", remote[s.len() + 3..].to_string()),
-        Some(s) if s.eq_ignore_ascii_case("davs") => ("https", remote[s.len() + 3..].to_string()),
-        Some(_) => return Err(WnError::BadNetName),
-        None => {
-            let body = name.as_str().trim_start_matches('\\');
-            let (server, path) = body.split_once('\\').unwrap_or((body, ""));
-            let mut parts = server.split('@');
-            let host = parts.next().unwrap_or("");
-            let mut https = false;
-            let mut port = None;
-            for p in parts {
-                if p.eq_ignore_ascii_case("SSL") {
-                    https = true;
-                } else {
-                    port = Some(p.parse::<u16>().map_err(|_| WnError::BadNetName)?);
-                }
-            }
-            let authority = match port {
-                Some(p) => format!("{host}:{p}"),
-                None => host.to_string(),
-            };
-            (
-                if https { "https" } else { "http" },
-                format!("{authority}/{}", path.replace('\\', "/")),
-            )
-        }
+/// Where a WebDAV name points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// HTTPS (`davs://`, or `@SSL` in a UNC name) rather than HTTP.
+    pub https: bool,
+    /// The host.
+    pub host: String,
+    /// The port, if not the scheme's.
+    pub port: Option<u16>,
+    /// The URL handed to rclone, ending with `/`.
+    pub url: String,
+}
+
+/// Parses a remote name for WebDAV; `WN_BAD_NETNAME` if it is not one.
+pub fn target(remote: &str) -> Result<Target, WnError> {
+    let p = RemoteName::parse(remote)?.parts()?;
+    let (https, rest) = match p.scheme {
+        Scheme::Dav => (false, format!("{}{}", p.authority(), p.path)),
+        Scheme::Davs => (true, format!("{}{}", p.authority(), p.path)),
+        Scheme::Unc => (p.ssl, format!("{}/{}", p.authority(), p.path)),
+        _ => return Err(WnError::BadNetName),
     };
     if rest.starts_with('-') || rest.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(WnError::BadNetName);
     }
-    let mut u = format!("{scheme}://{rest}");
-    if !u.ends_with('/') {
-        u.push('/');
+    let mut url = format!("{}://{rest}", if https { "https" } else { "http" });
+    if !url.ends_with('/') {
+        url.push('/');
     }
-    Ok(u)
+    Ok(Target {
+        https,
+        host: p.host,
+        port: p.port,
+        url,
+    })
+}
+
+/// Parses a remote name for WebDAV into a URL; `WN_BAD_NETNAME` if it is
+/// not one.
+pub fn url(remote: &str) -> Result<String, WnError> {
+    target(remote).map(|t| t.url)
 }
 
 /// The built-in WebDAV provider.
 #[derive(Debug)]
 pub struct WebDav {
     pub(crate) name: String,
-    pub(crate) opts: Options,
+    pub(crate) opts: WebDavOptions,
+    pub(crate) runtime_dir: PathBuf,
 }
 
 /// rclone's environment for one connection.
@@ -83,24 +86,11 @@ fn rclone_env(cmd: &mut Command, url: &str, user: Option<&str>, obscured: Option
 }
 
 impl WebDav {
-    fn fail<T>(&self, e: WnError, text: String) -> Result<T, WnError> {
-        lasterror::set(e.code(), text, self.name.clone());
-        Err(e)
-    }
-
     /// Sends a bare HTTP request and waits briefly for an HTTP answer; on a
     /// TLS port, a connection is enough.
-    fn probe_http(&self, url: &str) -> Result<(), WnError> {
-        let https = url.starts_with("https://");
-        let rest = url.split_once("://").map_or(url, |(_, r)| r);
-        let authority = rest.split('/').next().unwrap_or("");
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (
-                h.trim_matches(['[', ']']).to_string(),
-                p.parse().unwrap_or(80),
-            ),
-            None => (authority.to_string(), if https { 443 } else { 80 }),
-        };
+    fn probe_http(&self, t: &Target) -> Result<(), WnError> {
+        let (https, host) = (t.https, t.host.as_str());
+        let port = t.port.unwrap_or(if https { 443 } else { 80 });
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
         let hello = format!("OPTIONS / HTTP/1.0\r\nHost: {host}\r\n\r\n");
         let (hello, expect): (Option<&[u8]>, &[u8]) = if https {
@@ -108,11 +98,12 @@ impl WebDav {
         } else {
             (Some(hello.as_bytes()), b"HTTP/")
         };
-        crate::probe::greeting(&host, port, wait, hello, expect).or_else(|why| {
-            self.fail(
+        crate::probe::greeting(host, port, wait, hello, expect).or_else(|why| {
+            Failure::new(
                 WnError::BadNetPath,
                 format!("no web server at {host}:{port}: {why}"),
             )
+            .report(&self.name)
         })
     }
 
@@ -133,10 +124,11 @@ impl WebDav {
         let out = child.wait_with_output().map_err(|_| WnError::NetError)?;
         let s = zeroize::Zeroizing::new(String::from_utf8_lossy(&out.stdout).trim().to_string());
         if !out.status.success() || s.is_empty() {
-            return self.fail(
+            return Failure::new(
                 WnError::NetError,
                 "rclone could not encode the password".into(),
-            );
+            )
+            .report(&self.name);
         }
         Ok(s)
     }
@@ -159,17 +151,18 @@ impl NetworkProvider for WebDav {
         mpr_abi::WNNC_NET_DAV
     }
 
-    fn origin(&self) -> String {
-        "built-in".into()
+    fn origin(&self) -> Origin {
+        Origin::BuiltIn
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
-        let url = url(call.remote)?;
-        if RemoteName::parse(call.remote)?.scheme().is_none() {
+        let t = target(call.remote)?;
+        if RemoteName::parse(call.remote)?.unc().is_some() {
             // A bare UNC name may be anybody's: answer "not mine" quickly
             // when no web server answers there.
-            self.probe_http(&url)?;
+            self.probe_http(&t)?;
         }
+        let url = t.url;
         let dir = call.directory;
         let obscured = match call.password.filter(|p| !p.expose().is_empty()) {
             Some(p) => Some(self.obscure(p)?),
@@ -199,7 +192,7 @@ impl NetworkProvider for WebDav {
             .arg(format!("{}s", timeout.as_secs().max(1)));
         check.arg(":webdav:");
         rclone_env(&mut check, &url, call.user, pass);
-        let check_log = log_path(&self.opts.runtime_dir, "webdav-check", dir);
+        let check_log = log_path(&self.runtime_dir, "webdav-check", dir);
         let mut checker = Helper::spawn(check, &check_log, None).map_err(&spawn_err)?;
         let mut cmd = Command::new("rclone");
         cmd.args(["mount", ":webdav:"]).arg(dir).args([
@@ -211,7 +204,7 @@ impl NetworkProvider for WebDav {
             "2",
         ]);
         rclone_env(&mut cmd, &url, call.user, pass);
-        let log = log_path(&self.opts.runtime_dir, "webdav", dir);
+        let log = log_path(&self.runtime_dir, "webdav", dir);
         let mut helper = match Helper::spawn(cmd, &log, None) {
             Ok(h) => h,
             Err(e) => {
@@ -230,12 +223,12 @@ impl NetworkProvider for WebDav {
                     } else {
                         WnError::LogonFailure
                     };
-                    (e, format!("{url} refused the login"))
+                    Failure::new(e, format!("{url} refused the login"))
                 } else if log.contains("directory not found")
                     || log.contains("404")
                     || log.contains("object not found")
                 {
-                    (WnError::BadNetName, format!("{url} does not exist"))
+                    Failure::new(WnError::BadNetName, format!("{url} does not exist"))
                 } else {
                     let last = log
                         .lines()
@@ -243,13 +236,13 @@ impl NetworkProvider for WebDav {
                         .find(|l| !l.trim().is_empty())
                         .unwrap_or("")
                         .to_string();
-                    (
+                    Failure::new(
                         WnError::BadNetPath,
                         format!("cannot reach a WebDAV server at {url} ({})", last.trim()),
                     )
                 },
             ),
-            Start::Ready | Start::TimedOut => Some((
+            Start::Ready | Start::TimedOut => Some(Failure::new(
                 WnError::BadNetPath,
                 format!(
                     "{url} did not answer within {} s: timed out",
@@ -257,11 +250,11 @@ impl NetworkProvider for WebDav {
                 ),
             )),
         };
-        if let Some((e, text)) = failure {
+        if let Some(failure) = failure {
             helper.kill();
             crate::clean_mount_point(dir);
             crate::helper::forget(&log);
-            return self.fail(e, text);
+            return failure.report(&self.name);
         }
         let probe_dir = dir.to_path_buf();
         match helper.wait_ready(timeout, move || {
@@ -271,27 +264,29 @@ impl NetworkProvider for WebDav {
             Start::Ready => Ok(()),
             Start::Exited(log) => {
                 crate::clean_mount_point(dir);
-                self.fail(WnError::NetError, format!("rclone mount stopped: {log}"))
+                Failure::new(WnError::NetError, format!("rclone mount stopped: {log}"))
+                    .report(&self.name)
             }
             Start::TimedOut => {
                 crate::clean_mount_point(dir);
-                self.fail(
+                Failure::new(
                     WnError::BadNetPath,
                     format!(
                         "{url} did not answer within {} s: timed out",
                         timeout.as_secs()
                     ),
                 )
+                .report(&self.name)
             }
         }
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        crate::cancel_mount(call, &self.opts, "webdav", &self.name)
+        crate::cancel_mount(call, &self.runtime_dir, "webdav", &self.name)
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        crate::live_mount(directory, FSTYPES, &self.opts, "webdav")
+        crate::live_mount(directory, FSTYPES, &self.runtime_dir, "webdav")
     }
 }
 
@@ -311,5 +306,17 @@ mod tests {
         assert_eq!(url(r"\\h").unwrap(), "http://h/");
         assert_eq!(url("sftp://h/x"), Err(WnError::BadNetName));
         assert_eq!(url(r"\\h@port\x"), Err(WnError::BadNetName));
+        assert_eq!(
+            url("dav://bob@[::1]:8080/a b"),
+            Err(WnError::BadNetName),
+            "no whitespace"
+        );
+        assert_eq!(url("davs://-h/x"), Err(WnError::BadNetName));
+        assert_eq!(
+            url("dav://bob@[::1]:8080/x").unwrap(),
+            "http://bob@[::1]:8080/x/"
+        );
+        let t = target(r"\\h@SSL\x").unwrap();
+        assert_eq!((t.https, t.host.as_str(), t.port), (true, "h", None));
     }
 }

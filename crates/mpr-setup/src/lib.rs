@@ -1,9 +1,10 @@
 /*!
 Turns the environment and `mpr.toml` into a ready [`Router`]: the one place
-that reads `MPR_*`/`XDG_*` variables, loads the configuration files and
-assembles providers and notifyees. The `mpr` command and `libmpr.so` both
-start here, so they see the same router, the same plugins and the same
-state.
+that reads `MPR_*`/`XDG_*` variables (and `USER`, the login name the SMB
+provider uses), loads the configuration files, has the built-in providers
+check their options, and assembles providers and notifyees. The `mpr`
+command and `libmpr.so` both start here, so they see the same router, the
+same plugins and the same state.
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -13,9 +14,11 @@ mod paths;
 pub use paths::Paths;
 
 use mpr_core::Journal;
+use mpr_core::config::ProviderEntry;
 use mpr_core::config::{Config, ConfigError, UserConfig};
 use mpr_core::router::{Router, RouterParts};
 use mpr_core::state::Store;
+use mpr_providers::{Builtin, BuiltinOptions, Context};
 use std::fmt;
 use std::sync::Arc;
 
@@ -53,17 +56,64 @@ pub struct Setup {
     pub paths: Paths,
     /// The system configuration.
     pub config: Config,
+    /// The built-in providers in `config`, their options checked.
+    pub builtins: Vec<BuiltinConfig>,
+}
+
+/// A built-in provider of the configuration, ready to be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltinConfig {
+    /// Its key in `mpr.toml`.
+    pub key: String,
+    /// Its display name.
+    pub name: String,
+    /// Its checked options.
+    pub options: BuiltinOptions,
 }
 
 impl Setup {
-    /// Resolves the paths and reads both configuration files.
+    /// Resolves the paths, reads both configuration files and has the
+    /// built-in providers check their options.
     pub fn from_env() -> Result<(Setup, UserConfig), SetupError> {
         let paths = Paths::from_env()?;
         let lookup = |n: &str| std::env::var(n).ok();
         let config = Config::load(&paths.config_file(), &lookup).map_err(SetupError::Config)?;
+        let builtins = check_builtins(&config, &lookup).map_err(SetupError::Config)?;
         let user = UserConfig::load(&paths.user_config, &lookup).map_err(SetupError::Config)?;
-        Ok((Setup { paths, config }, user))
+        Ok((
+            Setup {
+                paths,
+                config,
+                builtins,
+            },
+            user,
+        ))
     }
+}
+
+/// Has each built-in provider of `config` check its options: an unknown key
+/// or a bad value is a [`ConfigError`] naming the file and the line.
+/// `lookup` expands `$VAR` in paths.
+pub fn check_builtins(
+    config: &Config,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<BuiltinConfig>, ConfigError> {
+    let mut out = Vec::new();
+    for entry in config.providers.iter().filter(|e| e.path.is_none()) {
+        if let Some(b) = Builtin::from_key(&entry.key) {
+            out.push(BuiltinConfig {
+                key: entry.key.clone(),
+                name: entry.name.clone(),
+                options: b.options(&entry.options, lookup)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The login name (`USER`), or `guest` when it is not set.
+fn login_name() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "guest".into())
 }
 
 /// Builds the router from the environment, with the audit journal as its
@@ -83,8 +133,18 @@ pub fn router_from_env(load: Load) -> Result<(Router, Vec<String>), SetupError> 
             .join("Network"),
     };
     let mut warnings = Vec::new();
-    let runtime_dir = setup.paths.runtime_dir.clone();
-    let builtins = |e: &mpr_core::config::ProviderEntry| mpr_providers::builtin(e, &runtime_dir);
+    let context = Context {
+        runtime_dir: setup.paths.runtime_dir.clone(),
+        login: login_name(),
+    };
+    let builtins = |e: &ProviderEntry| {
+        let b = setup.builtins.iter().find(|b| b.key == e.key)?;
+        Some(mpr_providers::builtin(
+            b.name.clone(),
+            b.options.clone(),
+            &context,
+        ))
+    };
     let (providers, notifyees) =
         mpr_loader::assemble(&setup.config, &builtins, load.notifyees, &mut warnings);
     let router = Router::new(RouterParts {
@@ -100,4 +160,48 @@ pub fn router_from_env(load: Load) -> Result<(Router, Vec<String>), SetupError> 
         max_retry_rounds: setup.config.max_retry_rounds,
     });
     Ok((router, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(text: &str) -> Config {
+        Config::parse(Path::new("/etc/mpr/mpr.toml"), text, &|_| None).unwrap()
+    }
+
+    #[test]
+    fn builtins_are_checked_and_libraries_left_alone() {
+        let c = config(
+            "[providers]\norder = [\"acme\", \"webdav\", \"sftp\"]\n\
+             [providers.acme]\npath = \"/a.so\"\n\
+             [providers.sftp]\nname = \"Secure\"\nconnect_timeout = 9\n",
+        );
+        let b = check_builtins(&c, &|_| None).unwrap();
+        let keys: Vec<_> = b
+            .iter()
+            .map(|b| (b.key.as_str(), b.name.as_str()))
+            .collect();
+        assert_eq!(keys, [("webdav", "WebDAV"), ("sftp", "Secure")]);
+        assert_eq!(
+            b[1].options,
+            BuiltinOptions::Sftp(mpr_providers::options::SftpOptions {
+                connect_timeout: std::time::Duration::from_secs(9),
+                ssh_config: None,
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_option_is_a_configuration_error_with_its_line() {
+        let c = config("[providers.smb]\nname = \"S\"\nconnect_timeout = 0\n");
+        let e = check_builtins(&c, &|_| None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/etc/mpr/mpr.toml:3: connect_timeout must be 1 to 3600 seconds"
+        );
+        let shown = SetupError::Config(e).to_string();
+        assert!(shown.starts_with("configuration error: "), "{shown}");
+    }
 }

@@ -91,7 +91,7 @@ impl Router {
         if p.connection_caps() & abi::WNNC_CON_GETCONNECTIONS == 0 {
             return Health::Ok;
         }
-        if e.local.is_empty() && p.origin() != "built-in" {
+        if e.local.is_empty() && !p.origin().is_builtin() {
             return Health::Ok;
         }
         let dir = (!e.directory.is_empty()).then(|| PathBuf::from(&e.directory));
@@ -143,7 +143,7 @@ impl Router {
         }
         // Provider libraries may hold connections the table does not know.
         let askable = self.ready_providers().filter(|p| {
-            p.connection_caps() & abi::WNNC_CON_GETCONNECTIONS != 0 && p.origin() != "built-in"
+            p.connection_caps() & abi::WNNC_CON_GETCONNECTIONS != 0 && !p.origin().is_builtin()
         });
         match first_taker(askable, Ask::Get, |p| p.get_connection(&key, None)) {
             Ok((_, remote)) => Ok(remote),

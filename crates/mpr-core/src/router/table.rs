@@ -47,27 +47,7 @@ impl Router {
             return l.directory(&self.drives_dir);
         }
         let mut d = self.runtime_dir.join("unc");
-        match remote.unc() {
-            Some(u) => {
-                let server = match u.port {
-                    Some(p) => format!("{}@{p}", u.server),
-                    None => u.server.clone(),
-                };
-                d.push(server);
-                if !u.share.is_empty() {
-                    d.push(&u.share);
-                }
-            }
-            None => {
-                let rest = remote.as_str().split_once("://").map_or("", |(_, r)| r);
-                for part in rest
-                    .split('/')
-                    .filter(|p| !p.is_empty() && *p != "." && *p != "..")
-                {
-                    d.push(part);
-                }
-            }
-        }
+        d.extend(remote.deviceless_segments());
         d
     }
 

@@ -9,7 +9,7 @@ use crate::event::{Event, Observer};
 use crate::lasterror;
 use crate::plugin::{
     AddNotice, CallFailure, CancelCall, CancelNotice, ConnectCall, ConnectNotifier,
-    NetworkProvider, NotifyInfo, Phase,
+    NetworkProvider, NotifyInfo, Origin, Phase,
 };
 use crate::state::Store;
 use std::path::{Path, PathBuf};
@@ -43,8 +43,8 @@ impl NetworkProvider for Memory {
     fn connection_caps(&self) -> u32 {
         mpr_abi::WNNC_CON_ADDCONNECTION3 | mpr_abi::WNNC_CON_CANCELCONNECTION
     }
-    fn origin(&self) -> String {
-        "test".into()
+    fn origin(&self) -> Origin {
+        Origin::Library(PathBuf::from("test"))
     }
     fn add_connection(&self, _call: &ConnectCall<'_>) -> Result<(), WnError> {
         self.log.lock().unwrap().push("provider add".into());
@@ -104,8 +104,8 @@ impl NetworkProvider for Scripted {
     fn connection_caps(&self) -> u32 {
         mpr_abi::WNNC_CON_ADDCONNECTION3
     }
-    fn origin(&self) -> String {
-        "test".into()
+    fn origin(&self) -> Origin {
+        Origin::Library(PathBuf::from("test"))
     }
     fn add_connection(&self, _call: &ConnectCall<'_>) -> Result<(), WnError> {
         if let Err(e) = self.answer {
