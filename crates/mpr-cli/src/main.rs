@@ -25,9 +25,9 @@ mod watch;
 use clap::Parser;
 use std::process::ExitCode;
 
-// The provider-facing exports (WNetSetLastErrorW/A) live in mpr-ffi; the
+// The provider-facing exports (WNetSetLastErrorW/A) live in mpr-loader; the
 // build script keeps them in the executable's dynamic symbol table.
-use mpr_ffi as _;
+use mpr_loader as _;
 
 /// A failure that is not a `WN_*` result: usage or configuration (exit 2).
 #[derive(Debug)]

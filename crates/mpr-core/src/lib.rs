@@ -15,8 +15,9 @@ serve it, with no `unsafe` and no knowledge of C.
   selection and error precedence (§6), connection notifications (§7).
 - [`state`]: remembered and live connections, written atomically (§8).
 - [`journal`]: the audit journal.
-- [`lasterror`]: the per-thread extended error (`WNetGetLastError`).
-- [`WnError`]: one variant per `WN_*` code.
+- [`lasterror`]: the per-thread extended error (`WNetGetLastError`), and
+  [`WnError`], one variant per `WN_*` code: both are `mpr-error`'s,
+  re-exported here.
 
 The core never reads the environment: the caller resolves directories into
 [`router::RouterParts`] and loads plugins into slots.
@@ -25,14 +26,18 @@ The core never reads the environment: the caller resolves directories into
 #![deny(missing_docs)]
 
 pub mod config;
-mod error;
 pub mod journal;
-pub mod lasterror;
 pub mod names;
 pub mod plugin;
 pub mod router;
 pub mod state;
 pub mod trust;
 
-pub use error::{WnError, status_name};
 pub use journal::Journal;
+pub use mpr_error::{WnError, lasterror, status_name};
+
+// `crate::error::status_name` is still spelled so in the router; the type
+// itself lives in `mpr-error`.
+mod error {
+    pub(crate) use mpr_error::status_name;
+}

@@ -16,10 +16,14 @@ exists ([`notifyee::LoadedNotifier`], [`provider::LoadedProvider`]).
 those registered with `isolation = "process"` run in a host process
 ([`isolation::IsolatedNotifier`]; the host program's `main` is
 [`isolation::host_main`]).
+
+The host side of the interface lives here too: [`exports`] has the
+`WNetSetLastErrorW`/`A` that providers call back.
 */
 #![deny(missing_docs)]
 
 mod assemble;
+pub mod exports;
 pub mod isolation;
 pub mod notifyee;
 pub mod provider;
