@@ -9,10 +9,9 @@ use crate::output::{Cell, Out, Style, Table, stdout_line};
 use anyhow::{Context, Result, anyhow};
 use mpr_abi as abi;
 use mpr_core::config::{self, Config, Isolation, NotifyeeEntry, Policy};
-use mpr_core::plugin::ConnectNotifier;
 use mpr_core::router::ProviderSlot;
-use mpr_core::{Journal, WnError, fields, lasterror, trust};
-use mpr_loader::notifyee::NotifyeeLoad;
+use mpr_core::{Journal, WnError, fields, lasterror};
+use mpr_loader::LoadError;
 use mpr_setup::Paths;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -99,46 +98,16 @@ enum Verdict {
     Ignored(String),
 }
 
-/// Which of the two functions a vetted library exports, loading it as a
-/// connect would: in this process, or, for `isolation = "process"`, in a
-/// notifyee host (so that a library whose constructor crashes cannot take
-/// `mpr notifyee list|add` down with it). `Ok(Err(why))`: it exports
-/// neither.
-fn exports(
-    vetted: trust::VettedPlugin,
-    name: &str,
-    isolation: Isolation,
-    timeout_ms: u64,
-) -> Result<Result<(bool, bool), String>, String> {
-    match isolation {
-        Isolation::InProcess => match mpr_loader::load_notifyee(vetted)? {
-            NotifyeeLoad::Loaded(l) => Ok(Ok((l.handles_add(), l.handles_cancel()))),
-            NotifyeeLoad::NoExports(why) => Ok(Err(why)),
-        },
-        Isolation::Process => {
-            let path = vetted.path().to_path_buf();
-            drop(vetted);
-            let timeout = std::time::Duration::from_millis(timeout_ms);
-            match mpr_loader::isolation::IsolatedNotifier::start(name, &path, timeout)? {
-                mpr_loader::isolation::Started::Ready(n) => {
-                    Ok(Ok((n.handles_add(), n.handles_cancel())))
-                }
-                mpr_loader::isolation::Started::NoExports(why) => Ok(Err(why)),
-            }
-        }
-    }
-}
-
 /// Checks and loads a notifyee library as a connect would (the trust
-/// checks, then its exports).
-fn verdict(entry: &NotifyeeEntry) -> Verdict {
-    match trust::vet(&entry.path) {
-        Err(r) => Verdict::Refused(r.reason),
-        Ok(v) => match exports(v, &entry.name, entry.isolation, entry.timeout_ms) {
-            Ok(Ok((add, cancel))) => Verdict::Ok(add, cancel),
-            Ok(Err(why)) => Verdict::Ignored(why),
-            Err(why) => Verdict::Refused(why),
-        },
+/// checks, then its exports): in this process, or, for `isolation =
+/// "process"`, in a notifyee host (so that a library whose constructor
+/// crashes cannot take `mpr notifyee list|add` down with it).
+fn verdict(entry: &NotifyeeEntry, libexec_dir: Option<&Path>) -> Verdict {
+    match mpr_loader::load_registered_notifyee(entry, libexec_dir) {
+        Ok(n) => Verdict::Ok(n.handles_add(), n.handles_cancel()),
+        Err(LoadError::NotTrusted(r)) => Verdict::Refused(r.reason),
+        Err(e) if e.is_ignored() => Verdict::Ignored(e.to_string()),
+        Err(e) => Verdict::Refused(e.to_string()),
     }
 }
 
@@ -164,7 +133,7 @@ pub fn notifyee_list(out: Out) -> Result<ExitCode> {
     let mut rows = Vec::new();
     // PRE calls the newest registration first.
     for (i, entry) in config.notifyees.iter().enumerate().rev() {
-        let v = verdict(entry);
+        let v = verdict(entry, paths.libexec_dir.as_deref());
         rows.push((n - i, i + 1, entry, v, sha256_file(&entry.path)));
     }
     let items: Vec<Value> = rows
@@ -581,9 +550,29 @@ fn add(new: NewNotifyee) -> Result<Result<Added, Failure>> {
             None,
         )));
     }
-    let vetted = match trust::vet(&expanded) {
-        Ok(v) => v,
-        Err(r) => {
+    let candidate = NotifyeeEntry {
+        name: name.clone(),
+        path: expanded.clone(),
+        isolation: new.isolation.unwrap_or(Isolation::InProcess),
+        timeout_ms: new.timeout_ms.unwrap_or(config::DEFAULT_TIMEOUT_MS),
+        policy: new.policy.unwrap_or(Policy::Veto),
+        line: 0,
+    };
+    let exports = match mpr_loader::load_registered_notifyee(
+        &candidate,
+        paths.libexec_dir.as_deref(),
+    ) {
+        Ok(n) => {
+            let mut x = Vec::new();
+            if n.handles_add() {
+                x.push("AddConnectNotify");
+            }
+            if n.handles_cancel() {
+                x.push("CancelConnectNotify");
+            }
+            x
+        }
+        Err(LoadError::NotTrusted(r)) => {
             return Ok(Err(failure(
                 WnError::AccessDenied,
                 r.to_string(),
@@ -592,30 +581,16 @@ fn add(new: NewNotifyee) -> Result<Result<Added, Failure>> {
                 ),
             )));
         }
-    };
-    let isolation = new.isolation.unwrap_or(Isolation::InProcess);
-    let timeout_ms = new.timeout_ms.unwrap_or(config::DEFAULT_TIMEOUT_MS);
-    let exports = match exports(vetted, &name, isolation, timeout_ms) {
-        Ok(Ok((add, cancel))) => {
-            let mut x = Vec::new();
-            if add {
-                x.push("AddConnectNotify");
-            }
-            if cancel {
-                x.push("CancelConnectNotify");
-            }
-            x
-        }
-        Ok(Err(why)) => {
+        Err(e) if e.is_ignored() => {
             return Ok(Err(failure(
                 WnError::BadValue,
-                format!("{why}, so it is not a notifyee library"),
+                format!("{e}, so it is not a notifyee library"),
                 Some(
                     "a notifyee must export AddConnectNotify and/or CancelConnectNotify (see include/npapi.h)",
                 ),
             )));
         }
-        Err(why) => return Ok(Err(failure(WnError::BadValue, why, None))),
+        Err(e) => return Ok(Err(failure(WnError::BadValue, e.to_string(), None))),
     };
     let reg = Registration {
         name: name.clone(),

@@ -99,8 +99,13 @@ pub fn router_from_env_wrapped(
     let mut warnings = Vec::new();
     let runtime_dir = setup.paths.runtime_dir.clone();
     let builtins = |e: &mpr_core::config::ProviderEntry| mpr_providers::builtin(e, &runtime_dir);
-    let (providers, notifyees) =
-        mpr_loader::assemble(&setup.config, &builtins, load.notifyees, &mut warnings);
+    let (providers, notifyees) = mpr_loader::assemble(
+        &setup.config,
+        &builtins,
+        load.notifyees,
+        setup.paths.libexec_dir.as_deref(),
+        &mut warnings,
+    );
     let providers = providers
         .into_iter()
         .map(|slot| match slot {
