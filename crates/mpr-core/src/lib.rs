@@ -7,6 +7,8 @@ serve it, with no `unsafe` and no knowledge of C.
 - [`names`]: remote names (`\\server\share`, URLs) and local names (`Z:`, a
   directory), validated and normalised (spec §4).
 - [`config`]: `mpr.toml`, provider order and notifyee registration (§3).
+- [`registration`]: adding and removing a notifyee in the text of
+  `mpr.toml`, comments and layout kept.
 - [`trust`]: the checks a plugin file passes before it is loaded (§3).
 - [`plugin`]: the traits [`plugin::NetworkProvider`] and
   [`plugin::ConnectNotifier`] that built-in providers and the loader's
@@ -29,6 +31,7 @@ pub mod config;
 pub mod journal;
 pub mod names;
 pub mod plugin;
+pub mod registration;
 pub mod router;
 pub mod state;
 pub mod trust;
