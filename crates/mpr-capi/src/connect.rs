@@ -12,11 +12,12 @@ use mpr_abi::{
     BOOL, CONNECT_LOCALDRIVE, CONNECT_REDIRECT, CONNECT_UPDATE_PROFILE, DWORD, HWND, LPSTR, LPWSTR,
     NETRESOURCEA, NETRESOURCEW, RESOURCETYPE_ANY, WN_MORE_DATA, WN_SUCCESS,
 };
+use mpr_core::names::MAX_NAME_UNITS;
 use mpr_core::plugin::Secret;
 use mpr_core::router::{AddApi, AddRequest, CancelRequest};
 use mpr_core::{WnError, lasterror};
 use mpr_ffi::ffi_boundary;
-use mpr_ffi::wide::{MAX_NAME_UNITS, MAX_TEXT_UNITS};
+use mpr_ffi::wide::MAX_TEXT_UNITS;
 use std::ffi::c_char;
 
 /// Reads one string argument; an unreadable one (a lone surrogate, invalid

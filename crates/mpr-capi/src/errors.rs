@@ -1,7 +1,7 @@
 //! `WNetGetLastErrorW`/`A`: the calling thread's extended error.
 //!
 //! Providers store it with `WNetSetLastErrorW` (exported from this library
-//! by `mpr-ffi`) before returning `WN_EXTENDED_ERROR`; the router stores the
+//! by `mpr-loader`) before returning `WN_EXTENDED_ERROR`; the router stores the
 //! detail of its own failures there too ([`mpr_core::lasterror`]).
 
 use crate::global::panicked;

@@ -12,7 +12,7 @@ and the other way round.
   `WNetRestoreSingleConnectionW`;
 - [`enumerate`]: `WNetOpenEnumW/A`, `WNetEnumResourceW/A`, `WNetCloseEnum`;
 - [`errors`]: `WNetGetLastErrorW/A`. `WNetSetLastErrorW/A`, which providers
-  call, are `mpr-ffi`'s `#[no_mangle]` functions: rustc exports the
+  call, are `mpr-loader`'s `#[no_mangle]` functions: rustc exports the
   `#[no_mangle]` functions of every linked crate from a `cdylib`, so they
   are in libmpr.so's dynamic symbol table too (the integration tests check
   it with `nm -D`), and a provider loaded by a program linked with

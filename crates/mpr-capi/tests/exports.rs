@@ -1,6 +1,6 @@
 //! libmpr.so exports the WNet functions of `include/winnetwk.h`, and the
 //! `WNetSetLastErrorW`/`A` that providers resolve from it (they come from
-//! `mpr-ffi`), and nothing that looks like Rust.
+//! `mpr-loader`), and nothing that looks like Rust.
 //!
 //! This test also makes `cargo test --workspace` build libmpr.so (into
 //! `target/<profile>/deps`), which the C tests of `mpr-cli` link against.

@@ -14,7 +14,8 @@ use std::ffi::OsString;
 /// Every verb takes --json and then prints exactly one JSON object on
 /// standard output (see docs/json.md); human messages go to standard error.
 /// Exit status: 0 success, 1 a WN_* failure (`mpr: error 85
-/// (WN_ALREADY_CONNECTED): ...`), 2 a usage or configuration error.
+/// (WN_ALREADY_CONNECTED): ...`), 2 a usage or configuration error, 3 an
+/// internal error.
 ///
 /// Environment: MPR_CONFIG_DIR (system configuration, default /etc/mpr),
 /// MPR_STATE_DIR (remembered connections and the audit journal, default

@@ -1,25 +1,26 @@
-//! One function per verb.
+//! One function per verb: the connection verbs here, the registry verbs in
+//! [`crate::registry`]; [`run`] dispatches.
 
-use crate::UsageError;
 use crate::args::{
     Cli, Command, IsolationArg, NotifyeeCommand, PolicyArg, ProviderCommand, UseArgs,
 };
 use crate::credentials::{prompt_password, read_password_stdin};
-use crate::output::{Cell, Out, Style, Table, stdout_line, warn};
+use crate::error::CliError;
+use crate::output::{Cell, Out, Style, Table, obj, stdout_line, warn};
 use crate::progress::{InFlight, Spinner};
 use crate::registry;
-use anyhow::{Result, bail};
 use mpr_abi as abi;
 use mpr_core::config::{Isolation, Policy};
 use mpr_core::router::{AddApi, AddRequest, CancelRequest, ConnState, ConnectionStatus, Router};
 use mpr_core::{WnError, lasterror};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::ffi::OsString;
-use std::process::ExitCode;
 use std::sync::Arc;
 
+type Result<T = (), E = CliError> = std::result::Result<T, E>;
+
 /// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode> {
+pub fn run(cli: Cli) -> Result {
     match cli.command {
         Command::Notifyee(NotifyeeCommand::List { json }) => registry::notifyee_list(Out { json }),
         Command::Notifyee(NotifyeeCommand::Add {
@@ -49,24 +50,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             registry::notifyee_remove(Out { json }, name)
         }
         Command::Provider(ProviderCommand::List { json }) => registry::provider_list(Out { json }),
-        Command::Watch { json, lines } => crate::watch::watch(json, lines),
-        Command::Generate { what } => {
-            crate::generate::generate(what)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        // `watch` ends with success (Ctrl-C, or its reader went away) or
+        // an error; its exit code carries nothing more.
+        Command::Watch { json, lines } => crate::watch::watch(json, lines)
+            .map(drop)
+            .map_err(CliError::from),
+        Command::Generate { what } => crate::generate::generate(what),
         Command::Use(a) => use_cmd(a),
         Command::Get { local, json } => {
             let out = Out { json };
-            let Some(local) = utf8(&local, WnError::BadLocalName, "local name", out)? else {
-                return Ok(out.failure(WnError::BadLocalName));
-            };
+            let local = utf8(&local, WnError::BadLocalName, "local name", out)?;
             let router = build_router(false)?;
-            Ok(match router.get_connection(&local) {
+            match router.get_connection(&local) {
                 Ok(remote) => out.success(obj(json!({"local": local, "remote": remote})), || {
                     stdout_line(&remote)
                 }),
-                Err(e) => out.failure(e),
-            })
+                Err(e) => Err(out.failure(e)),
+            }
         }
         Command::List { remembered, json } => {
             let router = build_router(false)?;
@@ -75,10 +75,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Restore { local, json } => {
             let out = Out { json };
             let local = match local {
-                Some(l) => match utf8(&l, WnError::BadLocalName, "local name", out)? {
-                    Some(s) => Some(s),
-                    None => return Ok(out.failure(WnError::BadLocalName)),
-                },
+                Some(l) => Some(utf8(&l, WnError::BadLocalName, "local name", out)?),
                 None => None,
             };
             let in_flight = Arc::new(InFlight::default());
@@ -88,26 +85,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The fields of a JSON object (an empty map for anything else).
-pub fn obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-/// Converts an argument to UTF-8; `None` (with the extended error set) if
-/// it is not.
-fn utf8(s: &OsString, _e: WnError, what: &str, _out: Out) -> Result<Option<String>> {
+/// Converts an argument to UTF-8; one that is not is the failure `e`
+/// (reported, with the extended error set).
+fn utf8(s: &OsString, e: WnError, what: &str, out: Out) -> Result<String> {
     match s.to_str() {
-        Some(v) => Ok(Some(v.to_string())),
+        Some(v) => Ok(v.to_string()),
         None => {
             lasterror::set(
-                _e.code(),
+                e.code(),
                 format!("the {what} {} is not valid UTF-8", s.to_string_lossy()),
                 "mpr",
             );
-            Ok(None)
+            Err(out.failure(e))
         }
     }
 }
@@ -116,8 +105,7 @@ fn utf8(s: &OsString, _e: WnError, what: &str, _out: Out) -> Result<Option<Strin
 pub fn build_router(with_notifyees: bool) -> Result<Router> {
     let (router, warnings) = mpr_setup::router_from_env(mpr_setup::Load {
         notifyees: with_notifyees,
-    })
-    .map_err(|e| UsageError(e.to_string()))?;
+    })?;
     for w in warnings {
         warn(&w);
     }
@@ -135,12 +123,12 @@ pub fn build_router_watched(with_notifyees: bool, in_flight: &Arc<InFlight>) -> 
     Ok(router)
 }
 
-fn use_cmd(a: UseArgs) -> Result<ExitCode> {
+fn use_cmd(a: UseArgs) -> Result {
     let out = Out { json: a.json };
     if a.delete {
         let [name] = a.names.as_slice() else {
-            bail!(UsageError(
-                "`mpr use --delete` takes exactly one name: a local name or a remote name".into()
+            return Err(CliError::Usage(
+                "`mpr use --delete` takes exactly one name: a local name or a remote name".into(),
             ));
         };
         if a.persistent
@@ -150,13 +138,11 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
             || a.user.is_some()
             || a.provider.is_some()
         {
-            bail!(UsageError(
-                "--delete cannot be combined with connect options".into()
+            return Err(CliError::Usage(
+                "--delete cannot be combined with connect options".into(),
             ));
         }
-        let Some(name) = utf8(name, WnError::BadLocalName, "name", out)? else {
-            return Ok(out.failure(WnError::BadLocalName));
-        };
+        let name = utf8(name, WnError::BadLocalName, "name", out)?;
         let in_flight = Arc::new(InFlight::default());
         let router = build_router_watched(true, &in_flight)?;
         let flags = if a.keep_remembered {
@@ -171,13 +157,13 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
             force: a.force,
         });
         spinner.stop();
-        return Ok(match result {
+        return match result {
             Ok(o) => out.success(
                 obj(json!({"target": o.name, "provider": o.provider, "provider_name": o.provider_name, "forgotten": o.forgotten})),
                 || stdout_line(&format!("{} was disconnected.", o.name)),
             ),
-            Err(e) => out.failure(e),
-        });
+            Err(e) => Err(out.failure(e)),
+        };
     }
     let (local, remote) = match a.names.as_slice() {
         [] => {
@@ -188,8 +174,8 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
                 || a.persistent
                 || a.temporary
             {
-                bail!(UsageError(
-                    "connect options need a remote name: mpr use [LOCAL] REMOTE".into()
+                return Err(CliError::Usage(
+                    "connect options need a remote name: mpr use [LOCAL] REMOTE".into(),
                 ));
             }
             let router = build_router(false)?;
@@ -199,29 +185,18 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
         [local, remote] => (Some(local), remote),
         _ => unreachable!("clap allows at most two names"),
     };
-    let Some(remote) = utf8(remote, WnError::BadNetName, "remote name", out)? else {
-        return Ok(out.failure(WnError::BadNetName));
-    };
+    let remote = utf8(remote, WnError::BadNetName, "remote name", out)?;
     let local = match local {
         None => None,
-        Some(l) => match utf8(l, WnError::BadLocalName, "local name", out)? {
-            Some(s) => Some(s),
-            None => return Ok(out.failure(WnError::BadLocalName)),
-        },
+        Some(l) => Some(utf8(l, WnError::BadLocalName, "local name", out)?),
     };
     let provider = match &a.provider {
         None => None,
-        Some(p) => match utf8(p, WnError::BadProvider, "provider name", out)? {
-            Some(s) => Some(s),
-            None => return Ok(out.failure(WnError::BadProvider)),
-        },
+        Some(p) => Some(utf8(p, WnError::BadProvider, "provider name", out)?),
     };
     let user = match &a.user {
         None => None,
-        Some(u) => match utf8(u, WnError::BadUser, "user name", out)? {
-            Some(s) => Some(s),
-            None => return Ok(out.failure(WnError::BadUser)),
-        },
+        Some(u) => Some(utf8(u, WnError::BadUser, "user name", out)?),
     };
     let mut flags = 0;
     if a.persistent {
@@ -267,7 +242,7 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
     let result = router.add(&req);
     spinner.stop();
     drop(req);
-    Ok(match result {
+    match result {
         Ok(o) => out.success(
             obj(json!({
                 "local": o.local, "remote": o.remote, "provider": o.provider, "provider_name": o.provider_name,
@@ -278,8 +253,8 @@ fn use_cmd(a: UseArgs) -> Result<ExitCode> {
                 stdout_line(&format!("{what} is now connected to {} ({}).", o.remote, o.provider_name));
             },
         ),
-        Err(e) => out.failure(e),
-    })
+        Err(e) => Err(out.failure(e)),
+    }
 }
 
 fn status_json(c: &ConnectionStatus) -> Value {
@@ -289,16 +264,16 @@ fn status_json(c: &ConnectionStatus) -> Value {
     })
 }
 
-fn list(router: &Router, out: Out, remembered_only: bool) -> Result<ExitCode> {
+fn list(router: &Router, out: Out, remembered_only: bool) -> Result {
     let mut rows = match router.connections() {
         Ok(r) => r,
-        Err(e) => return Ok(out.failure(e)),
+        Err(e) => return Err(out.failure(e)),
     };
     if remembered_only {
         rows.retain(|c| c.remembered);
     }
     let items: Vec<Value> = rows.iter().map(status_json).collect();
-    Ok(out.success(obj(json!({"connections": items})), || {
+    out.success(obj(json!({"connections": items})), || {
         if rows.is_empty() {
             stdout_line(if remembered_only {
                 "There are no remembered connections."
@@ -322,15 +297,10 @@ fn list(router: &Router, out: Out, remembered_only: bool) -> Result<ExitCode> {
             ]);
         }
         t.print();
-    }))
+    })
 }
 
-fn restore(
-    router: &Router,
-    out: Out,
-    only: Option<&str>,
-    in_flight: Arc<InFlight>,
-) -> Result<ExitCode> {
+fn restore(router: &Router, out: Out, only: Option<&str>, in_flight: Arc<InFlight>) -> Result {
     let label = match only {
         Some(l) => format!("Restoring {l}"),
         None => "Restoring remembered connections".to_string(),
@@ -340,7 +310,7 @@ fn restore(
     spinner.stop();
     let results = match results {
         Ok(r) => r,
-        Err(e) => return Ok(out.failure(e)),
+        Err(e) => return Err(out.failure(e)),
     };
     let mut first_failure: Option<WnError> = None;
     let mut items = Vec::new();
@@ -383,9 +353,9 @@ fn restore(
     } else if results.is_empty() {
         stdout_line("There are no remembered connections to restore.");
     }
-    Ok(if first_failure.is_some() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    // Each failure is reported above, in its result.
+    match first_failure {
+        Some(e) => Err(CliError::Wn(e)),
+        None => Ok(()),
+    }
 }

@@ -3,8 +3,8 @@
 //! the environment. Every copy is held in zeroized memory
 //! ([`mpr_core::plugin::Secret`] and `Zeroizing` buffers).
 
-use crate::UsageError;
-use anyhow::{Context, Result, bail};
+use crate::error::{CliError, exit_code};
+use anyhow::Context;
 use mpr_core::plugin::Secret;
 use std::io::{IsTerminal, Read, Write};
 use zeroize::Zeroizing;
@@ -21,7 +21,7 @@ fn strip_newline(s: &str) -> &str {
 
 /// Reads the password from standard input: its first line (the rest is
 /// ignored).
-pub fn read_password_stdin() -> Result<Secret> {
+pub fn read_password_stdin() -> Result<Secret, CliError> {
     // Room for the whole input up front, so that growing the buffer leaves
     // no unwiped copy behind.
     let mut buf = Zeroizing::new(String::with_capacity(MAX as usize + 4096));
@@ -29,21 +29,25 @@ pub fn read_password_stdin() -> Result<Secret> {
         .lock()
         .take(MAX)
         .read_to_string(&mut buf)
-        .map_err(|e| UsageError(format!("cannot read the password from standard input: {e}")))?;
+        .map_err(|e| {
+            CliError::Usage(format!("cannot read the password from standard input: {e}"))
+        })?;
     let first = buf.split_inclusive('\n').next().unwrap_or("");
     Ok(Secret::new(strip_newline(first).to_string()))
 }
 
 /// Asks for a password on the terminal without echo. Without a terminal
-/// this is a usage error (exit 2). Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT)
-/// while asking restores the terminal before the process ends.
-pub fn prompt_password(user: Option<&str>, remote: &str) -> Result<Secret> {
+/// this is a usage error (exit 2); a terminal that cannot be set up is an
+/// internal one. Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) while asking restores
+/// the terminal and ends the process with the status of
+/// [`CliError::Interrupted`] (130 for Ctrl-C).
+pub fn prompt_password(user: Option<&str>, remote: &str) -> Result<Secret, CliError> {
     use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
     use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     if !std::io::stdin().is_terminal() {
-        bail!(UsageError(
+        return Err(CliError::Usage(
             "--interactive needs a terminal to ask for the password (use --password-stdin in scripts)"
-                .into()
+                .into(),
         ));
     }
     let tty = std::fs::OpenOptions::new()
@@ -51,7 +55,7 @@ pub fn prompt_password(user: Option<&str>, remote: &str) -> Result<Secret> {
         .write(true)
         .open("/dev/tty")
         .map_err(|e| {
-            UsageError(format!(
+            CliError::Usage(format!(
                 "--interactive needs a terminal to ask for the password, and /dev/tty cannot be opened ({e}); use --password-stdin in scripts"
             ))
         })?;
@@ -72,7 +76,9 @@ pub fn prompt_password(user: Option<&str>, remote: &str) -> Result<Secret> {
             let _ = tcsetattr(&restore_tty, OptionalActions::Now, &restore);
             let mut w = &restore_tty;
             let _ = writeln!(w);
-            std::process::exit(128 + sig);
+            // The main thread is blocked reading the terminal: end here.
+            let status = exit_code(Some(&CliError::Interrupted(sig)));
+            std::process::exit(i32::from(status));
         }
     });
 
@@ -91,7 +97,7 @@ pub fn prompt_password(user: Option<&str>, remote: &str) -> Result<Secret> {
     let _ = watcher.join();
     read.context("cannot read the password from the terminal")?;
     let text = std::str::from_utf8(&line)
-        .map_err(|_| UsageError("the password is not valid UTF-8".into()))?;
+        .map_err(|_| CliError::Usage("the password is not valid UTF-8".into()))?;
     Ok(Secret::new(strip_newline(text).to_string()))
 }
 

@@ -3,13 +3,15 @@
 //! `docs/mpr.1` is this output; a test fails when it is stale.
 
 use crate::args::{Cli, Generated};
+use crate::error::CliError;
+use crate::output::stdout_bytes;
 use anyhow::Result;
 use clap::CommandFactory;
 use roff::{Roff, bold, italic, roman};
 use std::io::Write;
 
 /// Writes what was asked for to standard output.
-pub fn generate(what: Generated) -> Result<()> {
+pub fn generate(what: Generated) -> Result<(), CliError> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     match what {
@@ -24,9 +26,8 @@ pub fn generate(what: Generated) -> Result<()> {
             clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, "mpr", &mut out)
         }
     }
-    let mut o = std::io::stdout().lock();
-    // A closed pipe is not an error.
-    let _ = o.write_all(&out).and_then(|()| o.flush());
+    // How the write went is decided with the rest of the output.
+    stdout_bytes(&out);
     Ok(())
 }
 
@@ -152,8 +153,13 @@ fn extra_sections() -> Roff {
     );
     item(
         &mut r,
+        "3",
+        "An internal error: mpr itself failed (it could not write its output, or a bug), not the command or the configuration.",
+    );
+    item(
+        &mut r,
         "130",
-        "Interrupted (Ctrl-C) while asking for a password. mpr watch exits 0 on Ctrl-C.",
+        "Interrupted (Ctrl-C) while asking for a password. mpr watch exits 0 on Ctrl-C, and every verb exits 0 when the reader of its output goes away.",
     );
 
     r.control("SH", ["ENVIRONMENT"]);

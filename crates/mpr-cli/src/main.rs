@@ -3,19 +3,22 @@
 //! `mpr.toml`, runs one operation and prints the result.
 //!
 //! Modules: [`args`] (the clap definition: help, man page and completions),
-//! [`commands`] (the connection verbs), [`registry`] (`notifyee` and
-//! `provider`), [`watch`] (following the journal), [`generate`] (man page
-//! and completions), [`output`] (tables, colour, JSON, error lines),
-//! [`progress`] (the spinner), [`credentials`] (passwords).
+//! [`commands`] (the connection verbs, and the dispatch of every verb),
+//! [`registry`] (`notifyee` and `provider`), [`watch`] (following the
+//! journal), [`generate`] (man page and completions), [`output`] (tables,
+//! colour, JSON, error reports), [`progress`] (the spinner), [`credentials`]
+//! (passwords), [`error`] (how a command fails).
 //!
-//! Exit codes are decided in one place, [`main`]: 0 success, 1 a `WN_*`
-//! failure (the verbs return it), 2 a usage or configuration error (clap's
-//! errors and every `Err` that reaches `main`).
+//! Every verb returns `Result<(), CliError>`; the exit status is decided in
+//! one place, [`error::exit_code`], from the type of the error: 0 success,
+//! 1 a `WN_*` failure, 2 a usage or configuration error, 3 an internal
+//! error, 128 + signal when a signal ends the password prompt.
 #![forbid(unsafe_code)]
 
 mod args;
 mod commands;
 mod credentials;
+mod error;
 mod generate;
 mod output;
 mod progress;
@@ -23,67 +26,40 @@ mod registry;
 mod watch;
 
 use clap::Parser;
+use error::CliError;
 use std::process::ExitCode;
 
-// The provider-facing exports (WNetSetLastErrorW/A) live in mpr-ffi; the
+// `watch` still names the usage error from the crate root.
+pub use error::UsageError;
+
+// The provider-facing exports (WNetSetLastErrorW/A) live in mpr-loader; the
 // build script keeps them in the executable's dynamic symbol table.
-use mpr_ffi as _;
-
-/// A failure that is not a `WN_*` result: usage or configuration (exit 2).
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// Exit status of a usage or configuration error.
-const USAGE: u8 = 2;
+use mpr_loader as _;
 
 fn main() -> ExitCode {
     // With --json, even a usage or configuration error is one JSON object
     // on standard output (spec §9), besides the line on standard error.
     let json = std::env::args_os().any(|a| a == "--json");
-    let cli = match args::Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            if !e.use_stderr() {
-                return ExitCode::SUCCESS;
-            }
-            if json {
-                let first = e
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ")
-                    .to_string();
-                output::usage_json(mpr_core::WnError::BadValue, &first);
-            }
-            return ExitCode::from(USAGE);
-        }
-    };
-    output::init_color(cli.color);
-    match commands::run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            let message = format!("{e:#}");
-            output::usage_line(&message);
-            if json {
-                // A malformed mpr.toml is the WNet "bad profile".
-                let code = if message.starts_with("configuration error") {
-                    mpr_core::WnError::BadProfile
-                } else {
-                    mpr_core::WnError::BadValue
-                };
-                output::usage_json(code, &message);
-            }
-            ExitCode::from(USAGE)
-        }
+    let outcome = run().and_then(|()| output::stdout_status());
+    if let Err(e) = &outcome {
+        output::report(e, json);
     }
+    ExitCode::from(error::exit_code(outcome.as_ref().err()))
+}
+
+/// Parses the command line and runs the verb. A panic (a bug) becomes an
+/// internal error, so that `--json` still prints its one object.
+fn run() -> Result<(), CliError> {
+    let cli = args::Cli::try_parse().map_err(CliError::Clap)?;
+    output::init_color(cli.color);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(cli))).unwrap_or_else(
+        |panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Err(CliError::Internal(anyhow::anyhow!("a bug: {what}")))
+        },
+    )
 }

@@ -1,12 +1,13 @@
 //! Results for people (tables, one-line messages, colour on a terminal) and
 //! for programs (one JSON object per invocation on standard output, see
-//! docs/json.md).
+//! docs/json.md), and the report of every error ([`Out::failure`] for a
+//! `WN_*` failure, [`report`] for the others).
 
 use crate::args::ColorChoice;
+use crate::error::{CliError, exit_code};
 use mpr_core::{WnError, lasterror};
 use serde_json::{Map, Value, json};
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 use std::sync::OnceLock;
 
 /// The version of the JSON objects printed with `--json`.
@@ -89,10 +90,47 @@ pub fn paint(stream: Stream, style: Style, text: &str) -> String {
     }
 }
 
-/// Writes a line to stdout; a closed pipe is not an error (exit 0 later).
+/// The first error writing standard output, if any ([`stdout_status`]).
+static STDOUT_ERROR: OnceLock<std::io::Error> = OnceLock::new();
+
+/// Writes a line to stdout. A failure is remembered for [`stdout_status`]
+/// rather than returned: output is written from many places, and what the
+/// failure means is decided once, at the end.
 pub fn stdout_line(s: &str) {
+    let mut line = String::with_capacity(s.len() + 1);
+    line.push_str(s);
+    line.push('\n');
+    stdout_bytes(line.as_bytes());
+}
+
+/// Writes bytes to stdout and flushes, remembering a failure like
+/// [`stdout_line`].
+pub fn stdout_bytes(b: &[u8]) {
+    if STDOUT_ERROR.get().is_some() {
+        return;
+    }
     let mut o = std::io::stdout().lock();
-    let _ = writeln!(o, "{s}");
+    if let Err(e) = o.write_all(b).and_then(|()| o.flush()) {
+        let _ = STDOUT_ERROR.set(e);
+    }
+}
+
+/// How writing standard output went: a closed pipe (its reader went away,
+/// as with `mpr use | head -1`) is [`CliError::BrokenPipe`], any other
+/// failure (a full disk) an internal error.
+pub fn stdout_status() -> Result<(), CliError> {
+    match STDOUT_ERROR.get() {
+        None => Ok(()),
+        Some(e) => Err(stdout_error(e)),
+    }
+}
+
+fn stdout_error(e: &std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        CliError::BrokenPipe
+    } else {
+        CliError::Internal(anyhow::anyhow!("cannot write to standard output: {e}"))
+    }
 }
 
 /// Prints `mpr: warning: TEXT` on stderr.
@@ -151,6 +189,14 @@ fn hint_for(e: WnError) -> Option<&'static str> {
     })
 }
 
+/// The fields of a JSON object (an empty map for anything else).
+pub fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
 /// How results are printed.
 #[derive(Debug, Clone, Copy)]
 pub struct Out {
@@ -160,7 +206,11 @@ pub struct Out {
 
 impl Out {
     /// Prints a success object (JSON) or runs `human`.
-    pub fn success(&self, fields: Map<String, Value>, human: impl FnOnce()) -> ExitCode {
+    pub fn success(
+        &self,
+        fields: Map<String, Value>,
+        human: impl FnOnce(),
+    ) -> Result<(), CliError> {
         if self.json {
             let mut obj = Map::new();
             obj.insert("version".into(), json!(JSON_VERSION));
@@ -171,17 +221,18 @@ impl Out {
         } else {
             human();
         }
-        ExitCode::SUCCESS
+        Ok(())
     }
 
     /// Reports a `WN_*` failure: a line on stderr (plus a hint), and with
-    /// `--json` the error object on stdout. Exit code 1.
-    pub fn failure(&self, e: WnError) -> ExitCode {
+    /// `--json` the error object on stdout. Returns the reported
+    /// [`CliError::Wn`] (exit status 1) for the verb to return.
+    pub fn failure(&self, e: WnError) -> CliError {
         self.failure_with_hint(e, hint_for(e))
     }
 
     /// Like [`Out::failure`] with a hint of the caller's.
-    pub fn failure_with_hint(&self, e: WnError, hint: Option<&str>) -> ExitCode {
+    pub fn failure_with_hint(&self, e: WnError, hint: Option<&str>) -> CliError {
         let message = message_for(e);
         error_line(e, &message);
         if !self.json
@@ -192,7 +243,7 @@ impl Out {
         if self.json {
             stdout_line(&error_object(e, &message).to_string());
         }
-        ExitCode::from(1)
+        CliError::Wn(e)
     }
 }
 
@@ -310,14 +361,35 @@ impl Table {
     }
 }
 
-/// The JSON object of a usage or configuration error (exit 2): the nearest
-/// `WN_*` code (`WN_BAD_PROFILE` for a malformed `mpr.toml`, else
-/// `WN_BAD_VALUE`), the message, and `"exit": 2`.
-pub fn usage_json(code: WnError, message: &str) {
-    stdout_line(
-        &json!({"version": JSON_VERSION, "code": code.code(), "name": code.name(), "message": message, "exit": 2})
-            .to_string(),
-    );
+/// Reports an error that is not a `WN_*` failure (those are reported by
+/// [`Out::failure`], which has the verb's context): a line on stderr and,
+/// with `--json`, one object on stdout with the nearest `WN_*` code
+/// ([`CliError::json_code`]) and the exit status (`"exit"`).
+pub fn report(e: &CliError, json: bool) {
+    match e {
+        // Reported by the verb, or nothing to report.
+        CliError::Wn(_) | CliError::BrokenPipe | CliError::Interrupted(_) => return,
+        CliError::Clap(c) => {
+            let _ = c.print();
+            if !c.use_stderr() {
+                return; // --help, --version: not an error.
+            }
+        }
+        CliError::Usage(_)
+        | CliError::Config(_)
+        | CliError::Environment(_)
+        | CliError::Internal(_) => usage_line(&e.to_string()),
+    }
+    if json {
+        stdout_line(&error_json(e).to_string());
+    }
+}
+
+/// The JSON object of an error that is not a `WN_*` failure.
+fn error_json(e: &CliError) -> Value {
+    let code = e.json_code();
+    let exit = exit_code(Some(e));
+    json!({"version": JSON_VERSION, "code": code.code(), "name": code.name(), "message": e.to_string(), "exit": exit})
 }
 
 #[cfg(test)]

@@ -1,28 +1,32 @@
 //! The registry verbs: `mpr notifyee list|add|remove` and `mpr provider
-//! list`. Registering edits the system `mpr.toml` in place (comments,
-//! order and layout kept), under a lock on its directory, and replaces it
-//! atomically; the result is parsed again before it is written, so a file
-//! mpr could not read is never written.
+//! list`. Registering edits the system `mpr.toml` in place
+//! ([`mpr_core::registration`] keeps comments, order and layout and checks
+//! the result), under a lock on its directory, and replaces it atomically,
+//! so a file mpr could not read is never written.
 
-use crate::UsageError;
-use crate::output::{Cell, Out, Style, Table, stdout_line};
-use anyhow::{Context, Result, anyhow};
+use crate::error::CliError;
+use crate::output::{Cell, Out, Style, Table, obj, stdout_line};
+use anyhow::Context;
 use mpr_abi as abi;
 use mpr_core::config::{self, Config, Isolation, NotifyeeEntry, Policy};
 use mpr_core::event::{Event, RegistryAction, RegistryEvent, RegistryKind};
-use mpr_core::plugin::ConnectNotifier;
+use mpr_core::registration::{self, Registration, RegistrationError};
 use mpr_core::router::ProviderSlot;
 use mpr_core::{Journal, WnError, lasterror, trust};
-use mpr_loader::notifyee::NotifyeeLoad;
+use mpr_loader::LoadError;
 use mpr_setup::Paths;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+
+type Result<T = (), E = CliError> = std::result::Result<T, E>;
 
 /// The hint for a system configuration that cannot be written.
 const ROOT_HINT: &str = "the notifyees are registered in the system configuration: run this as root (e.g. with sudo), or point MPR_CONFIG_DIR at a directory of yours";
+
+/// The hint for a library that fails the trust checks.
+const TRUST_HINT: &str = "a plugin and every directory above it must be owned by root (or by you, when you are not root) and not group- or world-writable";
 
 /// The options of a new registration.
 #[derive(Debug, Clone)]
@@ -39,42 +43,15 @@ pub struct NewNotifyee {
     pub timeout_ms: Option<u64>,
 }
 
-/// A failure that the caller reports as `WN_*` (exit 1): the code, its
-/// message (set as the extended error) and a hint.
-struct Failure(WnError, String, Option<String>);
-
-fn failure(e: WnError, message: impl Into<String>, hint: Option<&str>) -> Failure {
-    Failure(e, message.into(), hint.map(str::to_string))
-}
-
-fn report(out: Out, f: Failure) -> ExitCode {
-    let Failure(e, message, hint) = f;
-    lasterror::set(e.code(), message, "mpr");
-    out.failure_with_hint(e, hint.as_deref())
-}
-
-fn paths() -> Result<Paths> {
-    Paths::from_env().map_err(|e| UsageError(e.to_string()).into())
+/// Reports the `WN_*` failure `e` of a registry verb: `message` becomes the
+/// extended error, and the report carries `hint`.
+fn refuse(out: Out, e: WnError, message: impl Into<String>, hint: Option<&str>) -> CliError {
+    lasterror::set(e.code(), message.into(), "mpr");
+    out.failure_with_hint(e, hint)
 }
 
 fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
-}
-
-/// The rule of `mpr.toml` for registration names (kept in step with
-/// `mpr_core::config`, which checks it again when the file is read).
-fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        return Err(format!(
-            "{name:?} is not a valid notifyee name (letters, digits, '-', '_', '.'; at most 64)"
-        ));
-    }
-    Ok(())
 }
 
 /// The SHA-256 of a file, in hex; `None` if it cannot be read or is not a
@@ -92,98 +69,89 @@ pub fn sha256_file(path: &Path) -> Option<String> {
     )
 }
 
+/// Which of the two notify functions a library exports.
+#[derive(Debug, Clone, Copy)]
+struct Exports {
+    add: bool,
+    cancel: bool,
+}
+
+impl Exports {
+    /// The exported function names.
+    fn names(self) -> Vec<&'static str> {
+        let mut x = Vec::new();
+        if self.add {
+            x.push("AddConnectNotify");
+        }
+        if self.cancel {
+            x.push("CancelConnectNotify");
+        }
+        x
+    }
+
+    /// The short form of the table.
+    fn text(self) -> &'static str {
+        match (self.add, self.cancel) {
+            (true, true) => "add, cancel",
+            (true, false) => "add",
+            (false, true) => "cancel",
+            (false, false) => "-",
+        }
+    }
+}
+
 /// What loading a notifyee says about it.
 enum Verdict {
-    /// Passed the checks and exports (add, cancel).
-    Ok(bool, bool),
+    /// Passed the checks and exports these.
+    Ok(Exports),
     /// Refused by the trust checks or not loadable.
     Refused(String),
     /// Exports neither function.
     Ignored(String),
 }
 
-/// Which of the two functions a vetted library exports, loading it as a
-/// connect would: in this process, or, for `isolation = "process"`, in a
-/// notifyee host (so that a library whose constructor crashes cannot take
-/// `mpr notifyee list|add` down with it). `Ok(Err(why))`: it exports
-/// neither.
-fn exports(
-    vetted: trust::VettedPlugin,
-    name: &str,
-    isolation: Isolation,
-    timeout_ms: u64,
-) -> Result<Result<(bool, bool), String>, String> {
-    match isolation {
-        Isolation::InProcess => match mpr_loader::load_notifyee(vetted)? {
-            NotifyeeLoad::Loaded(l) => Ok(Ok((l.handles_add(), l.handles_cancel()))),
-            NotifyeeLoad::NoExports(why) => Ok(Err(why)),
-        },
-        Isolation::Process => {
-            let path = vetted.path().to_path_buf();
-            drop(vetted);
-            let timeout = std::time::Duration::from_millis(timeout_ms);
-            match mpr_loader::isolation::IsolatedNotifier::start(name, &path, timeout)? {
-                mpr_loader::isolation::Started::Ready(n) => {
-                    Ok(Ok((n.handles_add(), n.handles_cancel())))
-                }
-                mpr_loader::isolation::Started::NoExports(why) => Ok(Err(why)),
-            }
-        }
-    }
+/// Loads a registered notifyee as a connect would
+/// ([`mpr_loader::load_registered_notifyee`]: the trust checks, then in
+/// this process, or, for `isolation = "process"`, in a notifyee host, so
+/// that a library whose constructor crashes cannot take `mpr notifyee
+/// list|add` down with it), and says which functions it exports.
+fn load(entry: &NotifyeeEntry, paths: &Paths) -> Result<Exports, LoadError> {
+    mpr_loader::load_registered_notifyee(entry, paths.libexec_dir.as_deref()).map(|n| Exports {
+        add: n.handles_add(),
+        cancel: n.handles_cancel(),
+    })
 }
 
-/// Checks and loads a notifyee library as a connect would (the trust
-/// checks, then its exports).
-fn verdict(entry: &NotifyeeEntry) -> Verdict {
-    match trust::vet(&entry.path) {
-        Err(r) => Verdict::Refused(r.reason),
-        Ok(v) => match exports(v, &entry.name, entry.isolation, entry.timeout_ms) {
-            Ok(Ok((add, cancel))) => Verdict::Ok(add, cancel),
-            Ok(Err(why)) => Verdict::Ignored(why),
-            Err(why) => Verdict::Refused(why),
-        },
-    }
-}
-
-fn exports_text(add: bool, cancel: bool) -> &'static str {
-    match (add, cancel) {
-        (true, true) => "add, cancel",
-        (true, false) => "add",
-        (false, true) => "cancel",
-        (false, false) => "-",
+fn verdict(entry: &NotifyeeEntry, paths: &Paths) -> Verdict {
+    match load(entry, paths) {
+        Ok(x) => Verdict::Ok(x),
+        Err(LoadError::NotTrusted(r)) => Verdict::Refused(r.reason),
+        Err(e) if e.is_ignored() => Verdict::Ignored(e.to_string()),
+        Err(e) => Verdict::Refused(e.to_string()),
     }
 }
 
 fn load_config(paths: &Paths) -> Result<Config> {
     Config::load(&paths.config_file(), &env_lookup)
-        .map_err(|e| UsageError(format!("configuration error: {e}")).into())
+        .map_err(|e| CliError::Config(format!("configuration error: {e}")))
 }
 
 /// `mpr notifyee list`.
-pub fn notifyee_list(out: Out) -> Result<ExitCode> {
-    let paths = paths()?;
+pub fn notifyee_list(out: Out) -> Result {
+    let paths = Paths::from_env()?;
     let config = load_config(&paths)?;
     let n = config.notifyees.len();
     let mut rows = Vec::new();
     // PRE calls the newest registration first.
     for (i, entry) in config.notifyees.iter().enumerate().rev() {
-        let v = verdict(entry);
+        let v = verdict(entry, &paths);
         rows.push((n - i, i + 1, entry, v, sha256_file(&entry.path)));
     }
     let items: Vec<Value> = rows
         .iter()
         .map(|(pre, reg, e, v, sha)| {
             let (trust, reason, exports) = match v {
-                Verdict::Ok(a, c) => {
-                    let mut x = Vec::new();
-                    if *a {
-                        x.push("AddConnectNotify");
-                    }
-                    if *c {
-                        x.push("CancelConnectNotify");
-                    }
-                    ("ok", None, Some(x))
-                }
+                Verdict::Ok(x) => ("ok", None, Some(x.names())),
                 Verdict::Refused(r) => ("refused", Some(r.clone()), None),
                 Verdict::Ignored(r) => ("ignored", Some(r.clone()), None),
             };
@@ -197,8 +165,8 @@ pub fn notifyee_list(out: Out) -> Result<ExitCode> {
         })
         .collect();
     let file = config.path.display().to_string();
-    Ok(out.success(
-        crate::commands::obj(json!({"config": file, "notifyees": items})),
+    out.success(
+        obj(json!({"config": file, "notifyees": items})),
         || {
             if rows.is_empty() {
                 stdout_line(&format!("There are no registered notifyees (in {file})."));
@@ -209,7 +177,7 @@ pub fn notifyee_list(out: Out) -> Result<ExitCode> {
             ]);
             for (pre, _, e, v, sha) in &rows {
                 let (exports, trust) = match v {
-                    Verdict::Ok(a, c) => (exports_text(*a, *c), Cell::styled("ok", Style::Green)),
+                    Verdict::Ok(x) => (x.text(), Cell::styled("ok", Style::Green)),
                     Verdict::Refused(r) => ("-", Cell::styled(format!("refused: {r}"), Style::Red)),
                     Verdict::Ignored(r) => {
                         ("-", Cell::styled(format!("ignored: {r}"), Style::Yellow))
@@ -231,7 +199,7 @@ pub fn notifyee_list(out: Out) -> Result<ExitCode> {
                 "PRE calls them from top to bottom (newest registration first), POST from bottom to top. Registered in {file}."
             ));
         },
-    ))
+    )
 }
 
 /// The directory holding the configuration file, created (0755) if
@@ -241,10 +209,11 @@ struct ConfigLock {
     _dir: std::fs::File,
 }
 
-fn lock_config_dir(dir: &Path) -> Result<ConfigLock, Failure> {
+fn lock_config_dir(out: Out, dir: &Path) -> Result<ConfigLock> {
     use std::os::unix::fs::DirBuilderExt;
     let denied = |e: &dyn std::fmt::Display| {
-        failure(
+        refuse(
+            out,
             WnError::AccessDenied,
             format!(
                 "cannot change the system configuration in {}: {e}",
@@ -270,19 +239,32 @@ fn lock_config_dir(dir: &Path) -> Result<ConfigLock, Failure> {
 fn read_config_text(file: &Path) -> Result<(String, Config)> {
     let text = match std::fs::read(file) {
         Ok(b) => String::from_utf8(b).map_err(|_| {
-            UsageError(format!(
+            CliError::Config(format!(
                 "configuration error: {}: not valid UTF-8",
                 file.display()
             ))
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => {
-            return Err(UsageError(format!("cannot read {}: {e}", file.display())).into());
+            return Err(CliError::Environment(format!(
+                "cannot read {}: {e}",
+                file.display()
+            )));
         }
     };
     let config = Config::parse(file, &text, &env_lookup)
-        .map_err(|e| UsageError(format!("configuration error: {e}")))?;
+        .map_err(|e| CliError::Config(format!("configuration error: {e}")))?;
     Ok((text, config))
+}
+
+/// An edit of the configuration that could not be made.
+fn edit_error(e: RegistrationError) -> CliError {
+    match e {
+        RegistrationError::Config(c) => CliError::Config(format!("configuration error: {c}")),
+        inconsistent @ RegistrationError::Inconsistent { .. } => {
+            CliError::Internal(anyhow::Error::new(inconsistent))
+        }
+    }
 }
 
 /// The file to write: the configuration file, or its target if it is a
@@ -297,177 +279,30 @@ fn write_target(file: &Path) -> PathBuf {
 }
 
 /// Replaces the configuration file atomically (mode 0644). Permission
-/// problems are `WN_ACCESS_DENIED` (`Ok(Err)`); other I/O errors are
-/// configuration errors (exit 2).
-fn write_config(file: &Path, text: &str) -> Result<Result<(), Failure>> {
+/// problems are `WN_ACCESS_DENIED`; other I/O errors make the environment
+/// unusable (exit 2).
+fn write_config(out: Out, file: &Path, text: &str) -> Result {
     let target = write_target(file);
     match mpr_core::state::atomic_write(&target, text.as_bytes(), 0o644) {
-        Ok(()) => Ok(Ok(())),
+        Ok(()) => Ok(()),
         Err(e)
             if matches!(
                 e.kind(),
                 std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
             ) =>
         {
-            Ok(Err(failure(
+            Err(refuse(
+                out,
                 WnError::AccessDenied,
                 format!("cannot write {}: {e}", target.display()),
                 Some(ROOT_HINT),
-            )))
+            ))
         }
-        Err(e) => Err(UsageError(format!("cannot write {}: {e}", target.display())).into()),
+        Err(e) => Err(CliError::Environment(format!(
+            "cannot write {}: {e}",
+            target.display()
+        ))),
     }
-}
-
-/// The entry as written to the file, and its JSON form.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Registration {
-    /// The name.
-    pub name: String,
-    /// The path as written (may hold `$VAR`).
-    pub path: String,
-    /// `isolation`, if given.
-    pub isolation: Option<Isolation>,
-    /// `policy`, if given.
-    pub policy: Option<Policy>,
-    /// `timeout_ms`, if given.
-    pub timeout_ms: Option<u64>,
-}
-
-impl Registration {
-    fn is_short(&self) -> bool {
-        self.isolation.is_none() && self.policy.is_none() && self.timeout_ms.is_none()
-    }
-
-    fn fields(&self) -> Vec<(&'static str, toml_edit::Value)> {
-        let mut v = vec![("path", toml_edit::Value::from(self.path.as_str()))];
-        if let Some(i) = self.isolation {
-            v.push(("isolation", i.as_str().into()));
-        }
-        if let Some(t) = self.timeout_ms {
-            v.push(("timeout_ms", toml_edit::Value::from(t as i64)));
-        }
-        if let Some(p) = self.policy {
-            v.push(("policy", p.as_str().into()));
-        }
-        v
-    }
-}
-
-/// Appends `reg` at the end of `[notifyees]` in `text` (which must parse),
-/// keeping everything else. The result is checked by parsing it again: the
-/// notifyees are the old ones followed by the new one.
-pub fn append_notifyee(text: &str, reg: &Registration) -> Result<String, String> {
-    let path = Path::new("mpr.toml");
-    let before = Config::parse(path, text, &env_lookup).map_err(|e| e.to_string())?;
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
-    let fresh = !doc.contains_key("notifyees");
-    // In a file of comments only, the comments are the document's trailing
-    // text: keep them above the new table.
-    let lead = if doc.as_table().is_empty() {
-        let t = doc.trailing().as_str().unwrap_or("").to_string();
-        doc.set_trailing("");
-        t
-    } else {
-        String::new()
-    };
-    let item = doc.entry("notifyees").or_insert_with(toml_edit::table);
-    match item {
-        toml_edit::Item::Table(t) => {
-            let has_subtables = t.iter().any(|(_, i)| i.is_table());
-            if t.is_dotted() || (!has_subtables && !reg.is_short()) {
-                // A value in the [notifyees] body (inline table for options).
-                t.insert(&reg.name, toml_edit::Item::Value(inline_value(reg)));
-            } else if !has_subtables {
-                t.insert(&reg.name, toml_edit::value(reg.path.as_str()));
-            } else {
-                // Values would land before the sub-tables: add a sub-table
-                // after the last one instead.
-                let mut sub = toml_edit::Table::new();
-                for (k, v) in reg.fields() {
-                    sub.insert(k, toml_edit::Item::Value(v));
-                }
-                t.insert(&reg.name, toml_edit::Item::Table(sub));
-            }
-            if fresh {
-                t.set_implicit(false);
-                let prefix = if text.trim().is_empty() {
-                    "# Connection notifyees, in registration order (`mpr notifyee add` appends).\n"
-                        .to_string()
-                } else if !lead.is_empty() {
-                    format!("{}\n\n", lead.trim_end_matches('\n'))
-                } else {
-                    "\n".to_string()
-                };
-                t.decor_mut().set_prefix(prefix);
-            }
-        }
-        toml_edit::Item::Value(toml_edit::Value::InlineTable(t)) => {
-            let v = if reg.is_short() {
-                toml_edit::Value::from(reg.path.as_str())
-            } else {
-                inline_value(reg)
-            };
-            t.insert(&reg.name, v);
-        }
-        _ => return Err("[notifyees] is not a table".into()),
-    }
-    let out = doc.to_string();
-    let after = Config::parse(path, &out, &env_lookup)
-        .map_err(|e| format!("internal error: the edited configuration does not parse ({e})"))?;
-    let mut want: Vec<&str> = before.notifyees.iter().map(|n| n.name.as_str()).collect();
-    want.push(&reg.name);
-    let got: Vec<&str> = after.notifyees.iter().map(|n| n.name.as_str()).collect();
-    if want != got || after.providers != before.providers {
-        return Err(format!(
-            "internal error: editing the configuration would give the notifyees {got:?} instead of {want:?}"
-        ));
-    }
-    Ok(out)
-}
-
-fn inline_value(reg: &Registration) -> toml_edit::Value {
-    let mut it = toml_edit::InlineTable::new();
-    for (k, v) in reg.fields() {
-        it.insert(k, v);
-    }
-    toml_edit::Value::InlineTable(it)
-}
-
-/// Removes notifyee `name` from `text`; `Ok(None)` if it is not there.
-pub fn remove_notifyee(text: &str, name: &str) -> Result<Option<String>, String> {
-    let path = Path::new("mpr.toml");
-    let before = Config::parse(path, text, &env_lookup).map_err(|e| e.to_string())?;
-    if !before.notifyees.iter().any(|n| n.name == name) {
-        return Ok(None);
-    }
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
-    let removed = match doc.get_mut("notifyees") {
-        Some(toml_edit::Item::Table(t)) => t.remove(name).is_some(),
-        Some(toml_edit::Item::Value(toml_edit::Value::InlineTable(t))) => t.remove(name).is_some(),
-        _ => false,
-    };
-    if !removed {
-        return Err(format!(
-            "internal error: notifyee {name:?} was not found in the document"
-        ));
-    }
-    let out = doc.to_string();
-    let after = Config::parse(path, &out, &env_lookup)
-        .map_err(|e| format!("internal error: the edited configuration does not parse ({e})"))?;
-    let want: Vec<&str> = before
-        .notifyees
-        .iter()
-        .map(|n| n.name.as_str())
-        .filter(|n| *n != name)
-        .collect();
-    let got: Vec<&str> = after.notifyees.iter().map(|n| n.name.as_str()).collect();
-    if want != got || after.providers != before.providers {
-        return Err(format!(
-            "internal error: editing the configuration would give the notifyees {got:?} instead of {want:?}"
-        ));
-    }
-    Ok(Some(out))
 }
 
 fn entry_json(e: &NotifyeeEntry) -> Value {
@@ -488,85 +323,84 @@ fn absolute(raw: &str) -> Result<String> {
     joined
         .to_str()
         .map(str::to_string)
-        .ok_or_else(|| anyhow!("the current directory is not valid UTF-8"))
+        .ok_or_else(|| CliError::Environment("the current directory is not valid UTF-8".into()))
+}
+
+/// A registered notifyee, as `notifyee add` reports it.
+struct Added {
+    /// The entry as read back from the file.
+    entry: NotifyeeEntry,
+    /// The functions it exports.
+    exports: Exports,
+    /// The SHA-256 of the library.
+    sha256: Option<String>,
+    /// The configuration file.
+    file: String,
+    /// How many notifyees are registered now.
+    registered: usize,
 }
 
 /// `mpr notifyee add`.
-pub fn notifyee_add(out: Out, new: NewNotifyee) -> Result<ExitCode> {
-    match add(new)? {
-        Ok((entry, exports, sha, file, pre_total)) => {
-            let mut obj = entry_json(&entry);
-            obj["sha256"] = json!(sha);
-            obj["exports"] = json!(exports);
-            obj["pre_order"] = json!(1);
-            obj["registration"] = json!(pre_total);
-            Ok(out.success(
-                crate::commands::obj(json!({"config": file, "notifyee": obj})),
-                || {
-                    stdout_line(&format!(
-                        "Notifyee {} is registered in {file}; it is called first in PRE ({} registered).",
-                        entry.name, pre_total
-                    ));
-                },
-            ))
-        }
-        Err(f) => Ok(report(out, f)),
-    }
+pub fn notifyee_add(out: Out, new: NewNotifyee) -> Result {
+    let added = add(out, new)?;
+    let mut o = entry_json(&added.entry);
+    o["sha256"] = json!(added.sha256);
+    o["exports"] = json!(added.exports.names());
+    o["pre_order"] = json!(1);
+    o["registration"] = json!(added.registered);
+    let file = &added.file;
+    out.success(obj(json!({"config": file, "notifyee": o})), || {
+        stdout_line(&format!(
+            "Notifyee {} is registered in {file}; it is called first in PRE ({} registered).",
+            added.entry.name, added.registered
+        ));
+    })
 }
 
-type Added = (
-    NotifyeeEntry,
-    Vec<&'static str>,
-    Option<String>,
-    String,
-    usize,
-);
-
-fn add(new: NewNotifyee) -> Result<Result<Added, Failure>> {
+fn add(out: Out, new: NewNotifyee) -> Result<Added> {
     let Some(name) = new.name.to_str().map(str::to_string) else {
-        return Ok(Err(failure(
+        return Err(refuse(
+            out,
             WnError::InvalidName,
             format!(
                 "the notifyee name {} is not valid UTF-8",
                 new.name.to_string_lossy()
             ),
             None,
-        )));
+        ));
     };
-    if let Err(m) = check_name(&name) {
-        return Ok(Err(failure(WnError::InvalidName, m, None)));
-    }
+    config::check_key(&name).map_err(|m| refuse(out, WnError::InvalidName, m, None))?;
     let Some(raw) = new.path.to_str() else {
-        return Ok(Err(failure(
+        return Err(refuse(
+            out,
             WnError::BadValue,
             format!(
                 "the library path {} is not valid UTF-8",
                 new.path.to_string_lossy()
             ),
             None,
-        )));
+        ));
     };
     let raw = absolute(raw)?;
     let expanded = match config::expand_env(&raw, &env_lookup) {
         Ok(p) if p.starts_with('/') => PathBuf::from(p),
         Ok(p) => {
-            return Ok(Err(failure(
+            return Err(refuse(
+                out,
                 WnError::BadValue,
                 format!("the library path must be absolute, not {p:?}"),
                 None,
-            )));
+            ));
         }
-        Err(m) => return Ok(Err(failure(WnError::BadValue, m, None))),
+        Err(m) => return Err(refuse(out, WnError::BadValue, m, None)),
     };
-    let paths = paths()?;
+    let paths = Paths::from_env()?;
     let file = paths.config_file();
-    let lock = match lock_config_dir(&paths.config_dir) {
-        Ok(l) => l,
-        Err(f) => return Ok(Err(f)),
-    };
+    let lock = lock_config_dir(out, &paths.config_dir)?;
     let (text, before) = read_config_text(&file)?;
     if let Some(old) = before.notifyees.iter().find(|n| n.name == name) {
-        return Ok(Err(failure(
+        return Err(refuse(
+            out,
             WnError::BadValue,
             format!(
                 "a notifyee named {name} is already registered ({}:{}, {})",
@@ -575,50 +409,45 @@ fn add(new: NewNotifyee) -> Result<Result<Added, Failure>> {
                 old.path.display()
             ),
             Some("remove it first with `mpr notifyee remove NAME`, or choose another name"),
-        )));
+        ));
     }
     if let Err(e) = std::fs::metadata(&expanded) {
-        return Ok(Err(failure(
+        return Err(refuse(
+            out,
             WnError::BadValue,
             format!("cannot register {}: {e}", expanded.display()),
             None,
-        )));
+        ));
     }
-    let vetted = match trust::vet(&expanded) {
-        Ok(v) => v,
-        Err(r) => {
-            return Ok(Err(failure(
+    let candidate = NotifyeeEntry {
+        name: name.clone(),
+        path: expanded.clone(),
+        isolation: new.isolation.unwrap_or(Isolation::InProcess),
+        timeout_ms: new.timeout_ms.unwrap_or(config::DEFAULT_TIMEOUT_MS),
+        policy: new.policy.unwrap_or(Policy::Veto),
+        line: 0,
+    };
+    let exports = match load(&candidate, &paths) {
+        Ok(x) => x,
+        Err(LoadError::NotTrusted(r)) => {
+            return Err(refuse(
+                out,
                 WnError::AccessDenied,
                 r.to_string(),
-                Some(
-                    "a plugin and every directory above it must be owned by root (or by you, when you are not root) and not group- or world-writable",
-                ),
-            )));
+                Some(TRUST_HINT),
+            ));
         }
-    };
-    let isolation = new.isolation.unwrap_or(Isolation::InProcess);
-    let timeout_ms = new.timeout_ms.unwrap_or(config::DEFAULT_TIMEOUT_MS);
-    let exports = match exports(vetted, &name, isolation, timeout_ms) {
-        Ok(Ok((add, cancel))) => {
-            let mut x = Vec::new();
-            if add {
-                x.push("AddConnectNotify");
-            }
-            if cancel {
-                x.push("CancelConnectNotify");
-            }
-            x
-        }
-        Ok(Err(why)) => {
-            return Ok(Err(failure(
+        Err(e) if e.is_ignored() => {
+            return Err(refuse(
+                out,
                 WnError::BadValue,
-                format!("{why}, so it is not a notifyee library"),
+                format!("{e}, so it is not a notifyee library"),
                 Some(
                     "a notifyee must export AddConnectNotify and/or CancelConnectNotify (see include/npapi.h)",
                 ),
-            )));
+            ));
         }
-        Err(why) => return Ok(Err(failure(WnError::BadValue, why, None))),
+        Err(e) => return Err(refuse(out, WnError::BadValue, e.to_string(), None)),
     };
     let reg = Registration {
         name: name.clone(),
@@ -627,18 +456,17 @@ fn add(new: NewNotifyee) -> Result<Result<Added, Failure>> {
         policy: new.policy,
         timeout_ms: new.timeout_ms,
     };
-    let edited = append_notifyee(&text, &reg).map_err(|m| anyhow!(UsageError(m)))?;
-    if let Err(f) = write_config(&file, &edited)? {
-        return Ok(Err(f));
-    }
+    let edited =
+        registration::append_notifyee(&file, &text, &reg, &env_lookup).map_err(edit_error)?;
+    write_config(out, &file, &edited)?;
     drop(lock);
-    let after =
-        Config::parse(&file, &edited, &env_lookup).map_err(|e| UsageError(e.to_string()))?;
+    let after = Config::parse(&file, &edited, &env_lookup)
+        .map_err(|e| CliError::Config(format!("configuration error: {e}")))?;
     let entry = after
         .notifyees
         .last()
         .cloned()
-        .ok_or_else(|| anyhow!("internal error: the new entry is missing"))?;
+        .context("the new entry is missing from the configuration just written")?;
     let sha = sha256_file(&expanded);
     Journal::to_file(paths.journal_file()).write(&Event::Registry(RegistryEvent {
         action: RegistryAction::Add,
@@ -648,32 +476,33 @@ fn add(new: NewNotifyee) -> Result<Result<Added, Failure>> {
         sha256: sha.clone(),
         config: file.display().to_string(),
     }));
-    Ok(Ok((
+    Ok(Added {
         entry,
         exports,
-        sha,
-        file.display().to_string(),
-        after.notifyees.len(),
-    )))
+        sha256: sha,
+        file: file.display().to_string(),
+        registered: after.notifyees.len(),
+    })
 }
 
 /// `mpr notifyee remove`.
-pub fn notifyee_remove(out: Out, name: OsString) -> Result<ExitCode> {
+pub fn notifyee_remove(out: Out, name: OsString) -> Result {
     let Some(name) = name.to_str().map(str::to_string) else {
-        let f = failure(
+        return Err(refuse(
+            out,
             WnError::InvalidName,
             format!(
                 "the notifyee name {} is not valid UTF-8",
                 name.to_string_lossy()
             ),
             None,
-        );
-        return Ok(report(out, f));
+        ));
     };
-    let paths = paths()?;
+    let paths = Paths::from_env()?;
     let file = paths.config_file();
     let not_registered = |file: &Path| {
-        failure(
+        refuse(
+            out,
             WnError::BadValue,
             format!(
                 "no notifyee named {name} is registered in {}",
@@ -683,24 +512,19 @@ pub fn notifyee_remove(out: Out, name: OsString) -> Result<ExitCode> {
         )
     };
     if !file.exists() {
-        return Ok(report(out, not_registered(&file)));
+        return Err(not_registered(&file));
     }
-    let lock = match lock_config_dir(&paths.config_dir) {
-        Ok(l) => l,
-        Err(f) => return Ok(report(out, f)),
-    };
+    let lock = lock_config_dir(out, &paths.config_dir)?;
     let (text, before) = read_config_text(&file)?;
     let Some(entry) = before.notifyees.iter().find(|n| n.name == name).cloned() else {
-        return Ok(report(out, not_registered(&file)));
+        return Err(not_registered(&file));
     };
-    let edited = match remove_notifyee(&text, &name) {
-        Ok(Some(t)) => t,
-        Ok(None) => return Ok(report(out, not_registered(&file))),
-        Err(m) => return Err(UsageError(m).into()),
+    let Some(edited) =
+        registration::remove_notifyee(&file, &text, &name, &env_lookup).map_err(edit_error)?
+    else {
+        return Err(not_registered(&file));
     };
-    if let Err(f) = write_config(&file, &edited)? {
-        return Ok(report(out, f));
-    }
+    write_config(out, &file, &edited)?;
     drop(lock);
     Journal::to_file(paths.journal_file()).write(&Event::Registry(RegistryEvent {
         action: RegistryAction::Remove,
@@ -711,14 +535,14 @@ pub fn notifyee_remove(out: Out, name: OsString) -> Result<ExitCode> {
         config: file.display().to_string(),
     }));
     let shown = file.display().to_string();
-    Ok(out.success(
-        crate::commands::obj(json!({"config": shown, "notifyee": entry_json(&entry)})),
+    out.success(
+        obj(json!({"config": shown, "notifyee": entry_json(&entry)})),
         || {
             stdout_line(&format!(
                 "Notifyee {name} is no longer registered in {shown}."
             ))
         },
-    ))
+    )
 }
 
 /// The names of the `WNNC_CONNECTION` bits, in bit order.
@@ -752,9 +576,8 @@ pub fn decode_caps(caps: u32) -> Vec<String> {
 }
 
 /// `mpr provider list`.
-pub fn provider_list(out: Out) -> Result<ExitCode> {
-    let (router, _warnings) = mpr_setup::router_from_env(mpr_setup::Load { notifyees: false })
-        .map_err(|e| UsageError(e.to_string()))?;
+pub fn provider_list(out: Out) -> Result {
+    let (router, _warnings) = mpr_setup::router_from_env(mpr_setup::Load { notifyees: false })?;
     let mut items = Vec::new();
     let mut t = Table::new(&["Order", "Key", "Name", "Capabilities", "Origin", "Status"]);
     for (i, slot) in router.providers().iter().enumerate() {
@@ -809,144 +632,56 @@ pub fn provider_list(out: Out) -> Result<ExitCode> {
             }
         }
     }
-    Ok(
-        out.success(crate::commands::obj(json!({"providers": items})), || {
-            if items.is_empty() {
-                stdout_line("There are no providers.");
-                return;
-            }
-            t.print();
-        }),
-    )
+    out.success(obj(json!({"providers": items})), || {
+        if items.is_empty() {
+            stdout_line("There are no providers.");
+            return;
+        }
+        t.print();
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn reg(name: &str, path: &str) -> Registration {
-        Registration {
-            name: name.into(),
-            path: path.into(),
-            isolation: None,
-            policy: None,
-            timeout_ms: None,
-        }
-    }
-
-    fn names(text: &str) -> Vec<String> {
-        Config::parse(Path::new("t"), text, &env_lookup)
-            .unwrap()
-            .notifyees
-            .into_iter()
-            .map(|n| n.name)
-            .collect()
-    }
-
-    #[test]
-    fn appends_to_a_missing_or_empty_file() {
-        let t = append_notifyee("", &reg("audit", "/lib/a.so")).unwrap();
-        assert_eq!(names(&t), ["audit"]);
-        assert!(t.contains("[notifyees]\naudit = \"/lib/a.so\"\n"), "{t}");
-    }
-
-    #[test]
-    fn keeps_comments_and_other_tables_and_appends_last() {
-        let text = "# top comment\n[providers]\norder = [\"sftp\"] # the order\n\n[notifyees]\n# first one\nz = \"/z.so\"\na = \"/a.so\"\n\n[router]\nmax_retry_rounds = 2\n";
-        let t = append_notifyee(text, &reg("m", "/m.so")).unwrap();
-        assert_eq!(names(&t), ["z", "a", "m"]);
-        assert!(
-            t.starts_with("# top comment\n[providers]\norder = [\"sftp\"] # the order\n"),
-            "{t}"
-        );
-        assert!(
-            t.contains("# first one\nz = \"/z.so\"\na = \"/a.so\"\nm = \"/m.so\"\n"),
-            "{t}"
-        );
-        assert!(t.contains("[router]\nmax_retry_rounds = 2\n"), "{t}");
-    }
-
-    #[test]
-    fn after_sub_tables_a_sub_table_is_appended() {
-        let text = "[notifyees]\na = \"/a.so\"\n[notifyees.vpn]\npath = \"/v.so\"\nisolation = \"process\"\n\n[router]\nmax_retry_rounds = 1\n";
-        let mut r = reg("new", "/n.so");
-        r.policy = Some(Policy::Advisory);
-        let t = append_notifyee(text, &r).unwrap();
-        assert_eq!(names(&t), ["a", "vpn", "new"]);
-        let c = Config::parse(Path::new("t"), &t, &env_lookup).unwrap();
-        assert_eq!(c.notifyees[2].policy, Policy::Advisory);
-        assert_eq!(c.max_retry_rounds, 1);
-        // Short form too: it must still come last.
-        let t2 = append_notifyee(&t, &reg("short", "/s.so")).unwrap();
-        assert_eq!(names(&t2), ["a", "vpn", "new", "short"]);
-        // The new sub-table sits with the notifyees, before [router].
-        assert!(
-            t2.find("[notifyees.short]").unwrap() < t2.find("[router]").unwrap(),
-            "{t2}"
-        );
-    }
-
-    #[test]
-    fn options_without_sub_tables_use_an_inline_table() {
-        let mut r = reg("iso", "${HOME}/x.so");
-        r.isolation = Some(Isolation::Process);
-        r.timeout_ms = Some(500);
-        let t = append_notifyee("[notifyees]\na = \"/a.so\"\n", &r).unwrap();
-        assert_eq!(names(&t), ["a", "iso"]);
-        assert!(t.contains("path = \"${HOME}/x.so\""), "{t}");
-        let c = Config::parse(Path::new("t"), &t, &|n| (n == "HOME").then(|| "/h".into())).unwrap();
-        assert_eq!(c.notifyees[1].isolation, Isolation::Process);
-        assert_eq!(c.notifyees[1].timeout_ms, 500);
-    }
-
-    #[test]
-    fn only_sub_tables_and_dotted_forms_work() {
-        let t = append_notifyee("[notifyees.x]\npath = \"/x.so\"\n", &reg("y", "/y.so")).unwrap();
-        assert_eq!(names(&t), ["x", "y"]);
-        let t = append_notifyee("notifyees.x = \"/x.so\"\n", &reg("y", "/y.so")).unwrap();
-        assert_eq!(names(&t), ["x", "y"]);
-        let t = append_notifyee("notifyees = { x = \"/x.so\" }\n", &reg("y", "/y.so")).unwrap();
-        assert_eq!(names(&t), ["x", "y"]);
-        let t = append_notifyee("[notifyees]\n", &reg("dotted.name", "/d.so")).unwrap();
-        assert_eq!(names(&t), ["dotted.name"]);
-    }
-
-    #[test]
-    fn a_file_without_a_final_newline_or_with_only_comments() {
-        let t = append_notifyee("[router]\nmax_retry_rounds = 2", &reg("a", "/a.so")).unwrap();
-        assert_eq!(names(&t), ["a"]);
-        assert!(t.starts_with("[router]\nmax_retry_rounds = 2\n"), "{t}");
-        let t = append_notifyee("# only a comment\n", &reg("a", "/a.so")).unwrap();
-        assert_eq!(names(&t), ["a"]);
-        assert!(t.starts_with("# only a comment\n"), "{t}");
-    }
-
-    #[test]
-    fn removes_only_the_named_entry() {
-        let text = "# keep me\n[notifyees]\na = \"/a.so\"\nb = \"/b.so\"\n[notifyees.c]\npath = \"/c.so\"\n[router]\nmax_retry_rounds = 2\n";
-        let t = remove_notifyee(text, "b").unwrap().unwrap();
-        assert_eq!(names(&t), ["a", "c"]);
-        let t = remove_notifyee(&t, "c").unwrap().unwrap();
-        assert_eq!(names(&t), ["a"]);
-        assert!(
-            t.starts_with("# keep me\n") && t.contains("max_retry_rounds = 2"),
-            "{t}"
-        );
-        assert_eq!(remove_notifyee(&t, "zz").unwrap(), None);
-    }
-
-    #[test]
-    fn names_follow_the_config_rule() {
-        assert!(check_name("audit-1_x.y").is_ok());
-        for bad in ["", "a b", "ä", "x/y", &"n".repeat(65)] {
-            assert!(check_name(bad).is_err(), "{bad:?}");
-        }
-    }
-
     #[test]
     fn caps_are_decoded() {
         assert_eq!(decode_caps(15), ["add", "cancel", "get", "add3"]);
         assert_eq!(decode_caps(0x20 | 0x100), ["cancel2", "0x100"]);
         assert!(decode_caps(0).is_empty());
+    }
+
+    #[test]
+    fn exports_are_named_and_abbreviated() {
+        let both = Exports {
+            add: true,
+            cancel: true,
+        };
+        assert_eq!(both.names(), ["AddConnectNotify", "CancelConnectNotify"]);
+        assert_eq!(both.text(), "add, cancel");
+        let cancel = Exports {
+            add: false,
+            cancel: true,
+        };
+        assert_eq!(cancel.names(), ["CancelConnectNotify"]);
+        assert_eq!(cancel.text(), "cancel");
+    }
+
+    #[test]
+    fn a_malformed_file_is_a_configuration_error_and_a_bad_edit_internal() {
+        let config = RegistrationError::Config(config::ConfigError {
+            path: "/etc/mpr/mpr.toml".into(),
+            line: Some(2),
+            message: "x".into(),
+        });
+        assert!(
+            matches!(edit_error(config), CliError::Config(m) if m.starts_with("configuration error: /etc/mpr/mpr.toml:2:"))
+        );
+        let bad = RegistrationError::Inconsistent {
+            path: "/etc/mpr/mpr.toml".into(),
+            detail: "x".into(),
+        };
+        assert!(matches!(edit_error(bad), CliError::Internal(_)));
     }
 }

@@ -11,7 +11,8 @@
 
 use crate::util::{self, Call, Env, Run};
 use mpr_core::plugin::{AddNotice, CallFailure, CancelNotice, ConnectNotifier, NotifyInfo, Phase};
-use mpr_loader::isolation::{IsolatedNotifier, Started};
+use mpr_loader::LoadError;
+use mpr_loader::isolation::IsolatedNotifier;
 use serde_json::Value;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -587,8 +588,8 @@ fn notifyee_in(dir: &Path, tag: &str) -> PathBuf {
 fn start(lib: &Path, timeout_ms: u64) -> IsolatedNotifier {
     match IsolatedNotifier::start_with_host(host(), "solo", lib, Duration::from_millis(timeout_ms))
     {
-        Ok(Started::Ready(n)) => n,
-        Ok(Started::NoExports(w)) | Err(w) => panic!("the host did not start: {w}"),
+        Ok(n) => n,
+        Err(w) => panic!("the host did not start: {w}"),
     }
 }
 
@@ -693,14 +694,16 @@ fn start_failures_are_reasons() {
         &["NOTIFYEE_NAME=\"none\"", "NO_ADD", "NO_CANCEL"],
     );
     match IsolatedNotifier::start_with_host(host(), "none", &none, Duration::from_secs(5)) {
-        Ok(Started::NoExports(why)) => assert!(why.contains("exports neither"), "{why}"),
+        Err(why @ LoadError::NoNotifyExports { .. }) => {
+            assert!(why.to_string().contains("exports neither"), "{why}")
+        }
         other => panic!("{other:?}"),
     }
     // A file that is not a library.
     let junk = e.path("etc/libjunk.so");
     std::fs::write(&junk, "not ELF").unwrap();
     match IsolatedNotifier::start_with_host(host(), "junk", &junk, Duration::from_secs(5)) {
-        Err(why) => assert!(why.contains("cannot load"), "{why}"),
+        Err(why) => assert!(why.to_string().contains("cannot load"), "{why}"),
         other => panic!("{other:?}"),
     }
     // A host program that does not exist.
@@ -711,7 +714,7 @@ fn start_failures_are_reasons() {
         &lib,
         Duration::from_secs(5),
     ) {
-        Err(why) => assert!(why.contains("cannot start"), "{why}"),
+        Err(why) => assert!(why.to_string().contains("cannot start"), "{why}"),
         other => panic!("{other:?}"),
     }
 }

@@ -1,6 +1,6 @@
 //! The output contract of every verb (docs/json.md): with --json exactly
 //! one JSON object on standard output (version 1, `code`, `name`), human
-//! text elsewhere; exit codes 0/1/2; and the documentation generated from
+//! text elsewhere; exit codes 0/1/2/3; and the documentation generated from
 //! the command line (man page, completions).
 
 use crate::util::{Env, Run, notifyee, repo};
@@ -219,4 +219,58 @@ fn the_login_restore_unit_runs_mpr_restore() {
         docs.contains("systemctl --user enable"),
         "docs/cli.md says how to install it"
     );
+}
+
+#[test]
+fn a_closed_output_pipe_is_success() {
+    let e = Env::new();
+    e.setup(&["acme"], &["alpha"]);
+    for args in [
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["generate", "bash"],
+    ] {
+        // The reader is gone before mpr writes: its write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = e
+            .command()
+            .args(&args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_failure_to_write_the_output_is_an_internal_error() {
+    let e = Env::new();
+    e.setup(&["acme"], &["alpha"]);
+    for args in [
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["generate", "man"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = e
+            .command()
+            .args(&args)
+            .stdout(full)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("internal error: cannot write to standard output"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -660,7 +660,9 @@ impl Config {
     }
 }
 
-fn check_key(key: &str) -> Result<(), String> {
+/// Checks a provider key or notifyee name: letters, digits, `-`, `_` and
+/// `.`, at most 64 bytes. The `Err` is the message.
+pub fn check_key(key: &str) -> Result<(), String> {
     if key.is_empty()
         || key.len() > 64
         || !key

@@ -7,6 +7,8 @@ serve it, with no `unsafe` and no knowledge of C.
 - [`names`]: remote names (`\\server\share`, URLs) and local names (`Z:`, a
   directory), validated and normalised (spec §4).
 - [`config`]: `mpr.toml`, provider order and notifyee registration (§3).
+- [`registration`]: adding and removing a notifyee in the text of
+  `mpr.toml`, comments and layout kept.
 - [`trust`]: the checks a plugin file passes before it is loaded (§3).
 - [`plugin`]: the traits [`plugin::NetworkProvider`] and
   [`plugin::ConnectNotifier`] that built-in providers and the loader's
@@ -17,8 +19,9 @@ serve it, with no `unsafe` and no knowledge of C.
 - [`event`]: the typed events the router hands its observers, and the
   journal's record schema.
 - [`journal`]: the audit journal, an observer of those events.
-- [`lasterror`]: the per-thread extended error (`WNetGetLastError`).
-- [`WnError`]: one variant per `WN_*` code.
+- [`lasterror`]: the per-thread extended error (`WNetGetLastError`), and
+  [`WnError`], one variant per `WN_*` code: both are `mpr-error`'s,
+  re-exported here.
 
 The core never reads the environment: the caller resolves directories into
 [`router::RouterParts`] and loads plugins into slots.
@@ -27,15 +30,14 @@ The core never reads the environment: the caller resolves directories into
 #![deny(missing_docs)]
 
 pub mod config;
-mod error;
 pub mod event;
 pub mod journal;
-pub mod lasterror;
 pub mod names;
 pub mod plugin;
+pub mod registration;
 pub mod router;
 pub mod state;
 pub mod trust;
 
-pub use error::{WnError, status_name};
 pub use journal::Journal;
+pub use mpr_error::{WnError, lasterror, status_name};

@@ -1,11 +1,7 @@
 //! UTF-16 strings across the C boundary.
 
-use mpr_core::WnError;
+use mpr_error::WnError;
 use std::ffi::c_char;
-
-/// The cap on a name read from C, in UTF-16 units (spec §4), plus room to
-/// tell "too long" from "at the limit".
-pub const MAX_NAME_UNITS: usize = mpr_core::names::MAX_NAME_UNITS;
 
 /// The cap on free text (error descriptions) read from C.
 pub const MAX_TEXT_UNITS: usize = 65_536;

@@ -13,7 +13,7 @@
 
 use criterion::{BatchSize, Criterion, criterion_group};
 use mpr_core::plugin::{AddNotice, ConnectNotifier, NotifyInfo, Phase};
-use mpr_loader::isolation::{IsolatedNotifier, Started};
+use mpr_loader::isolation::IsolatedNotifier;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -83,10 +83,8 @@ fn host_program() -> PathBuf {
 }
 
 fn start(host: &Path, lib: &Path) -> IsolatedNotifier {
-    match IsolatedNotifier::start_with_host(host, HOST_ARG, lib, TIMEOUT) {
-        Ok(Started::Ready(n)) => n,
-        Ok(Started::NoExports(why)) | Err(why) => panic!("the host did not start: {why}"),
-    }
+    IsolatedNotifier::start_with_host(host, HOST_ARG, lib, TIMEOUT)
+        .unwrap_or_else(|why| panic!("the host did not start: {why}"))
 }
 
 /// One PRE and the POST that returns its context.
@@ -133,10 +131,7 @@ fn bench_isolation(c: &mut Criterion) {
     });
 
     let vetted = mpr_core::trust::vet(&lib).expect("vet");
-    let inproc = match mpr_loader::load_notifyee(vetted).expect("load") {
-        mpr_loader::notifyee::NotifyeeLoad::Loaded(n) => n,
-        mpr_loader::notifyee::NotifyeeLoad::NoExports(why) => panic!("{why}"),
-    };
+    let inproc = mpr_loader::load_notifyee(vetted).unwrap_or_else(|why| panic!("{why}"));
     g.bench_function("PRE+POST in-process", |b| {
         b.iter(|| pre_post(&inproc, &notice));
     });

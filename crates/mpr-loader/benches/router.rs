@@ -132,7 +132,7 @@ fn load_slots(paths: &[PathBuf]) -> Vec<NotifyeeSlot> {
                 line: i + 1,
             };
             let mut warnings = Vec::new();
-            let slot = mpr_loader::load_notifyee_slot(&entry, &mut warnings);
+            let slot = mpr_loader::load_notifyee_slot(&entry, None, &mut warnings);
             assert!(
                 matches!(slot.state, NotifyeeState::Ready(_)),
                 "{} did not load: {warnings:?}",

@@ -1,19 +1,23 @@
 //! From `mpr.toml` to router slots.
 
-use crate::isolation::{IsolatedNotifier, Started};
-use crate::notifyee::{NotifyeeLoad, load_notifyee};
+use crate::LoadError;
+use crate::isolation::IsolatedNotifier;
+use crate::notifyee::load_notifyee;
 use crate::provider::load_provider;
 use mpr_core::config::{Config, Isolation, NotifyeeEntry, ProviderEntry};
-use mpr_core::plugin::NetworkProvider;
+use mpr_core::plugin::{ConnectNotifier, NetworkProvider};
 use mpr_core::router::{NotifyeeSlot, NotifyeeState, ProviderSlot};
 use mpr_core::trust;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Makes a built-in provider for a configuration entry without a `path`.
 pub type Builtins<'a> = &'a dyn Fn(&ProviderEntry) -> Option<Arc<dyn NetworkProvider>>;
 
-/// Loads the providers and notifyees of `config`.
+/// Loads the providers and notifyees of `config`; `libexec_dir`
+/// (`$MPR_LIBEXEC_DIR`) is where else to look for the notifyee host
+/// ([`crate::isolation::find_host`]).
 ///
 /// Nothing here fails: a plugin that is refused or cannot be loaded becomes
 /// a `Refused` slot with its reason (the router applies the policy), and
@@ -22,6 +26,7 @@ pub fn assemble(
     config: &Config,
     builtins: Builtins<'_>,
     load_notifyees: bool,
+    libexec_dir: Option<&Path>,
     warnings: &mut Vec<String>,
 ) -> (Vec<ProviderSlot>, Vec<NotifyeeSlot>) {
     let providers = config
@@ -46,7 +51,7 @@ pub fn assemble(
                     Err(r) => refused(r.to_string(), warnings),
                     Ok(v) => match load_provider(v, &entry.key, &entry.name, warnings) {
                         Ok(p) => ProviderSlot::Ready(Arc::new(p)),
-                        Err(why) => refused(why, warnings),
+                        Err(why) => refused(why.to_string(), warnings),
                     },
                 },
             }
@@ -56,7 +61,7 @@ pub fn assemble(
         config
             .notifyees
             .iter()
-            .map(|n| load_notifyee_slot(n, warnings))
+            .map(|n| load_notifyee_slot(n, libexec_dir, warnings))
             .collect()
     } else {
         Vec::new()
@@ -64,35 +69,51 @@ pub fn assemble(
     (providers, notifyees)
 }
 
-/// Loads one notifyee into its slot: in this process, or, with
-/// `isolation = "process"`, in a host process started here
-/// ([`IsolatedNotifier`]). Either way the trust checks run here first; an
-/// isolated library is then vetted again and loaded by its host.
-pub fn load_notifyee_slot(n: &NotifyeeEntry, warnings: &mut Vec<String>) -> NotifyeeSlot {
-    let refused = |why: String, warnings: &mut Vec<String>| {
-        warnings.push(format!("notifyee {}: {why}", n.name));
-        NotifyeeState::Refused(why)
-    };
-    let ignored = |why: String, warnings: &mut Vec<String>| {
-        warnings.push(format!("notifyee {}: ignored: {why}", n.name));
-        NotifyeeState::Ignored(why)
-    };
-    let state = match (trust::vet(&n.path), n.isolation) {
-        (Err(r), _) => refused(r.to_string(), warnings),
-        (Ok(v), Isolation::InProcess) => match load_notifyee(v) {
-            Ok(NotifyeeLoad::Loaded(l)) => NotifyeeState::Ready(Arc::new(l)),
-            Ok(NotifyeeLoad::NoExports(why)) => ignored(why, warnings),
-            Err(why) => refused(why, warnings),
-        },
-        (Ok(v), Isolation::Process) => {
+/// Loads one registered notifyee as a connect does: the trust checks, then
+/// the library, in this process or, with `isolation = "process"`, in a
+/// host process started here ([`IsolatedNotifier`], which vets the library
+/// again in its host). `libexec_dir` is as for [`assemble`].
+///
+/// A library that exports neither notify function is
+/// [`LoadError::NoNotifyExports`] ([`LoadError::is_ignored`]).
+pub fn load_registered_notifyee(
+    n: &NotifyeeEntry,
+    libexec_dir: Option<&Path>,
+) -> Result<Arc<dyn ConnectNotifier>, LoadError> {
+    let vetted = trust::vet(&n.path).map_err(LoadError::NotTrusted)?;
+    Ok(match n.isolation {
+        Isolation::InProcess => Arc::new(load_notifyee(vetted)?),
+        Isolation::Process => {
             // Only the check is wanted here: the library is mapped by the host.
-            drop(v);
+            drop(vetted);
             let timeout = Duration::from_millis(n.timeout_ms);
-            match IsolatedNotifier::start(&n.name, &n.path, timeout) {
-                Ok(Started::Ready(i)) => NotifyeeState::Ready(Arc::new(i)),
-                Ok(Started::NoExports(why)) => ignored(why, warnings),
-                Err(why) => refused(why, warnings),
-            }
+            Arc::new(IsolatedNotifier::start(
+                &n.name,
+                &n.path,
+                timeout,
+                libexec_dir,
+            )?)
+        }
+    })
+}
+
+/// Loads one notifyee into its slot ([`load_registered_notifyee`]): a
+/// failure becomes a `Refused` slot, a library without exports an
+/// `Ignored` one, each with a line in `warnings`.
+pub fn load_notifyee_slot(
+    n: &NotifyeeEntry,
+    libexec_dir: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> NotifyeeSlot {
+    let state = match load_registered_notifyee(n, libexec_dir) {
+        Ok(l) => NotifyeeState::Ready(l),
+        Err(e) if e.is_ignored() => {
+            warnings.push(format!("notifyee {}: ignored: {e}", n.name));
+            NotifyeeState::Ignored(e.to_string())
+        }
+        Err(e) => {
+            warnings.push(format!("notifyee {}: {e}", n.name));
+            NotifyeeState::Refused(e.to_string())
         }
     };
     NotifyeeSlot {

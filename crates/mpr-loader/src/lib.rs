@@ -9,22 +9,30 @@ with `RTLD_NOW | RTLD_LOCAL`, so unresolved symbols fail at load time.
 
 Each loaded plugin keeps copied function pointers and, in its last field,
 the `Arc<Library>` they come from: nothing is unloaded while a handle
-exists ([`notifyee::LoadedNotifier`], [`provider::LoadedProvider`]).
+exists ([`notifyee::LoadedNotifier`], [`provider::LoadedProvider`]). A
+library that cannot be loaded gives a [`LoadError`], one variant per kind of
+failure.
 
 [`assemble()`] turns an `mpr.toml` into the slots of a
 [`mpr_core::router::Router`]: in-process notifyees are loaded here, and
 those registered with `isolation = "process"` run in a host process
 ([`isolation::IsolatedNotifier`]; the host program's `main` is
 [`isolation::host_main`]).
+
+The host side of the interface lives here too: [`exports`] has the
+`WNetSetLastErrorW`/`A` that providers call back.
 */
 #![deny(missing_docs)]
 
 mod assemble;
+mod error;
+pub mod exports;
 pub mod isolation;
 pub mod notifyee;
 pub mod provider;
 
-pub use assemble::{Builtins, assemble, load_notifyee_slot};
+pub use assemble::{Builtins, assemble, load_notifyee_slot, load_registered_notifyee};
+pub use error::LoadError;
 pub use notifyee::{LoadedNotifier, load_notifyee};
 pub use provider::{LoadedProvider, load_provider};
 
@@ -44,15 +52,20 @@ pub(crate) struct Mapped {
 }
 
 /// Maps the vetted file into the process.
-fn open_vetted(plugin: VettedPlugin) -> Result<Arc<Mapped>, String> {
+fn open_vetted(plugin: VettedPlugin) -> Result<Arc<Mapped>, LoadError> {
     let fd_path = format!("/proc/self/fd/{}", plugin.file().as_raw_fd());
     let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
     // SAFETY: libloading's `open` contract is that the library's
     // initialisers are safe to run. The file passed the trust checks of
     // spec §3 (it is a `VettedPlugin`): loading it is the administrator's
     // registered decision, and we map exactly the inode that was checked.
-    let lib = unsafe { libloading::os::unix::Library::open(Some(&fd_path), flags) }
-        .map_err(|e| format!("cannot load {}: {}", plugin.path().display(), dl_detail(&e)))?;
+    let lib =
+        unsafe { libloading::os::unix::Library::open(Some(&fd_path), flags) }.map_err(|e| {
+            LoadError::Dlopen {
+                path: plugin.path().to_path_buf(),
+                detail: dl_detail(&e),
+            }
+        })?;
     Ok(Arc::new(Mapped {
         lib: lib.into(),
         _vetted: plugin,

@@ -1,5 +1,6 @@
 //! Notifyee libraries: `AddConnectNotify` / `CancelConnectNotify`.
 
+use crate::LoadError;
 use mpr_abi::{
     self as abi, NETRESOURCEW, NOTIFYADD, NOTIFYCANCEL, NOTIFYINFO, PF_AddConnectNotify,
     PF_CancelConnectNotify,
@@ -29,17 +30,10 @@ impl std::fmt::Debug for LoadedNotifier {
     }
 }
 
-/// The outcome of loading a notifyee.
-#[derive(Debug)]
-pub enum NotifyeeLoad {
-    /// It exports at least one of the two functions.
-    Loaded(LoadedNotifier),
-    /// It exports neither (ignored at load time, spec §3).
-    NoExports(String),
-}
-
-/// Loads a vetted notifyee library and resolves its two exports.
-pub fn load_notifyee(plugin: VettedPlugin) -> Result<NotifyeeLoad, String> {
+/// Loads a vetted notifyee library and resolves its two exports. One that
+/// exports neither is [`LoadError::NoNotifyExports`] (ignored at load time,
+/// spec §3: [`LoadError::is_ignored`]).
+pub fn load_notifyee(plugin: VettedPlugin) -> Result<LoadedNotifier, LoadError> {
     let path = plugin.path().to_path_buf();
     let lib = crate::open_vetted(plugin)?;
     // SAFETY: the symbol is declared in npapi.h with the type
@@ -56,17 +50,14 @@ pub fn load_notifyee(plugin: VettedPlugin) -> Result<NotifyeeLoad, String> {
     .ok()
     .map(|s| *s);
     if add.is_none() && cancel.is_none() {
-        return Ok(NotifyeeLoad::NoExports(format!(
-            "{} exports neither AddConnectNotify nor CancelConnectNotify",
-            path.display()
-        )));
+        return Err(LoadError::NoNotifyExports { path });
     }
-    Ok(NotifyeeLoad::Loaded(LoadedNotifier {
+    Ok(LoadedNotifier {
         path,
         add,
         cancel,
         _lib: lib,
-    }))
+    })
 }
 
 /// The most strings a notifyee call passes (`NOTIFYADD`: local, remote,

@@ -47,7 +47,7 @@ pub fn load_provider(
     key: &str,
     name: &str,
     warnings: &mut Vec<String>,
-) -> Result<LoadedProvider, String> {
+) -> Result<LoadedProvider, crate::LoadError> {
     let path = plugin.path().to_path_buf();
     let lib = crate::open_vetted(plugin)?;
     let shown = path.display();
@@ -55,8 +55,9 @@ pub fn load_provider(
     // copied and kept next to `lib`.
     let get_caps = unsafe { lib.lib.get::<PF_NPGetCaps>(b"NPGetCaps\0") }
         .map(|s| *s)
-        .map_err(|_| {
-            format!("{shown} does not export NPGetCaps, so it is not a network provider")
+        .map_err(|_| crate::LoadError::MissingSymbol {
+            path: path.clone(),
+            symbol: "NPGetCaps",
         })?;
     // SAFETY: calling the provider's own NPGetCaps with a documented index.
     let mut caps = unsafe { get_caps(abi::WNNC_CONNECTION) };

@@ -106,7 +106,7 @@ twin of the C test notifyee).
 pub mod glue;
 
 pub use mpr_abi as abi;
-pub use mpr_core::WnError;
+pub use mpr_error::WnError;
 
 /// An add operation (`NOTIFYADD`), as owned values.
 ///

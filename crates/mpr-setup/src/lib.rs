@@ -145,8 +145,13 @@ pub fn router_from_env(load: Load) -> Result<(Router, Vec<String>), SetupError> 
             &context,
         ))
     };
-    let (providers, notifyees) =
-        mpr_loader::assemble(&setup.config, &builtins, load.notifyees, &mut warnings);
+    let (providers, notifyees) = mpr_loader::assemble(
+        &setup.config,
+        &builtins,
+        load.notifyees,
+        setup.paths.libexec_dir.as_deref(),
+        &mut warnings,
+    );
     let router = Router::new(RouterParts {
         providers,
         notifyees,

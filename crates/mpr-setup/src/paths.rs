@@ -20,6 +20,10 @@ pub struct Paths {
     pub drives_dir: Option<PathBuf>,
     /// `$HOME`.
     pub home: Option<PathBuf>,
+    /// `$MPR_LIBEXEC_DIR`, if set: another directory to look for the
+    /// notifyee host in, before the one `make install` uses (the loader's
+    /// `INSTALL_LIBEXEC_DIR`).
+    pub libexec_dir: Option<PathBuf>,
 }
 
 fn var(name: &str) -> Option<PathBuf> {
@@ -76,6 +80,7 @@ impl Paths {
             runtime_dir,
             drives_dir: var("MPR_DRIVES_DIR"),
             home,
+            libexec_dir: var(mpr_loader::isolation::LIBEXEC_ENV),
         })
     }
 

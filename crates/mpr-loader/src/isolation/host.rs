@@ -18,7 +18,7 @@
 //! kills the host, so a hung notifyee never outlives its router.
 
 use super::wire::{self, CallRequest, ChannelError, Op, Reply, Request};
-use crate::notifyee::{LoadedNotifier, NotifyeeLoad};
+use crate::notifyee::LoadedNotifier;
 use mpr_abi as abi;
 use mpr_core::plugin::{AddNotice, CancelNotice, ConnectNotifier, NotifyInfo, Phase};
 use std::collections::HashMap;
@@ -189,14 +189,18 @@ fn serve(chan: &UnixStream, in_call: &AtomicBool) -> Result<(), ChannelError> {
     }
 }
 
-/// The same two steps as an in-process load.
+/// The same two steps as an in-process load. The error crosses to the
+/// router as text, a library without exports apart (it is ignored there,
+/// not refused).
 fn load(path: &Path) -> Result<LoadedNotifier, Reply> {
     let vetted = mpr_core::trust::vet(path).map_err(|r| Reply::LoadFailed(r.to_string()))?;
-    match crate::load_notifyee(vetted) {
-        Ok(NotifyeeLoad::Loaded(n)) => Ok(n),
-        Ok(NotifyeeLoad::NoExports(why)) => Err(Reply::NoExports(why)),
-        Err(why) => Err(Reply::LoadFailed(why)),
-    }
+    crate::load_notifyee(vetted).map_err(|e| {
+        if e.is_ignored() {
+            Reply::NoExports(e.to_string())
+        } else {
+            Reply::LoadFailed(e.to_string())
+        }
+    })
 }
 
 /// The contexts notifyees left in PRE, by the id the router holds.

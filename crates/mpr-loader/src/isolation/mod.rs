@@ -33,8 +33,10 @@
 //!
 //! The host program is looked for, in order, next to the running program
 //! (the `mpr` binary, or a program using libmpr.so), next to the shared
-//! object that contains this code (libmpr.so itself), in `$MPR_LIBEXEC_DIR`,
-//! and in the directory `make install` puts it in ([`INSTALL_LIBEXEC_DIR`]).
+//! object that contains this code (libmpr.so itself), in the directory the
+//! caller names (`$MPR_LIBEXEC_DIR`, which `mpr-setup` reads: this crate
+//! reads no environment), and in the directory `make install` puts it in
+//! ([`INSTALL_LIBEXEC_DIR`]).
 //! The first one that exists must pass the same trust checks as a plugin
 //! (it runs plugin code), or the notifyee cannot be loaded. It runs as the
 //! caller, with the caller's environment and working directory.
@@ -44,6 +46,7 @@ mod wire;
 
 pub use host::host_main;
 
+use crate::LoadError;
 use mpr_core::plugin::{AddNotice, CallFailure, CancelNotice, ConnectNotifier, NotifyInfo, Phase};
 use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};
@@ -68,6 +71,8 @@ pub const INSTALL_LIBEXEC_DIR: &str = match option_env!("MPR_INSTALL_LIBEXEC_DIR
 };
 
 /// The environment variable naming a directory to look for the host in.
+/// `mpr-setup` reads it and passes the directory in; this crate only names
+/// it in messages.
 pub const LIBEXEC_ENV: &str = "MPR_LIBEXEC_DIR";
 
 /// How long a host that has closed its channel may take to become a
@@ -78,8 +83,9 @@ const REAP_GRACE: Duration = Duration::from_millis(500);
 const _: () = assert!(usize::BITS >= 64, "process isolation needs 64-bit pointers");
 
 /// The directories the host program is looked for in, in order (see the
-/// module documentation); duplicates removed.
-pub fn host_search_path() -> Vec<PathBuf> {
+/// module documentation), with `libexec_dir` (`$MPR_LIBEXEC_DIR`) before
+/// the install directory; duplicates removed.
+pub fn host_search_path(libexec_dir: Option<&Path>) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(d) = std::env::current_exe()
         .ok()
@@ -90,8 +96,8 @@ pub fn host_search_path() -> Vec<PathBuf> {
     if let Some(d) = own_object_dir() {
         dirs.push(d);
     }
-    if let Some(d) = std::env::var_os(LIBEXEC_ENV).filter(|d| !d.is_empty()) {
-        dirs.push(PathBuf::from(d));
+    if let Some(d) = libexec_dir.filter(|d| !d.as_os_str().is_empty()) {
+        dirs.push(d.to_path_buf());
     }
     dirs.push(PathBuf::from(INSTALL_LIBEXEC_DIR));
     let mut seen = Vec::new();
@@ -106,7 +112,7 @@ pub fn host_search_path() -> Vec<PathBuf> {
 /// The directory of the object (executable or shared library) this code
 /// was loaded from, read from `/proc/self/maps`.
 fn own_object_dir() -> Option<PathBuf> {
-    let here = host_search_path as fn() -> Vec<PathBuf> as usize;
+    let here = own_object_dir as fn() -> Option<PathBuf> as usize;
     let maps = std::fs::read("/proc/self/maps").ok()?;
     maps.split(|&b| b == b'\n').find_map(|line| {
         // start-end perms offset dev inode [path]; the path may hold spaces.
@@ -126,33 +132,20 @@ fn own_object_dir() -> Option<PathBuf> {
     })
 }
 
-/// Finds the host program and checks it like a plugin.
-pub fn find_host() -> Result<PathBuf, String> {
-    let dirs = host_search_path();
+/// Finds the host program (searching [`host_search_path`]) and checks it
+/// like a plugin.
+pub fn find_host(libexec_dir: Option<&Path>) -> Result<PathBuf, LoadError> {
+    let dirs = host_search_path(libexec_dir);
     let Some(exe) = dirs
         .iter()
         .map(|d| d.join(HOST_PROGRAM))
         .find(|p| p.is_file())
     else {
-        let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-        return Err(format!(
-            "cannot find {HOST_PROGRAM} (looked in {}); install it with `make install` \
-             or set {LIBEXEC_ENV} to its directory",
-            looked.join(", ")
-        ));
+        return Err(LoadError::HostMissing { looked: dirs });
     };
     mpr_core::trust::vet(&exe)
         .map(|_| exe)
-        .map_err(|r| format!("the notifyee host is not trusted: {}", r.reason))
-}
-
-/// What starting an isolated notifyee gave.
-#[derive(Debug)]
-pub enum Started {
-    /// Running, and exporting at least one of the two functions.
-    Ready(IsolatedNotifier),
-    /// The library loaded but exports neither function (ignored, spec §3).
-    NoExports(String),
+        .map_err(LoadError::HostNotTrusted)
 }
 
 /// A notifyee library running in a host process.
@@ -183,14 +176,6 @@ struct Host {
     chan: UnixStream,
 }
 
-/// How a start failed.
-enum StartError {
-    /// The library exports neither function.
-    NoExports(String),
-    /// Anything else.
-    Failed(String),
-}
-
 impl fmt::Debug for IsolatedNotifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IsolatedNotifier")
@@ -208,13 +193,20 @@ impl fmt::Debug for IsolatedNotifier {
 impl IsolatedNotifier {
     /// Starts a host for the library at `path` (registered as `name`), with
     /// `timeout` as the deadline of every call (and of the start), using
-    /// the host program found by [`find_host`].
+    /// the host program found by [`find_host`] (`libexec_dir` is
+    /// `$MPR_LIBEXEC_DIR`).
     ///
     /// The caller has already vetted `path` (spec §7.10: the trust checks
     /// run in the router before the host starts, and again in the host).
-    /// An `Err` is the reason the notifyee cannot be used.
-    pub fn start(name: &str, path: &Path, timeout: Duration) -> Result<Started, String> {
-        let host = find_host()?;
+    /// An `Err` is the reason the notifyee cannot be used; a library that
+    /// exports neither notify function is [`LoadError::NoNotifyExports`].
+    pub fn start(
+        name: &str,
+        path: &Path,
+        timeout: Duration,
+        libexec_dir: Option<&Path>,
+    ) -> Result<IsolatedNotifier, LoadError> {
+        let host = find_host(libexec_dir)?;
         Self::start_with_host(&host, name, path, timeout)
     }
 
@@ -225,27 +217,23 @@ impl IsolatedNotifier {
         name: &str,
         path: &Path,
         timeout: Duration,
-    ) -> Result<Started, String> {
+    ) -> Result<IsolatedNotifier, LoadError> {
         let mut state = State {
             generation: 1,
             host: None,
             out: Vec::new(),
             inb: Vec::new(),
         };
-        let (host, add, cancel) = match spawn(
+        let (host, add, cancel) = spawn(
             host_exe,
             name,
             path,
             timeout,
             &mut state.out,
             &mut state.inb,
-        ) {
-            Ok(x) => x,
-            Err(StartError::NoExports(why)) => return Ok(Started::NoExports(why)),
-            Err(StartError::Failed(why)) => return Err(why),
-        };
+        )?;
         state.host = Some(host);
-        Ok(Started::Ready(IsolatedNotifier {
+        Ok(IsolatedNotifier {
             name: name.to_string(),
             path: path.to_path_buf(),
             host_exe: host_exe.to_path_buf(),
@@ -253,7 +241,7 @@ impl IsolatedNotifier {
             add,
             cancel,
             state: Mutex::new(state),
-        }))
+        })
     }
 
     /// The pid of the running host, if one is running.
@@ -346,9 +334,7 @@ impl IsolatedNotifier {
             &mut st.out,
             &mut st.inb,
         )
-        .map_err(|e| match e {
-            StartError::NoExports(why) | StartError::Failed(why) => CallFailure::LoadFailed(why),
-        })?;
+        .map_err(|e| CallFailure::LoadFailed(e.to_string()))?;
         st.generation = st.generation.wrapping_add(1).max(1);
         st.host = Some(host);
         Ok(())
@@ -394,16 +380,14 @@ fn spawn(
     timeout: Duration,
     out: &mut Vec<u8>,
     inb: &mut Vec<u8>,
-) -> Result<(Host, bool, bool), StartError> {
-    let fail = |why: String| StartError::Failed(why);
-    let (ours, theirs) =
-        UnixStream::pair().map_err(|e| fail(format!("cannot create a socketpair: {e}")))?;
+) -> Result<(Host, bool, bool), LoadError> {
+    let (ours, theirs) = UnixStream::pair().map_err(LoadError::Socketpair)?;
     // Whatever the library prints goes to the caller's standard error:
     // standard output may be a `--json` result.
     let stdout = std::io::stderr()
         .as_fd()
         .try_clone_to_owned()
-        .map_err(|e| fail(format!("cannot duplicate standard error: {e}")))?;
+        .map_err(LoadError::DupStderr)?;
     let child = {
         // The command holds the host's end of the channel until it is
         // dropped, at the end of this block: only the host may hold it, or
@@ -413,8 +397,10 @@ fn spawn(
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::from(stdout))
             .stderr(Stdio::inherit());
-        cmd.spawn()
-            .map_err(|e| fail(format!("cannot start {}: {e}", host_exe.display())))?
+        cmd.spawn().map_err(|source| LoadError::HostSpawn {
+            host: host_exe.to_path_buf(),
+            source,
+        })?
     };
     let host = Host { child, chan: ours };
     let deadline = Instant::now().checked_add(timeout);
@@ -430,7 +416,6 @@ fn spawn(
         .and_then(|()| wire::send_frame(&host.chan, out))
         .and_then(|()| wire::recv_frame(&host.chan, inb, deadline))
         .and_then(|body| Reply::decode(body).map_err(ChannelError::Protocol));
-    let ms = timeout.as_millis();
     match answer {
         Ok(Reply::Loaded {
             protocol: wire::PROTOCOL,
@@ -442,44 +427,45 @@ fn spawn(
         }
         Ok(Reply::Loaded { protocol, .. }) => {
             kill(Some(host));
-            Err(fail(format!(
-                "{} speaks protocol {protocol}, not {} (mpr and the host come from \
-                 different builds)",
-                host_exe.display(),
-                wire::PROTOCOL
-            )))
+            Err(LoadError::HostVersion {
+                host: host_exe.to_path_buf(),
+                theirs: protocol,
+                ours: wire::PROTOCOL,
+            })
         }
-        Ok(Reply::NoExports(why)) => {
+        Ok(Reply::NoExports(_)) => {
             let _ = reap(Some(host));
-            Err(StartError::NoExports(why))
+            Err(LoadError::NoNotifyExports {
+                path: path.to_path_buf(),
+            })
         }
         Ok(Reply::LoadFailed(why)) => {
             let _ = reap(Some(host));
-            Err(fail(why))
+            Err(LoadError::InHost(why))
         }
         Ok(other) => {
             kill(Some(host));
-            Err(fail(format!(
-                "the notifyee host answered {other:?} to Load"
+            Err(LoadError::HostProtocol(format!(
+                "it answered {other:?} to Load"
             )))
         }
         Err(ChannelError::TimedOut) => {
             kill(Some(host));
-            Err(fail(format!(
-                "loading {} in the notifyee host took longer than {ms} ms; it was killed",
-                path.display()
-            )))
+            Err(LoadError::HostTimedOut {
+                path: path.to_path_buf(),
+                ms: timeout.as_millis(),
+            })
         }
         Err(ChannelError::Protocol(why)) => {
             kill(Some(host));
-            Err(fail(format!("the notifyee host broke the protocol: {why}")))
+            Err(LoadError::HostProtocol(why))
         }
         Err(ChannelError::Closed | ChannelError::Io(_)) => {
-            let why = reap(Some(host));
-            Err(fail(format!(
-                "the notifyee host died while loading {}: {why}",
-                path.display()
-            )))
+            let how = reap(Some(host));
+            Err(LoadError::HostDied {
+                path: path.to_path_buf(),
+                how,
+            })
         }
     }
 }
@@ -655,10 +641,45 @@ mod tests {
 
     #[test]
     fn the_search_path_ends_with_the_install_directory() {
-        let dirs = host_search_path();
+        let dirs = host_search_path(None);
         assert_eq!(dirs.last().unwrap(), Path::new(INSTALL_LIBEXEC_DIR));
         let exe_dir = std::env::current_exe().unwrap();
         assert_eq!(dirs[0], exe_dir.parent().unwrap());
+    }
+
+    #[test]
+    fn the_libexec_directory_comes_just_before_the_install_directory() {
+        let without = host_search_path(None);
+        let with = host_search_path(Some(Path::new("/opt/mpr/libexec")));
+        assert_eq!(with.len(), without.len() + 1, "{with:?}");
+        assert_eq!(with[with.len() - 2], Path::new("/opt/mpr/libexec"));
+        assert_eq!(with.last().unwrap(), Path::new(INSTALL_LIBEXEC_DIR));
+        // An empty value is no directory; the install directory is not
+        // listed twice.
+        assert_eq!(host_search_path(Some(Path::new(""))), without);
+        assert_eq!(
+            host_search_path(Some(Path::new(INSTALL_LIBEXEC_DIR))),
+            without
+        );
+    }
+
+    #[test]
+    fn a_missing_host_names_where_it_was_looked_for() {
+        let libexec = Path::new("/nonexistent/mpr-libexec");
+        if Path::new(INSTALL_LIBEXEC_DIR).join(HOST_PROGRAM).exists()
+            || std::env::current_exe()
+                .unwrap()
+                .with_file_name(HOST_PROGRAM)
+                .exists()
+        {
+            return; // Installed, or built next to this test: nothing to miss.
+        }
+        match find_host(Some(libexec)) {
+            Err(LoadError::HostMissing { looked }) => {
+                assert!(looked.iter().any(|d| d == libexec), "{looked:?}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
