@@ -8,7 +8,7 @@
 use crate::UsageError;
 use crate::output::{Stream, Style, paint};
 use anyhow::{Context, Result};
-use mpr_core::event::{Event, Record, RegistryAction};
+use mpr_core::event::{Record, Tone};
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -183,25 +183,6 @@ fn emit(out: &mut std::io::StdoutLock<'_>, line: &[u8], json: bool) -> Result<()
         .map_err(|_| Stop::Quiet)
 }
 
-/// `1234 us` as `1.2 ms`.
-fn duration(us: u64) -> String {
-    if us >= 1000 {
-        format!(" ({:.1} ms)", us as f64 / 1000.0)
-    } else {
-        format!(" ({us} µs)")
-    }
-}
-
-/// ` -> WN_X`, green for success and red otherwise.
-fn result(name: &str) -> String {
-    let style = if name == "WN_SUCCESS" {
-        Style::Green
-    } else {
-        Style::Red
-    };
-    format!(" -> {}", paint(Stream::Stdout, style, name))
-}
-
 /// Seconds since the epoch (`"secs.micros"`) as UTC ISO 8601 with
 /// milliseconds.
 pub fn utc(ts: &str) -> String {
@@ -274,91 +255,16 @@ fn layout(ts: &str, event: &str, body: &str, tail: &str) -> String {
     )
 }
 
-/// One readable line for a journal record.
+/// One readable line for a journal record: the time, the kind, the event
+/// in words (the same words as the system journal's `MESSAGE`), and who.
 pub fn human(r: &Record) -> String {
-    let body = match &r.event {
-        Event::Operation(o) => {
-            let mut t = o.op.to_string();
-            for x in [&o.local, &o.remote] {
-                if !x.is_empty() {
-                    t.push(' ');
-                    t.push_str(x);
-                }
-            }
-            if !o.provider.is_empty() {
-                t.push_str(&format!(" via {}", o.provider));
-            }
-            t.push_str(&result(&o.result_name));
-            t.push_str(&duration(o.duration_us));
-            if !o.notified {
-                t.push_str(", not notified");
-            }
-            if let Some(m) = o.message.as_deref().filter(|m| !m.is_empty()) {
-                t.push_str(&format!(": {m}"));
-            }
-            t
-        }
-        Event::ProviderStart(p) => format!("{} {} {}", p.provider, p.op, p.target),
-        Event::Provider(p) => {
-            let target = [&p.local, &p.name, &p.remote]
-                .into_iter()
-                .filter_map(|x| x.as_deref().filter(|x| !x.is_empty()))
-                .collect::<Vec<_>>()
-                .join(" ");
-            format!(
-                "{} {} {target}{}{}",
-                p.provider,
-                p.op,
-                result(&p.result_name),
-                duration(p.duration_us)
-            )
-        }
-        Event::Notify(n) => {
-            let mut t = format!(
-                "{} {} {} status={}",
-                n.notifyee,
-                n.op,
-                n.phase.as_str(),
-                n.status_in
-            );
-            match (&n.failure, &n.result_name) {
-                (Some(f), _) => t.push_str(&format!(
-                    " -> {}: {}",
-                    paint(Stream::Stdout, Style::Red, f),
-                    n.decision.as_deref().unwrap_or("")
-                )),
-                (None, Some(name)) => t.push_str(&result(name)),
-                (None, None) => {}
-            }
-            if n.context {
-                t.push_str(" (context)");
-            }
-            t.push_str(&duration(n.duration_us));
-            t
-        }
-        Event::Refused(f) => format!(
-            "notifyee {} ({}) {}: {}; {}",
-            f.notifyee,
-            f.path,
-            paint(Stream::Stdout, Style::Red, "refused"),
-            f.reason,
-            f.decision
-        ),
-        Event::RetryLimit(l) => format!(
-            "{}: {} after {} rounds ({})",
-            l.op,
-            l.message,
-            l.rounds,
-            l.notifyees.join(", ")
-        ),
-        Event::Registry(g) => {
-            let action = match g.action {
-                RegistryAction::Add => "add",
-                RegistryAction::Remove => "remove",
-            };
-            format!("{action} notifyee {} ({})", g.name, g.path)
-        }
-    };
+    let body = r.event.describe(&|tone, text| {
+        let style = match tone {
+            Tone::Good => Style::Green,
+            Tone::Bad => Style::Red,
+        };
+        paint(Stream::Stdout, style, text)
+    });
     let tail = format!("  [pid {} uid {}]", r.pid, r.uid);
     layout(&r.ts, r.event.kind(), &body, &tail)
 }
