@@ -12,7 +12,7 @@ use mpr_core::config::{self, Config, Isolation, NotifyeeEntry, Policy};
 use mpr_core::event::{Event, RegistryAction, RegistryEvent, RegistryKind};
 use mpr_core::plugin::ConnectNotifier;
 use mpr_core::router::ProviderSlot;
-use mpr_core::{Journal, WnError, lasterror, trust};
+use mpr_core::{WnError, lasterror, trust};
 use mpr_loader::notifyee::NotifyeeLoad;
 use mpr_setup::Paths;
 use serde_json::{Value, json};
@@ -640,7 +640,7 @@ fn add(new: NewNotifyee) -> Result<Result<Added, Failure>> {
         .cloned()
         .ok_or_else(|| anyhow!("internal error: the new entry is missing"))?;
     let sha = sha256_file(&expanded);
-    Journal::to_file(paths.journal_file()).write(&Event::Registry(RegistryEvent {
+    mpr_setup::journal(&paths, &after).write(&Event::Registry(RegistryEvent {
         action: RegistryAction::Add,
         kind: RegistryKind::Notifyee,
         name: name.clone(),
@@ -702,7 +702,7 @@ pub fn notifyee_remove(out: Out, name: OsString) -> Result<ExitCode> {
         return Ok(report(out, f));
     }
     drop(lock);
-    Journal::to_file(paths.journal_file()).write(&Event::Registry(RegistryEvent {
+    mpr_setup::journal(&paths, &before).write(&Event::Registry(RegistryEvent {
         action: RegistryAction::Remove,
         kind: RegistryKind::Notifyee,
         name: name.clone(),

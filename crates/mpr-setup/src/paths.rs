@@ -20,6 +20,9 @@ pub struct Paths {
     pub drives_dir: Option<PathBuf>,
     /// `$HOME`.
     pub home: Option<PathBuf>,
+    /// systemd-journald's socket: `$MPR_JOURNAL_SOCKET`, else
+    /// `/run/systemd/journal/socket`.
+    pub journal_socket: PathBuf,
 }
 
 fn var(name: &str) -> Option<PathBuf> {
@@ -76,6 +79,8 @@ impl Paths {
             runtime_dir,
             drives_dir: var("MPR_DRIVES_DIR"),
             home,
+            journal_socket: var("MPR_JOURNAL_SOCKET")
+                .unwrap_or_else(|| PathBuf::from(mpr_core::journal::DEFAULT_JOURNAL_SOCKET)),
         })
     }
 
