@@ -125,7 +125,7 @@ pub enum Command {
     ///
     /// Prints the last records (--lines, default 10), then every new record
     /// as other processes write them, one line per record, from the sink in
-    /// use ([journal] sink in mpr.toml): the system journal through
+    /// use (`[journal] sink` in mpr.toml): the system journal through
     /// `journalctl` (mpr's records; a user's own unless run as root), or
     /// $MPR_STATE_DIR/journal.jsonl (which need not exist yet). With --json
     /// the records are printed as the file stores them, one JSON object per

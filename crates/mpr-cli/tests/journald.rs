@@ -404,3 +404,15 @@ fn watch_without_journalctl_says_so() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("journalctl is not installed"), "{r:?}");
 }
+
+#[test]
+fn the_message_ids_are_the_documented_ones() {
+    assert_eq!(mpr_core::journal::journald::MESSAGE_IDS, IDS.as_slice());
+    let doc = std::fs::read_to_string(crate::util::repo().join("docs/audit.md")).unwrap();
+    for (kind, id) in IDS {
+        assert!(
+            doc.contains(&format!("| `{kind}` | `{id}` |")),
+            "docs/audit.md lacks {kind} {id}"
+        );
+    }
+}

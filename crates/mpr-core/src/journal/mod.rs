@@ -2,7 +2,7 @@
 //! writes down every audited one, stamped as a [`Record`], to the sinks
 //! chosen by `[journal] sink` in `mpr.toml`:
 //!
-//! - [`file`]: JSON Lines in `<state dir>/journal.jsonl` (one user's own
+//! - [`file`](mod@file): JSON Lines in `<state dir>/journal.jsonl` (one user's own
 //!   file);
 //! - [`journald`]: the system journal, with structured fields, a stable
 //!   `MESSAGE_ID` per event kind and the whole record in `MPR_RECORD`
