@@ -37,6 +37,7 @@ PACKAGES=(
   procps         # pgrep/ps/kill: finding sshd session children, process checks
   psmisc         # fuser: finding what keeps a mountpoint busy
   util-linux     # flock, setsid, mountpoint (essential; listed for completeness)
+  systemd        # systemd-journald and journalctl: the system journal sink's tests (scripts/test-journald.sh)
 )
 
 say() { printf 'ci-deps.sh: %s\n' "$*" >&2; }
@@ -88,7 +89,8 @@ fi
 
 # The commands the scripts call, by absolute path where the daemons need it.
 for c in /usr/sbin/sshd ssh ssh-keygen sshfs fusermount3 /usr/sbin/smbd smbpasswd smbclient \
-         rclone smbnetfs openssl useradd chpasswd ss pgrep flock setsid; do
+         rclone smbnetfs openssl useradd chpasswd ss pgrep flock setsid \
+         /lib/systemd/systemd-journald journalctl; do
   command -v "$c" >/dev/null 2>&1 || die "command '$c' is missing although its package is installed"
 done
 

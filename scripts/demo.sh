@@ -49,6 +49,9 @@ ssh_config = "$DEMO/ssh_config"
 
 [notifyees]
 audit = "$DEMO/lib/libmpr_audit.so"
+
+[journal]
+sink = "file" # the demo counts the records in its own journal.jsonl below
 TOML
 
 export MPR_CONFIG_DIR="$DEMO/etc" MPR_STATE_DIR="$DEMO/state" MPR_RUNTIME_DIR="$DEMO/run" \

@@ -27,6 +27,7 @@ stop_servers() { bash scripts/test-servers.sh stop >/dev/null 2>&1 || true; }
 if [ "$(id -u)" -eq 0 ]; then
   trap stop_servers EXIT
   bash scripts/test-servers.sh start
+  bash scripts/test-journald.sh start # shared by the machine: left running
 fi
 
 echo "== cargo fmt"

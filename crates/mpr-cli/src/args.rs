@@ -18,10 +18,11 @@ use std::ffi::OsString;
 /// internal error.
 ///
 /// Environment: MPR_CONFIG_DIR (system configuration, default /etc/mpr),
-/// MPR_STATE_DIR (remembered connections and the audit journal, default
+/// MPR_STATE_DIR (remembered connections and the audit journal file, default
 /// $XDG_STATE_HOME/mpr), MPR_RUNTIME_DIR (live connections, default
 /// $XDG_RUNTIME_DIR/mpr), MPR_DRIVES_DIR (where drive letters are mounted,
-/// default ~/Network), NO_COLOR (no colour when set and not empty).
+/// default ~/Network), MPR_JOURNAL_SOCKET (systemd-journald's socket, default
+/// /run/systemd/journal/socket), NO_COLOR (no colour when set and not empty).
 #[derive(Debug, Parser)]
 #[command(
     name = "mpr",
@@ -123,10 +124,13 @@ pub enum Command {
     Provider(ProviderCommand),
     /// Follow the audit journal live, like `tail -f`.
     ///
-    /// Prints the last records of $MPR_STATE_DIR/journal.jsonl (--lines,
-    /// default 10), then every new record as other processes append them,
-    /// one line per record; the file need not exist yet. With --json the
-    /// records are printed as they are stored, one JSON object per line.
+    /// Prints the last records (--lines, default 10), then every new record
+    /// as other processes write them, one line per record, from the sink in
+    /// use (`[journal] sink` in mpr.toml): the system journal through
+    /// `journalctl` (mpr's records; a user's own unless run as root), or
+    /// $MPR_STATE_DIR/journal.jsonl (which need not exist yet). With --json
+    /// the records are printed as the file stores them, one JSON object per
+    /// line.
     /// Stops with exit status 0 on Ctrl-C (SIGINT) or when the reader of its
     /// output goes away (SIGPIPE).
     Watch {

@@ -185,6 +185,11 @@ fn extra_sections() -> Roff {
     );
     item(
         &mut r,
+        "MPR_JOURNAL_SOCKET",
+        "systemd-journald's socket for the audit journal: default /run/systemd/journal/socket. With no [journal] sink in mpr.toml, records go there when it exists, else to journal.jsonl.",
+    );
+    item(
+        &mut r,
         "XDG_CONFIG_HOME",
         "The per-user configuration is $XDG_CONFIG_HOME/mpr/mpr.toml (it may set drives_dir; plugins come only from the system file).",
     );
@@ -198,12 +203,12 @@ fn extra_sections() -> Roff {
     item(
         &mut r,
         "/etc/mpr/mpr.toml",
-        "Provider order, provider libraries and notifyees ([providers], [notifyees], [router]).",
+        "Provider order, provider libraries, notifyees and the audit sink ([providers], [notifyees], [router], [journal]).",
     );
     item(
         &mut r,
         "$MPR_STATE_DIR/journal.jsonl",
-        "The audit journal, one JSON object per line (mpr watch follows it). It never holds a password.",
+        "The audit journal when its sink is the file (or both), one JSON object per line (mpr watch follows it). It never holds a password. With the system journal: journalctl -t mpr.",
     );
     item(
         &mut r,

@@ -12,7 +12,7 @@ use mpr_core::config::{self, Config, Isolation, NotifyeeEntry, Policy};
 use mpr_core::event::{Event, RegistryAction, RegistryEvent, RegistryKind};
 use mpr_core::registration::{self, Registration, RegistrationError};
 use mpr_core::router::ProviderSlot;
-use mpr_core::{Journal, WnError, lasterror, trust};
+use mpr_core::{WnError, lasterror, trust};
 use mpr_loader::LoadError;
 use mpr_setup::Paths;
 use serde_json::{Value, json};
@@ -468,7 +468,7 @@ fn add(out: Out, new: NewNotifyee) -> Result<Added> {
         .cloned()
         .context("the new entry is missing from the configuration just written")?;
     let sha = sha256_file(&expanded);
-    Journal::to_file(paths.journal_file()).write(&Event::Registry(RegistryEvent {
+    mpr_setup::journal(&paths, &after).write(&Event::Registry(RegistryEvent {
         action: RegistryAction::Add,
         kind: RegistryKind::Notifyee,
         name: name.clone(),
@@ -526,7 +526,7 @@ pub fn notifyee_remove(out: Out, name: OsString) -> Result {
     };
     write_config(out, &file, &edited)?;
     drop(lock);
-    Journal::to_file(paths.journal_file()).write(&Event::Registry(RegistryEvent {
+    mpr_setup::journal(&paths, &before).write(&Event::Registry(RegistryEvent {
         action: RegistryAction::Remove,
         kind: RegistryKind::Notifyee,
         name: name.clone(),

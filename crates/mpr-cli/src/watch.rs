@@ -1,20 +1,27 @@
-//! `mpr watch`: follows the audit journal (`$MPR_STATE_DIR/journal.jsonl`)
-//! like `tail -f`. Other processes append whole lines with one `write`
-//! each; this reads what is new every 100 ms, keeps a partial last line
-//! until its newline arrives, waits for a file that does not exist yet,
-//! starts again from the top when the file is truncated or replaced, and
+//! `mpr watch`: follows the audit journal in whichever sink is in use
+//! (`[journal] sink` in `mpr.toml`; with `both`, the system journal), and
 //! stops (exit 0) on SIGINT or when its output is closed (SIGPIPE/EPIPE).
+//!
+//! - The file (`$MPR_STATE_DIR/journal.jsonl`), like `tail -f`. Other
+//!   processes append whole lines with one `write` each; this reads what is
+//!   new every 100 ms, keeps a partial last line until its newline arrives,
+//!   waits for a file that does not exist yet, and starts again from the top
+//!   when the file is truncated or replaced.
+//! - The system journal, through `journalctl --follow -o json`, filtered to
+//!   mpr's entries (`SYSLOG_IDENTIFIER=mpr`) and, unless run as root, to the
+//!   caller's own (`_UID`). Each entry's `MPR_RECORD` field is the record
+//!   exactly as the file sink would have written it.
 
 use crate::UsageError;
 use crate::output::{Stream, Style, paint};
 use anyhow::{Context, Result};
-use mpr_core::event::{Event, Record, RegistryAction};
+use mpr_core::event::{Record, Tone};
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -38,11 +45,114 @@ enum Stop {
 
 /// `mpr watch`.
 pub fn watch(json: bool, lines: usize) -> Result<ExitCode> {
-    let paths = mpr_setup::Paths::from_env().map_err(|e| UsageError(e.to_string()))?;
-    let path = paths.journal_file();
+    let (setup, _) = mpr_setup::Setup::from_env().map_err(|e| UsageError(e.to_string()))?;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
         .context("cannot watch for Ctrl-C")?;
+    if mpr_setup::journal_sink(&setup.paths, &setup.config).uses_journald() {
+        watch_journald(json, lines, &stop)
+    } else {
+        watch_file(&setup.paths.journal_file(), json, lines, &stop)
+    }
+}
+
+/// Follows the system journal through `journalctl`.
+fn watch_journald(json: bool, lines: usize, stop: &AtomicBool) -> Result<ExitCode> {
+    let uid = rustix::process::getuid().as_raw();
+    let mut cmd = Command::new("journalctl");
+    cmd.args(["--follow", "--output=json", "--all", "--no-pager"])
+        .arg(format!("--lines={lines}"))
+        .arg(format!(
+            "SYSLOG_IDENTIFIER={}",
+            mpr_core::journal::journald::SYSLOG_IDENTIFIER
+        ));
+    // Root sees everyone's records; a user, like with the file sink, their own.
+    if uid != 0 {
+        cmd.arg(format!("_UID={uid}"));
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(UsageError(
+                "the audit journal is in the system journal, and journalctl is not installed \
+                 (apt-get install systemd), or set `sink = \"file\"` under [journal] in mpr.toml"
+                    .into(),
+            )
+            .into());
+        }
+        Err(e) => return Err(e).context("cannot run journalctl"),
+    };
+    let who = if uid == 0 {
+        String::new()
+    } else {
+        format!(", uid {uid}")
+    };
+    eprintln!("mpr: watching the system journal (journalctl -t mpr{who}) (Ctrl-C stops)");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let from = child.stdout.take().context("journalctl has no output")?;
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(from).split(b'\n') {
+            let Ok(l) = l else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let mut out = std::io::stdout().lock();
+    let ended = loop {
+        if stop.load(Ordering::Relaxed) || output_closed(&out) {
+            break None;
+        }
+        match rx.recv_timeout(TICK) {
+            Ok(entry) => {
+                if let Some(record) = record_of_entry(&entry)
+                    && emit(&mut out, record.as_bytes(), json).is_err()
+                {
+                    break None;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break Some(()),
+        }
+    };
+    // Our own child: stop it (it may have ended by itself already).
+    let _ = child.kill();
+    let status = child.wait().context("cannot wait for journalctl")?;
+    match ended {
+        // journalctl stopped by itself: a Ctrl-C reached it too (exit 0 or
+        // by the signal), or it failed (its error is on stderr).
+        Some(())
+            if !stop.load(Ordering::Relaxed) && !status.success() && status.code().is_some() =>
+        {
+            Err(UsageError(format!("journalctl stopped: {status}")).into())
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The record in one `journalctl -o json` entry: its `MPR_RECORD` field
+/// (a string, or an array of bytes when journalctl would not show it as
+/// text). Entries without one are not mpr's records.
+pub fn record_of_entry(entry: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(entry).ok()?;
+    match v.get(mpr_core::journal::journald::RECORD_FIELD)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(a) => {
+            let bytes: Option<Vec<u8>> = a
+                .iter()
+                .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect();
+            Some(String::from_utf8_lossy(&bytes?).into_owned())
+        }
+        _ => None,
+    }
+}
+
+/// Follows the file sink like `tail -f`.
+fn watch_file(path: &Path, json: bool, lines: usize, stop: &AtomicBool) -> Result<ExitCode> {
+    let path = path.to_path_buf();
     eprintln!("mpr: watching {} (Ctrl-C stops)", path.display());
     let mut out = std::io::stdout().lock();
     let mut followed: Option<Followed> = None;
@@ -66,7 +176,7 @@ pub fn watch(json: bool, lines: usize) -> Result<ExitCode> {
                 Err(Stop::Quiet) => return Ok(ExitCode::SUCCESS),
             }
         }
-        sleep_unless(&stop, TICK);
+        sleep_unless(stop, TICK);
     }
 }
 
@@ -183,25 +293,6 @@ fn emit(out: &mut std::io::StdoutLock<'_>, line: &[u8], json: bool) -> Result<()
         .map_err(|_| Stop::Quiet)
 }
 
-/// `1234 us` as `1.2 ms`.
-fn duration(us: u64) -> String {
-    if us >= 1000 {
-        format!(" ({:.1} ms)", us as f64 / 1000.0)
-    } else {
-        format!(" ({us} µs)")
-    }
-}
-
-/// ` -> WN_X`, green for success and red otherwise.
-fn result(name: &str) -> String {
-    let style = if name == "WN_SUCCESS" {
-        Style::Green
-    } else {
-        Style::Red
-    };
-    format!(" -> {}", paint(Stream::Stdout, style, name))
-}
-
 /// Seconds since the epoch (`"secs.micros"`) as UTC ISO 8601 with
 /// milliseconds.
 pub fn utc(ts: &str) -> String {
@@ -274,91 +365,16 @@ fn layout(ts: &str, event: &str, body: &str, tail: &str) -> String {
     )
 }
 
-/// One readable line for a journal record.
+/// One readable line for a journal record: the time, the kind, the event
+/// in words (the same words as the system journal's `MESSAGE`), and who.
 pub fn human(r: &Record) -> String {
-    let body = match &r.event {
-        Event::Operation(o) => {
-            let mut t = o.op.to_string();
-            for x in [&o.local, &o.remote] {
-                if !x.is_empty() {
-                    t.push(' ');
-                    t.push_str(x);
-                }
-            }
-            if !o.provider.is_empty() {
-                t.push_str(&format!(" via {}", o.provider));
-            }
-            t.push_str(&result(&o.result_name));
-            t.push_str(&duration(o.duration_us));
-            if !o.notified {
-                t.push_str(", not notified");
-            }
-            if let Some(m) = o.message.as_deref().filter(|m| !m.is_empty()) {
-                t.push_str(&format!(": {m}"));
-            }
-            t
-        }
-        Event::ProviderStart(p) => format!("{} {} {}", p.provider, p.op, p.target),
-        Event::Provider(p) => {
-            let target = [&p.local, &p.name, &p.remote]
-                .into_iter()
-                .filter_map(|x| x.as_deref().filter(|x| !x.is_empty()))
-                .collect::<Vec<_>>()
-                .join(" ");
-            format!(
-                "{} {} {target}{}{}",
-                p.provider,
-                p.op,
-                result(&p.result_name),
-                duration(p.duration_us)
-            )
-        }
-        Event::Notify(n) => {
-            let mut t = format!(
-                "{} {} {} status={}",
-                n.notifyee,
-                n.op,
-                n.phase.as_str(),
-                n.status_in
-            );
-            match (&n.failure, &n.result_name) {
-                (Some(f), _) => t.push_str(&format!(
-                    " -> {}: {}",
-                    paint(Stream::Stdout, Style::Red, f),
-                    n.decision.as_deref().unwrap_or("")
-                )),
-                (None, Some(name)) => t.push_str(&result(name)),
-                (None, None) => {}
-            }
-            if n.context {
-                t.push_str(" (context)");
-            }
-            t.push_str(&duration(n.duration_us));
-            t
-        }
-        Event::Refused(f) => format!(
-            "notifyee {} ({}) {}: {}; {}",
-            f.notifyee,
-            f.path,
-            paint(Stream::Stdout, Style::Red, "refused"),
-            f.reason,
-            f.decision
-        ),
-        Event::RetryLimit(l) => format!(
-            "{}: {} after {} rounds ({})",
-            l.op,
-            l.message,
-            l.rounds,
-            l.notifyees.join(", ")
-        ),
-        Event::Registry(g) => {
-            let action = match g.action {
-                RegistryAction::Add => "add",
-                RegistryAction::Remove => "remove",
-            };
-            format!("{action} notifyee {} ({})", g.name, g.path)
-        }
-    };
+    let body = r.event.describe(&|tone, text| {
+        let style = match tone {
+            Tone::Good => Style::Green,
+            Tone::Bad => Style::Red,
+        };
+        paint(Stream::Stdout, style, text)
+    });
     let tail = format!("  [pid {} uid {}]", r.pid, r.uid);
     layout(&r.ts, r.event.kind(), &body, &tail)
 }
@@ -385,6 +401,18 @@ mod tests {
             human_line(&v.to_string()),
             "2023-11-14T22:13:20.000Z operation add Z: \\\\acme\\s via acme -> WN_SUCCESS (1.5 ms)  [pid 7 uid 0]"
         );
+    }
+
+    #[test]
+    fn journal_entries_give_back_their_record() {
+        let rec = r#"{"ts":"1.0","event":"registry"}"#;
+        let entry = json!({"MESSAGE": "x", "MPR_RECORD": rec}).to_string();
+        assert_eq!(record_of_entry(entry.as_bytes()).as_deref(), Some(rec));
+        let bytes: Vec<u8> = rec.bytes().collect();
+        let entry = json!({"MPR_RECORD": bytes}).to_string();
+        assert_eq!(record_of_entry(entry.as_bytes()).as_deref(), Some(rec));
+        assert_eq!(record_of_entry(br#"{"MESSAGE":"not ours"}"#), None);
+        assert_eq!(record_of_entry(b"junk"), None);
     }
 
     #[test]

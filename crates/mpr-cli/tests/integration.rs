@@ -7,6 +7,7 @@ mod credentials;
 mod docs_links;
 mod isolation;
 mod journal;
+mod journald;
 mod output;
 mod providers_common;
 mod readme;

@@ -221,6 +221,9 @@ impl Env {
             .env("MPR_DRIVES_DIR", self.path("drives"))
             .env("XDG_CONFIG_HOME", self.path("xdg"))
             .env("MPRTEST_DIR", self.tdir())
+            // No system journal: the tests read the file sink (journald.rs
+            // sets the real socket where it tests that sink).
+            .env("MPR_JOURNAL_SOCKET", self.path("no-journald-socket"))
             // Where libmpr.so in a C program finds the notifyee host (`mpr`
             // finds the one next to itself first).
             .env(

@@ -172,6 +172,9 @@ pub struct Config {
     pub notifyees: Vec<NotifyeeEntry>,
     /// The bound on retry rounds.
     pub max_retry_rounds: u32,
+    /// `[journal] sink`: where audit records go (`None`: journald when its
+    /// socket is present, else the file).
+    pub journal_sink: Option<crate::journal::Sink>,
 }
 
 /// Per-user options (`$XDG_CONFIG_HOME/mpr/mpr.toml`).
@@ -187,6 +190,14 @@ struct RawConfig {
     router: Option<RawRouter>,
     providers: Option<RawProviders>,
     notifyees: Option<RawNotifyees>,
+    journal: Option<RawJournal>,
+}
+
+/// `[journal]`: where the audit records go.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJournal {
+    sink: Option<crate::journal::Sink>,
 }
 
 #[derive(Deserialize)]
@@ -386,6 +397,7 @@ impl Config {
             path,
             notifyees: Vec::new(),
             max_retry_rounds: DEFAULT_MAX_RETRY_ROUNDS,
+            journal_sink: None,
         }
     }
 
@@ -429,6 +441,7 @@ impl Config {
         };
         let raw: RawConfig = toml::from_str(text)
             .map_err(|e| err(e.span().map(|s| s.start), toml_message(&e, text)))?;
+        let journal_sink = raw.journal.and_then(|j| j.sink);
         let max_retry_rounds = match raw.router.and_then(|r| r.max_retry_rounds) {
             Some(v) if *v.get_ref() > 100 => {
                 return Err(err(
@@ -656,6 +669,7 @@ impl Config {
             providers,
             notifyees,
             max_retry_rounds,
+            journal_sink,
         })
     }
 }
@@ -869,6 +883,27 @@ isolation = "process"
             e.message,
             "`ssh_config` applies to the sftp provider, not `acme`"
         );
+    }
+
+    #[test]
+    fn the_journal_sink_is_one_of_three_names() {
+        use crate::journal::Sink;
+        assert_eq!(parse("").unwrap().journal_sink, None);
+        assert_eq!(parse("[journal]\n").unwrap().journal_sink, None);
+        for (name, sink) in [
+            ("journald", Sink::Journald),
+            ("file", Sink::File),
+            ("both", Sink::Both),
+        ] {
+            let c = parse(&format!("[journal]\nsink = \"{name}\"\n")).unwrap();
+            assert_eq!(c.journal_sink, Some(sink));
+        }
+        let e =
+            parse("[router]\nmax_retry_rounds = 2\n[journal]\nsink = \"syslog\"\n").unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("syslog"), "{e}");
+        let e = parse("[journal]\nsinks = \"file\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
     }
 
     #[test]

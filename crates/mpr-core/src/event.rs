@@ -303,6 +303,132 @@ impl Event {
     }
 }
 
+/// How a part of a readable line may be coloured by whoever shows it: the
+/// words are the same with colour or without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// A success (`WN_SUCCESS`).
+    Good,
+    /// A failure, a refusal or a veto.
+    Bad,
+}
+
+/// `1234` µs as ` (1.2 ms)`.
+fn duration_text(us: u64) -> String {
+    if us >= 1000 {
+        format!(" ({:.1} ms)", us as f64 / 1000.0)
+    } else {
+        format!(" ({us} µs)")
+    }
+}
+
+/// ` -> WN_X`, painted good for success and bad otherwise.
+fn result_text(name: &str, paint: &dyn Fn(Tone, &str) -> String) -> String {
+    let tone = if name == "WN_SUCCESS" {
+        Tone::Good
+    } else {
+        Tone::Bad
+    };
+    format!(" -> {}", paint(tone, name))
+}
+
+impl Event {
+    /// The event in words, on one line, without the time, pid or uid: the
+    /// body of what `mpr watch` prints and of the system journal's
+    /// `MESSAGE`. `paint` colours a part (results, refusals, failures); it
+    /// must return the words it is given, with or without colour codes.
+    pub fn describe(&self, paint: &dyn Fn(Tone, &str) -> String) -> String {
+        match self {
+            Event::Operation(o) => {
+                let mut t = o.op.to_string();
+                for x in [&o.local, &o.remote] {
+                    if !x.is_empty() {
+                        t.push(' ');
+                        t.push_str(x);
+                    }
+                }
+                if !o.provider.is_empty() {
+                    t.push_str(&format!(" via {}", o.provider));
+                }
+                t.push_str(&result_text(&o.result_name, paint));
+                t.push_str(&duration_text(o.duration_us));
+                if !o.notified {
+                    t.push_str(", not notified");
+                }
+                if let Some(m) = o.message.as_deref().filter(|m| !m.is_empty()) {
+                    t.push_str(&format!(": {m}"));
+                }
+                t
+            }
+            Event::ProviderStart(p) => format!("{} {} {}", p.provider, p.op, p.target),
+            Event::Provider(p) => {
+                let target = [&p.local, &p.name, &p.remote]
+                    .into_iter()
+                    .filter_map(|x| x.as_deref().filter(|x| !x.is_empty()))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!(
+                    "{} {} {target}{}{}",
+                    p.provider,
+                    p.op,
+                    result_text(&p.result_name, paint),
+                    duration_text(p.duration_us)
+                )
+            }
+            Event::Notify(n) => {
+                let mut t = format!(
+                    "{} {} {} status={}",
+                    n.notifyee,
+                    n.op,
+                    n.phase.as_str(),
+                    n.status_in
+                );
+                match (&n.failure, &n.result_name) {
+                    (Some(f), _) => t.push_str(&format!(
+                        " -> {}: {}",
+                        paint(Tone::Bad, f),
+                        n.decision.as_deref().unwrap_or("")
+                    )),
+                    (None, Some(name)) => t.push_str(&result_text(name, paint)),
+                    (None, None) => {}
+                }
+                if n.context {
+                    t.push_str(" (context)");
+                }
+                t.push_str(&duration_text(n.duration_us));
+                t
+            }
+            Event::Refused(f) => format!(
+                "notifyee {} ({}) {}: {}; {}",
+                f.notifyee,
+                f.path,
+                paint(Tone::Bad, "refused"),
+                f.reason,
+                f.decision
+            ),
+            Event::RetryLimit(l) => format!(
+                "{}: {} after {} rounds ({})",
+                l.op,
+                l.message,
+                l.rounds,
+                l.notifyees.join(", ")
+            ),
+            Event::Registry(g) => {
+                let action = match g.action {
+                    RegistryAction::Add => "add",
+                    RegistryAction::Remove => "remove",
+                };
+                format!("{action} notifyee {} ({})", g.name, g.path)
+            }
+        }
+    }
+
+    /// [`Event::describe`] without colour.
+    pub fn summary(&self) -> String {
+        self.describe(&|_, s| s.to_string())
+    }
+}
+
 /// An event as the journal stores it: when, by whom, which schema. `E`
 /// is [`Event`] when reading and `&Event` when writing (no copy).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,7 +18,8 @@ serve it, with no `unsafe` and no knowledge of C.
 - [`state`]: remembered and live connections, written atomically (§8).
 - [`event`]: the typed events the router hands its observers, and the
   journal's record schema.
-- [`journal`]: the audit journal, an observer of those events.
+- [`journal`]: the audit journal, an observer of those events (a file,
+  the system journal, or both).
 - [`lasterror`]: the per-thread extended error (`WNetGetLastError`), and
   [`WnError`], one variant per `WN_*` code: both are `mpr-error`'s,
   re-exported here.

@@ -16,6 +16,7 @@ pub use paths::Paths;
 use mpr_core::Journal;
 use mpr_core::config::ProviderEntry;
 use mpr_core::config::{Config, ConfigError, UserConfig};
+use mpr_core::journal::Sink;
 use mpr_core::router::{Router, RouterParts};
 use mpr_core::state::Store;
 use mpr_providers::{Builtin, BuiltinOptions, Context};
@@ -116,6 +117,22 @@ fn login_name() -> String {
     std::env::var("USER").unwrap_or_else(|_| "guest".into())
 }
 
+/// The audit sink in use: `[journal] sink` of `config`, else journald when
+/// its socket (`paths.journal_socket`) is present, else the file.
+pub fn journal_sink(paths: &Paths, config: &Config) -> Sink {
+    Sink::resolve(config.journal_sink, &paths.journal_socket)
+}
+
+/// The audit journal of [`journal_sink`]: the router's first observer, and
+/// where `mpr notifyee add/remove` record registry changes.
+pub fn journal(paths: &Paths, config: &Config) -> Journal {
+    Journal::new(
+        journal_sink(paths, config),
+        paths.journal_file(),
+        paths.journal_socket.clone(),
+    )
+}
+
 /// Builds the router from the environment, with the audit journal as its
 /// first observer. Warnings (refused or ignored plugins) are returned for
 /// the caller to show.
@@ -161,7 +178,7 @@ pub fn router_from_env(load: Load) -> Result<(Router, Vec<String>), SetupError> 
         ),
         drives_dir,
         runtime_dir: setup.paths.runtime_dir.clone(),
-        observers: vec![Arc::new(Journal::to_file(setup.paths.journal_file()))],
+        observers: vec![Arc::new(journal(&setup.paths, &setup.config))],
         max_retry_rounds: setup.config.max_retry_rounds,
     });
     Ok((router, warnings))

@@ -24,6 +24,9 @@ pub struct Paths {
     /// notifyee host in, before the one `make install` uses (the loader's
     /// `INSTALL_LIBEXEC_DIR`).
     pub libexec_dir: Option<PathBuf>,
+    /// systemd-journald's socket: `$MPR_JOURNAL_SOCKET`, else
+    /// `/run/systemd/journal/socket`.
+    pub journal_socket: PathBuf,
 }
 
 fn var(name: &str) -> Option<PathBuf> {
@@ -81,6 +84,8 @@ impl Paths {
             drives_dir: var("MPR_DRIVES_DIR"),
             home,
             libexec_dir: var(mpr_loader::isolation::LIBEXEC_ENV),
+            journal_socket: var("MPR_JOURNAL_SOCKET")
+                .unwrap_or_else(|| PathBuf::from(mpr_core::journal::DEFAULT_JOURNAL_SOCKET)),
         })
     }
 
