@@ -37,6 +37,8 @@ PACKAGES=(
   procps         # pgrep/ps/kill: finding sshd session children, process checks
   psmisc         # fuser: finding what keeps a mountpoint busy
   util-linux     # flock, setsid, mountpoint (essential; listed for completeness)
+  dpkg-dev       # dpkg-architecture, dpkg-shlibdeps, dpkg-buildflags: building the .deb (scripts/check-deb.sh)
+  lintian        # checks the .deb against Debian policy (scripts/check-deb.sh)
 )
 
 say() { printf 'ci-deps.sh: %s\n' "$*" >&2; }
