@@ -24,7 +24,7 @@ say() { printf 'build-deb.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 for c in cargo cc dpkg-architecture dpkg-buildflags dpkg-shlibdeps objdump strip gzip; do
-  command -v "$c" >/dev/null 2>&1 || die "'$c' is missing (bash scripts/ci-deps.sh installs what is needed)"
+  command -v "$c" >/dev/null 2>&1 || die "'$c' is missing (apt-get install gcc binutils dpkg-dev)"
 done
 command -v cargo-deb >/dev/null 2>&1 || cargo install --locked --quiet cargo-deb
 
