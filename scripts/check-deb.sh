@@ -32,8 +32,10 @@ die() { say "error: $*"; exit 1; }
 command -v lintian >/dev/null 2>&1 || die "lintian is missing (bash scripts/ci-deps.sh installs it)"
 
 # One run at a time on this machine: the package is installed system-wide.
-exec 9>/run/lock/mpr-check-deb.lock
-flock -w 900 9 || die "another check-deb.sh has held /run/lock/mpr-check-deb.lock for 15 minutes"
+lock=/run/lock/mpr-check-deb.lock
+[ -d /run/lock ] || lock=/tmp/mpr-check-deb.lock
+exec 9>"$lock"
+flock -w 900 9 || die "another check-deb.sh has held $lock for 15 minutes"
 
 T=$(mktemp -d /tmp/mpr-check-deb.XXXXXX)
 installed=0

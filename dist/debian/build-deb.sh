@@ -39,8 +39,10 @@ stage=$release/debian-stage
 export MPR_INSTALL_LIBEXEC_DIR=/usr/libexec/mpr
 cargo build --release --locked --quiet -p mpr-cli -p mpr-capi
 cargo build --release --locked --quiet -p mpr-sdk --example mpr_policy --example mpr_autodial
-grep -q "$MPR_INSTALL_LIBEXEC_DIR" "$release/mpr" ||
-  die "$release/mpr does not name $MPR_INSTALL_LIBEXEC_DIR (MPR_INSTALL_LIBEXEC_DIR did not reach the build)"
+for f in "$release/mpr" "$release/libmpr.so"; do
+  grep -q "$MPR_INSTALL_LIBEXEC_DIR" "$f" ||
+    die "$f does not name $MPR_INSTALL_LIBEXEC_DIR (MPR_INSTALL_LIBEXEC_DIR did not reach the build)"
+done
 
 # 3. The staged files.
 rm -rf "$stage"
