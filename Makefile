@@ -9,7 +9,9 @@
 #     make install PREFIX=/usr/local         also DESTDIR=... for staging
 #     make uninstall PREFIX=/usr/local
 #
-# Installed files: $(BINDIR)/mpr, $(LIBDIR)/libmpr.so,
+# Installed files: $(BINDIR)/mpr, $(LIBDIR)/libmpr.so.$(VERSION) with
+# the links libmpr.so.0 (its SONAME, which programs ask the loader for)
+# and libmpr.so (what -lmpr finds),
 # $(INCLUDEDIR)/mpr/{winnetwk,npapi}.h and $(PKGCONFIGDIR)/mpr.pc, whose
 # Cflags point at $(INCLUDEDIR)/mpr (the headers keep the Windows names),
 # and $(LIBEXECDIR)/mpr/mpr-notifyee-host, the host of notifyees under
@@ -50,7 +52,12 @@ install: build $(RELEASE)/mpr.pc
 	    $(DESTDIR)$(INCLUDEDIR)/mpr $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(LIBEXECDIR)/mpr
 	$(INSTALL) -m 0755 $(RELEASE)/mpr $(DESTDIR)$(BINDIR)/mpr
 	$(INSTALL) -m 0755 $(RELEASE)/mpr-notifyee-host $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-notifyee-host
-	$(INSTALL) -m 0755 $(RELEASE)/libmpr.so $(DESTDIR)$(LIBDIR)/libmpr.so
+	@# The SONAME is set in crates/mpr-capi/build.rs; read it back from the library.
+	soname=$$(objdump -p $(RELEASE)/libmpr.so | awk '$$1 == "SONAME" { print $$2 }'); \
+	    test -n "$$soname" || { echo "make: $(RELEASE)/libmpr.so has no SONAME" >&2; exit 1; }; \
+	    $(INSTALL) -m 0755 $(RELEASE)/libmpr.so $(DESTDIR)$(LIBDIR)/libmpr.so.$(VERSION) && \
+	    ln -sfn libmpr.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$$soname && \
+	    ln -sfn $$soname $(DESTDIR)$(LIBDIR)/libmpr.so
 	$(INSTALL) -m 0644 include/winnetwk.h include/npapi.h $(DESTDIR)$(INCLUDEDIR)/mpr/
 	$(INSTALL) -m 0644 $(RELEASE)/mpr.pc $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc
 	@# A new library in a system directory needs the loader cache refreshed.
@@ -59,6 +66,7 @@ install: build $(RELEASE)/mpr.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mpr $(DESTDIR)$(LIBDIR)/libmpr.so \
+	    $(DESTDIR)$(LIBDIR)/libmpr.so.0 $(DESTDIR)$(LIBDIR)/libmpr.so.$(VERSION) \
 	    $(DESTDIR)$(INCLUDEDIR)/mpr/winnetwk.h $(DESTDIR)$(INCLUDEDIR)/mpr/npapi.h \
 	    $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-notifyee-host
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/mpr $(DESTDIR)$(LIBEXECDIR)/mpr 2>/dev/null

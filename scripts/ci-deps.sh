@@ -38,6 +38,8 @@ PACKAGES=(
   psmisc         # fuser: finding what keeps a mountpoint busy
   util-linux     # flock, setsid, mountpoint (essential; listed for completeness)
   systemd        # systemd-journald and journalctl: the system journal sink's tests (scripts/test-journald.sh)
+  dpkg-dev       # dpkg-architecture, dpkg-shlibdeps, dpkg-buildflags: building the .deb (scripts/check-deb.sh)
+  lintian        # checks the .deb against Debian policy (scripts/check-deb.sh)
 )
 
 say() { printf 'ci-deps.sh: %s\n' "$*" >&2; }

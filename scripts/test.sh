@@ -48,6 +48,11 @@ echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked --quiet
 echo "== make install into a scratch prefix, and a C program through pkg-config"
 bash scripts/check-install.sh
+if [ "$(id -u)" -eq 0 ]; then
+  echo "== the Debian package: build, lintian, apt install, smoke test, purge"
+  command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
+  bash scripts/check-deb.sh
+fi
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"; stop_servers' EXIT

@@ -42,6 +42,21 @@ fn libmpr_dir() -> &'static Path {
     })
 }
 
+/// Makes `libmpr.so.0 -> libmpr.so` in `dir`: the library's SONAME is
+/// `libmpr.so.0` (crates/mpr-capi/build.rs), so that is the name a program
+/// linked with `-lmpr` asks the dynamic loader for, as it would from an
+/// installed library.
+fn soname_link(dir: &Path) {
+    let link = dir.join("libmpr.so.0");
+    if std::fs::read_link(&link).is_ok_and(|t| t == Path::new("libmpr.so")) {
+        return;
+    }
+    let tmp = dir.join(format!("libmpr.so.0.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink("libmpr.so", &tmp).unwrap();
+    std::fs::rename(&tmp, &link).unwrap();
+}
+
 /// Compiles `tests/c/<name>.c` into a program linked against libmpr.so,
 /// once per test process.
 fn program(name: &str) -> PathBuf {
@@ -55,6 +70,7 @@ fn program(name: &str) -> PathBuf {
     let out = dir.join(name);
     let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
     let lib = libmpr_dir();
+    soname_link(lib);
     let o = Command::new("cc")
         .args([
             "-std=c11",
