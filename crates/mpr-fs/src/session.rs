@@ -64,7 +64,10 @@ pub fn mount<B: Backend>(
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName(fsname(&opts.remote)),
-        MountOption::Subtype("mpr".into()),
+        // As a kernel option, not fuser's `Subtype`: fuser drops that one
+        // when it mounts directly (as root), and fusermount3 reads this
+        // one as its own subtype option.
+        MountOption::CUSTOM("subtype=mpr".into()),
         MountOption::DefaultPermissions,
         MountOption::NoSuid,
         MountOption::NoDev,

@@ -58,9 +58,15 @@ fn mkdir_and_rmdir() {
     fs::create_dir(m.at("d")).unwrap();
     assert!(m.at("d").is_dir());
     fs::write(m.at("d/f"), b"").unwrap();
-    assert_eq!(fs::remove_dir(m.at("d")).unwrap_err().raw_os_error(), Some(39));
+    assert_eq!(
+        fs::remove_dir(m.at("d")).unwrap_err().raw_os_error(),
+        Some(39)
+    );
     fs::remove_file(m.at("d/f")).unwrap();
     fs::remove_dir(m.at("d")).unwrap();
     assert!(!m.at("d").exists());
-    assert_eq!(fs::create_dir(m.at("x/y")).unwrap_err().raw_os_error(), Some(2));
+    assert_eq!(
+        fs::create_dir(m.at("x/y")).unwrap_err().raw_os_error(),
+        Some(2)
+    );
 }

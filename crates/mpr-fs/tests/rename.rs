@@ -23,7 +23,10 @@ fn atomic_save_replaces_an_existing_file() {
     assert!(!m.at(".doc.txt.swp").exists());
     let mut buf = [0u8; 9];
     old.read_exact_at(&mut buf, 0).unwrap();
-    assert_eq!(&buf, b"version 1", "a descriptor open before keeps the old file");
+    assert_eq!(
+        &buf, b"version 1",
+        "a descriptor open before keeps the old file"
+    );
 }
 
 #[test]
@@ -43,13 +46,21 @@ fn directories_rename_with_their_content() {
         b"fn main() {}\n"
     );
     assert!(!m.at("proj").exists());
-    assert_eq!(m.server.get("project/src/main.rs").unwrap(), b"fn main() {}\n");
+    assert_eq!(
+        m.server.get("project/src/main.rs").unwrap(),
+        b"fn main() {}\n"
+    );
 }
 
 #[test]
 fn unicode_and_spaces_in_names() {
     let m = common::mnt();
-    let names = ["naïve café.txt", "日本語 ファイル", "  leading and trailing  ", "emoji 🎉"];
+    let names = [
+        "naïve café.txt",
+        "日本語 ファイル",
+        "  leading and trailing  ",
+        "emoji 🎉",
+    ];
     for n in names {
         fs::write(m.at(n), n.as_bytes()).unwrap();
     }
@@ -63,7 +74,10 @@ fn unicode_and_spaces_in_names() {
     want.push("Ünïcödé renamed".into());
     want.sort();
     assert_eq!(listed, want);
-    assert_eq!(fs::read(m.at("Ünïcödé renamed")).unwrap(), names[0].as_bytes());
+    assert_eq!(
+        fs::read(m.at("Ünïcödé renamed")).unwrap(),
+        names[0].as_bytes()
+    );
 }
 
 #[test]

@@ -56,8 +56,15 @@ fn chmod_to_the_shown_mode_succeeds_and_any_other_is_eperm() {
     assert_eq!(meta.permissions().mode() & 0o777, 0o644);
     fs::set_permissions(m.at("f"), meta.permissions()).unwrap();
     let e = fs::set_permissions(m.at("f"), fs::Permissions::from_mode(0o600)).unwrap_err();
-    assert_eq!(e.raw_os_error(), Some(1), "EPERM, not EIO and not a silent success");
-    assert_eq!(fs::metadata(m.at("f")).unwrap().permissions().mode() & 0o777, 0o644);
+    assert_eq!(
+        e.raw_os_error(),
+        Some(1),
+        "EPERM, not EIO and not a silent success"
+    );
+    assert_eq!(
+        fs::metadata(m.at("f")).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
 }
 
 #[test]

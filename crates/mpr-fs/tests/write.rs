@@ -40,7 +40,10 @@ fn appends_go_to_the_end_of_file() {
     let mut f = OpenOptions::new().append(true).open(m.at("log")).unwrap();
     f.write_all(b"four\n").unwrap();
     drop(f);
-    assert_eq!(m.server.get("log").unwrap(), b"one\ntwo\nthree\nserver\nfour\n");
+    assert_eq!(
+        m.server.get("log").unwrap(),
+        b"one\ntwo\nthree\nserver\nfour\n"
+    );
 }
 
 #[test]
