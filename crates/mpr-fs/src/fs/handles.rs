@@ -35,6 +35,8 @@ pub struct OpenFile<H> {
     pub flags: OpenFlags,
     /// Whether writes go to the end of file (`O_APPEND`).
     pub append: bool,
+    /// The size at open (or after a truncate through this mount), the
+    /// floor for the first `O_APPEND` write.
     append_pos: AtomicU64,
     dirty: AtomicBool,
     /// The back end's handle; read-locked while a call uses it,
@@ -77,9 +79,15 @@ impl<H> OpenFile<H> {
         self.path.lock().expect("handle path lock").clone()
     }
 
-    /// Where the next `O_APPEND` write goes.
+    /// Where the next `O_APPEND` write goes at the least.
     pub fn append_pos(&self) -> u64 {
         self.append_pos.load(Ordering::SeqCst)
+    }
+
+    /// The floor for the next `O_APPEND` write (the size the server
+    /// reported at open), once: later writes follow the kernel's size.
+    pub fn take_floor(&self) -> u64 {
+        self.append_pos.swap(0, Ordering::SeqCst)
     }
 
     /// Notes that the file now ends at `end` (after a write through this

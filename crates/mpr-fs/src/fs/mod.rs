@@ -636,9 +636,17 @@ impl<B: Backend> Fs<B> {
     pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> Result<u32, FsError> {
         let of = self.file(fh)?;
         let len = u32::try_from(data.len()).map_err(|_| FsError::InvalidArgument)?;
-        let at = if of.append { of.append_pos() } else { offset };
-        let end = at
-            .checked_add(data.len() as u64)
+        // The kernel puts an O_APPEND write at the end of file as it
+        // knows it, which is exact for everything done through this
+        // mount; the size the server reported at open is the floor for the
+        // first write, so that a colleague's append made before our open
+        // is not overwritten while the kernel's size was still stale.
+        let at = if of.append {
+            offset.max(of.take_floor())
+        } else {
+            offset
+        };
+        at.checked_add(data.len() as u64)
             .ok_or(FsError::InvalidArgument)?;
         self.run_handle(
             &of,
@@ -647,11 +655,6 @@ impl<B: Backend> Fs<B> {
         .await?;
         of.mark_dirty();
         let path = of.path();
-        for other in self.handles.files_at(&path) {
-            if other.path() == path {
-                other.set_end(end, true);
-            }
-        }
         self.attrs.lock().expect("attr lock").invalidate(&path);
         Ok(len)
     }

@@ -218,7 +218,7 @@ async fn open_keeps_the_page_cache_only_for_an_unchanged_file() {
 }
 
 #[tokio::test]
-async fn appends_go_to_the_end_whatever_the_offset() {
+async fn appends_start_at_the_servers_end_then_follow_the_kernel() {
     let (fs, b) = fs_with(cfg()).await;
     b.put("log", b"line1\n");
     let e = fs.lookup(ROOT_INO, "log").await.unwrap();
@@ -226,8 +226,10 @@ async fn appends_go_to_the_end_whatever_the_offset() {
         .open(e.ino, oflags::O_WRONLY | oflags::O_APPEND)
         .await
         .unwrap();
+    // The kernel's size was stale (0): the server's size at open wins.
     fs.write(o.fh, 0, b"line2\n").await.unwrap();
-    fs.write(o.fh, 0, b"line3\n").await.unwrap();
+    // Then the kernel's end of file, exact for writes through the mount.
+    fs.write(o.fh, 12, b"line3\n").await.unwrap();
     fs.flush(o.fh).await.unwrap();
     assert_eq!(b.get("log").unwrap(), b"line1\nline2\nline3\n");
     fs.setattr(
@@ -240,7 +242,7 @@ async fn appends_go_to_the_end_whatever_the_offset() {
     )
     .await
     .unwrap();
-    fs.write(o.fh, 99, b"x").await.unwrap();
+    fs.write(o.fh, 0, b"x").await.unwrap();
     assert_eq!(
         b.get("log").unwrap(),
         b"x",

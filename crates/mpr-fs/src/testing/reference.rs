@@ -406,7 +406,7 @@ impl fmt::Display for Divergence {
             "seed {} diverged at step {}: {}",
             self.seed, self.step, self.what
         )?;
-        let from = self.ops.len().saturating_sub(30);
+        let from = self.ops.len().saturating_sub(40);
         for (i, op) in self.ops.iter().enumerate().skip(from) {
             writeln!(f, "  {i:5}: {op:?}")?;
         }
