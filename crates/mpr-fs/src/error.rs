@@ -78,6 +78,15 @@ pub enum FsError {
     IsDirectory,
     /// The server refused it.
     PermissionDenied,
+    /// Not allowed at all on this file system (a `chmod` or `chown` to
+    /// values the protocol cannot store).
+    NotPermitted,
+    /// A file handle the file system does not know (the kernel's number
+    /// outlived it).
+    BadHandle,
+    /// An argument the operation does not accept (a `rename` flag the file
+    /// system does not implement).
+    InvalidArgument,
     /// The share or file is read-only.
     ReadOnly,
     /// No space left on the share.
@@ -114,6 +123,9 @@ impl FsError {
             FsError::NotDirectory => libc_errno::ENOTDIR,
             FsError::IsDirectory => libc_errno::EISDIR,
             FsError::PermissionDenied => libc_errno::EACCES,
+            FsError::NotPermitted => libc_errno::EPERM,
+            FsError::BadHandle => libc_errno::EBADF,
+            FsError::InvalidArgument => libc_errno::EINVAL,
             FsError::ReadOnly => libc_errno::EROFS,
             FsError::NoSpace => libc_errno::ENOSPC,
             FsError::NameTooLong => libc_errno::ENAMETOOLONG,
@@ -137,6 +149,9 @@ impl fmt::Display for FsError {
             FsError::NotDirectory => f.write_str("not a directory"),
             FsError::IsDirectory => f.write_str("is a directory"),
             FsError::PermissionDenied => f.write_str("permission denied"),
+            FsError::NotPermitted => f.write_str("operation not permitted on this file system"),
+            FsError::BadHandle => f.write_str("unknown file handle"),
+            FsError::InvalidArgument => f.write_str("invalid argument"),
             FsError::ReadOnly => f.write_str("read-only"),
             FsError::NoSpace => f.write_str("no space left on the share"),
             FsError::NameTooLong => f.write_str("name too long"),
@@ -208,6 +223,9 @@ mod tests {
         assert_eq!(FsError::NotSupported.errno(), libc_errno::EOPNOTSUPP);
         assert_eq!(FsError::NotFound.errno(), libc_errno::ENOENT);
         assert_eq!(FsError::TimedOut.errno(), libc_errno::EIO);
+        assert_eq!(FsError::NotPermitted.errno(), libc_errno::EPERM);
+        assert_eq!(FsError::BadHandle.errno(), libc_errno::EBADF);
+        assert_eq!(FsError::InvalidArgument.errno(), libc_errno::EINVAL);
     }
 
     #[test]

@@ -13,20 +13,32 @@ file-system logic written once, and one back end per protocol.
   `Ready` only once mounted.
 - [`health`]: the mount's health (OK, reconnecting, unavailable) as the
   server publishes it for the router.
+- [`fs`]: the file system over any back end, in plain Rust (unit-tested
+  without a mount): the inode table, the attribute cache with its expiry
+  (close-to-open coherence), open handles, bounded waits, reconnect with
+  backoff, health.
+- [`fuse`]: the `fuser` adapter, which only translates the kernel's
+  callbacks into calls on [`fs::Fs`]; [`session`]: mounting through
+  `fusermount3` and unmounting on a signal.
+- `testing` (feature `testing`): an in-memory back end with faults to
+  inject, and the reference-model harness any mounted directory can be
+  checked with.
 
-Above the trait, and written once for every protocol (in the spirit of
-mountpoint-s3, which keeps its file-system logic apart from the `fuser`
-adapter): the inode table and attribute cache with their expiry
-(close-to-open coherence), open handles, bounded waits, reconnect with
-backoff, and the `fuser` adapter that only translates callbacks.
+This follows mountpoint-s3, which keeps its file-system logic apart from
+the `fuser` adapter and tests each layer on its own.
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod backend;
 pub mod error;
+pub mod fs;
+pub mod fuse;
 pub mod handshake;
 pub mod health;
+pub mod session;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use backend::{Attr, Backend, DirEntry, FileKind, OpenFlags, RelPath, StatFs, Times};
 pub use error::{ConnectError, FsError};

@@ -1,0 +1,793 @@
+//! The file system over any [`Backend`], in plain Rust types: what the
+//! kernel asks (by inode and handle number) turned into back-end calls (by
+//! path and back-end handle), with the rules every protocol shares.
+//!
+//! - **Bounded**: every back-end call runs within the request's bound
+//!   ([`FsConfig::op_timeout`]); past it the operation fails with `EIO`.
+//! - **Healing**: on [`FsError::Disconnected`] the session is re-established
+//!   ([`connection`]) and the operation retried; handles of the old session
+//!   are opened again by path before their next use.
+//! - **Close-to-open coherence**: `open` always asks the server, and tells
+//!   the kernel to keep its cached pages only when the file's size and
+//!   modification time are those it had at the last open ([`Opened`]);
+//!   attributes live at most [`FsConfig::attr_ttl`]; listings are never
+//!   cached.
+//! - **Write-through**: a write reaches the server before it is answered;
+//!   `flush` (each `close(2)`) and `fsync` make it durable there.
+//!
+//! The `fuser` adapter (`crate::fuse`) only translates the kernel's
+//! callbacks into calls on [`Fs`].
+
+pub mod attrs;
+pub mod connection;
+pub mod handles;
+pub mod inodes;
+
+use crate::backend::{Attr, Backend, FileKind, OpenFlags, RelPath, StatFs, Times};
+use crate::error::FsError;
+use crate::handshake::Request;
+use crate::health::Health;
+use attrs::{AttrCache, Versions};
+use connection::{Connection, Policy};
+use handles::{DirSlot, HandleTable, OpenFile};
+use inodes::InodeTable;
+pub use inodes::{Ino, ROOT_INO};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How the file system behaves.
+#[derive(Debug, Clone)]
+pub struct FsConfig {
+    /// The bound on one operation, reconnects included (default 15 s).
+    pub op_timeout: Duration,
+    /// How long attributes and names are trusted (default 1 s), here and
+    /// in the kernel.
+    pub attr_ttl: Duration,
+    /// The first pause between reconnect attempts (default 100 ms).
+    pub backoff_initial: Duration,
+    /// The longest pause between reconnect attempts (default 5 s).
+    pub backoff_max: Duration,
+    /// How long every operation must have failed with an I/O error before
+    /// the mount is published as unavailable (default 5 s).
+    pub failing_window: Duration,
+    /// Where to publish the health (`None`: nowhere).
+    pub health_file: Option<PathBuf>,
+    /// The owner shown for every file (the mounting user).
+    pub uid: u32,
+    /// The group shown for every file.
+    pub gid: u32,
+}
+
+impl Default for FsConfig {
+    fn default() -> Self {
+        FsConfig {
+            op_timeout: Duration::from_secs(15),
+            attr_ttl: Duration::from_secs(1),
+            backoff_initial: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+            failing_window: Duration::from_secs(5),
+            health_file: None,
+            uid: 0,
+            gid: 0,
+        }
+    }
+}
+
+impl FsConfig {
+    /// The configuration a handshake request asks for (bound and health
+    /// file), owned by `uid`/`gid`.
+    pub fn from_request(req: &Request, uid: u32, gid: u32) -> FsConfig {
+        FsConfig {
+            op_timeout: Duration::from_secs(req.op_timeout_secs.max(1)),
+            health_file: Some(req.health_file.clone()),
+            uid,
+            gid,
+            ..FsConfig::default()
+        }
+    }
+}
+
+/// The permission bits shown for a file (the server's, or 0644 for files
+/// and 0755 for directories where the protocol has none; without write
+/// bits when the server says it is read-only).
+pub fn shown_perm(attr: &Attr) -> u16 {
+    let base = attr.perm.unwrap_or(match attr.kind {
+        FileKind::Directory => 0o755,
+        FileKind::File | FileKind::Symlink => 0o644,
+    });
+    if attr.readonly { base & !0o222 } else { base }
+}
+
+/// A name the kernel may cache: its inode, attributes and for how long.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The inode number.
+    pub ino: Ino,
+    /// Its attributes.
+    pub attr: Attr,
+    /// How long the kernel may trust them.
+    pub ttl: Duration,
+}
+
+/// An opened file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    /// The handle number.
+    pub fh: u64,
+    /// Whether the kernel may keep the pages it cached (the file is the
+    /// version it had at the last open); otherwise it must drop them and
+    /// its cached attributes.
+    pub keep_cache: bool,
+}
+
+/// What `setattr` changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    /// New permission bits (`chmod`).
+    pub mode: Option<u32>,
+    /// New owner (`chown`).
+    pub uid: Option<u32>,
+    /// New group (`chown`).
+    pub gid: Option<u32>,
+    /// New size (`truncate`, `ftruncate`).
+    pub size: Option<u64>,
+    /// New access time.
+    pub atime: Option<SystemTime>,
+    /// New modification time.
+    pub mtime: Option<SystemTime>,
+    /// The handle it was asked through (`ftruncate`, `futimens`).
+    pub fh: Option<u64>,
+}
+
+/// `open(2)` flags as Linux passes them (the generic values, which every
+/// architecture mpr builds for uses).
+pub mod oflags {
+    /// Mask of the access mode.
+    pub const O_ACCMODE: i32 = 0o3;
+    /// Write only.
+    pub const O_WRONLY: i32 = 0o1;
+    /// Read and write.
+    pub const O_RDWR: i32 = 0o2;
+    /// Create if missing.
+    pub const O_CREAT: i32 = 0o100;
+    /// With `O_CREAT`: fail if it exists.
+    pub const O_EXCL: i32 = 0o200;
+    /// Cut to 0 bytes.
+    pub const O_TRUNC: i32 = 0o1000;
+    /// Writes go to the end of file.
+    pub const O_APPEND: i32 = 0o2000;
+}
+
+/// The back-end flags for raw `open(2)` flags, and whether it appends.
+pub fn open_flags(flags: i32) -> (OpenFlags, bool) {
+    use oflags::*;
+    let acc = flags & O_ACCMODE;
+    (
+        OpenFlags {
+            read: acc != O_WRONLY,
+            write: acc == O_WRONLY || acc == O_RDWR,
+            create: flags & O_CREAT != 0,
+            exclusive: flags & O_EXCL != 0,
+            truncate: flags & O_TRUNC != 0,
+        },
+        flags & O_APPEND != 0,
+    )
+}
+
+/// `renameat2(2)` flags the file system looks at.
+pub mod rename_flags {
+    /// Fail if the target exists.
+    pub const RENAME_NOREPLACE: u32 = 1;
+    /// Swap the two names.
+    pub const RENAME_EXCHANGE: u32 = 2;
+}
+
+/// The file system over one back end.
+pub struct Fs<B: Backend> {
+    backend: B,
+    cfg: FsConfig,
+    inodes: Mutex<InodeTable>,
+    attrs: Mutex<AttrCache>,
+    versions: Mutex<Versions>,
+    handles: HandleTable<B::Handle>,
+    conn: Connection,
+}
+
+impl<B: Backend> std::fmt::Debug for Fs<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fs")
+            .field("cfg", &self.cfg)
+            .field("health", &self.health())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Backend> Fs<B> {
+    /// The file system over `backend` (not connected yet: see
+    /// [`Fs::connect`]).
+    pub fn new(backend: B, cfg: FsConfig) -> Fs<B> {
+        let policy = Policy {
+            backoff_initial: cfg.backoff_initial,
+            backoff_max: cfg.backoff_max,
+            failing_window: cfg.failing_window,
+        };
+        Fs {
+            conn: Connection::new(policy, cfg.health_file.clone()),
+            attrs: Mutex::new(AttrCache::new(cfg.attr_ttl)),
+            inodes: Mutex::new(InodeTable::new()),
+            versions: Mutex::new(Versions::default()),
+            handles: HandleTable::default(),
+            backend,
+            cfg,
+        }
+    }
+
+    /// The back end (for tests and the server's own checks).
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FsConfig {
+        &self.cfg
+    }
+
+    /// The mount's health now.
+    pub fn health(&self) -> Health {
+        self.conn.health.get()
+    }
+
+    /// The first connect (the handshake's), within the bound; its error
+    /// is exact ([`FsError::Connect`]). On success the health is published
+    /// as OK.
+    pub async fn connect(&self) -> Result<(), FsError> {
+        let r = tokio::time::timeout(self.cfg.op_timeout, self.backend.connect())
+            .await
+            .unwrap_or(Err(FsError::TimedOut));
+        self.conn.observe(&r);
+        r
+    }
+
+    /// Runs a back-end call within the bound, reconnecting and retrying
+    /// when the session is lost; records the outcome for the health.
+    async fn run<T, F, Fut>(&self, f: F) -> Result<T, FsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, FsError>>,
+    {
+        let deadline = Instant::now() + self.cfg.op_timeout;
+        loop {
+            let generation = self.conn.generation();
+            let r = tokio::time::timeout_at(deadline.into(), f())
+                .await
+                .unwrap_or(Err(FsError::TimedOut));
+            let r = match r {
+                Err(FsError::Disconnected(why)) => {
+                    match self
+                        .conn
+                        .reconnect(&self.backend, generation, why, deadline)
+                        .await
+                    {
+                        Ok(()) => continue,
+                        Err(e) => Err(e),
+                    }
+                }
+                r => r,
+            };
+            self.conn.observe(&r);
+            return r;
+        }
+    }
+
+    /// Runs a call on an open file's back-end handle, opening it again by
+    /// path first if it belongs to an older session.
+    async fn run_handle<T, F, Fut>(&self, of: &OpenFile<B::Handle>, f: F) -> Result<T, FsError>
+    where
+        F: Fn(Arc<B::Handle>) -> Fut,
+        Fut: Future<Output = Result<T, FsError>>,
+    {
+        let f = &f;
+        self.run(|| async move {
+            let h = self.current_handle(of).await?;
+            f(h).await
+        })
+        .await
+    }
+
+    async fn current_handle(&self, of: &OpenFile<B::Handle>) -> Result<Arc<B::Handle>, FsError> {
+        let generation = self.conn.generation();
+        {
+            let st = of.state.read().await;
+            if st.generation == generation
+                && let Some(h) = &st.handle
+            {
+                return Ok(h.clone());
+            }
+        }
+        let mut st = of.state.write().await;
+        if st.generation == generation
+            && let Some(h) = &st.handle
+        {
+            return Ok(h.clone());
+        }
+        // The old handle belongs to a lost session: nothing to close.
+        st.handle = None;
+        let (h, attr) = self.backend.open(&of.path(), of.flags).await?;
+        let h = Arc::new(h);
+        st.handle = Some(h.clone());
+        st.generation = generation;
+        if of.append {
+            of.set_end(attr.size, false);
+        }
+        Ok(h)
+    }
+
+    fn path(&self, ino: Ino) -> Result<RelPath, FsError> {
+        self.inodes
+            .lock()
+            .expect("inode lock")
+            .path(ino)
+            .ok_or(FsError::NotFound)
+    }
+
+    fn child(&self, parent: Ino, name: &str) -> Result<RelPath, FsError> {
+        self.path(parent)?.join(name)
+    }
+
+    fn file(&self, fh: u64) -> Result<Arc<OpenFile<B::Handle>>, FsError> {
+        self.handles.file(fh).ok_or(FsError::BadHandle)
+    }
+
+    /// Remembers fresh attributes of `path`; the TTL for the kernel.
+    fn remember(&self, path: &RelPath, attr: &Attr) -> Duration {
+        self.attrs
+            .lock()
+            .expect("attr lock")
+            .insert(path, attr.clone(), Instant::now())
+    }
+
+    /// The attributes of `path`: cached if fresh, else the server's.
+    async fn attr_of(&self, path: &RelPath) -> Result<(Attr, Duration), FsError> {
+        if let Some(hit) = self
+            .attrs
+            .lock()
+            .expect("attr lock")
+            .get(path, Instant::now())
+        {
+            return Ok(hit);
+        }
+        let attr = self.run(|| self.backend.stat(path)).await?;
+        let ttl = self.remember(path, &attr);
+        Ok((attr, ttl))
+    }
+
+    fn entry(&self, path: &RelPath, attr: Attr, ttl: Duration) -> Entry {
+        let ino = self.inodes.lock().expect("inode lock").lookup(path);
+        self.versions
+            .lock()
+            .expect("version lock")
+            .note_attr(ino, &attr);
+        Entry { ino, attr, ttl }
+    }
+
+    /// `lookup`: the entry `name` in directory `parent` (one more lookup
+    /// the kernel holds on it).
+    pub async fn lookup(&self, parent: Ino, name: &str) -> Result<Entry, FsError> {
+        let path = self.child(parent, name)?;
+        let (attr, ttl) = self.attr_of(&path).await?;
+        Ok(self.entry(&path, attr, ttl))
+    }
+
+    /// `forget`: the kernel gives back `n` lookups of `ino`.
+    pub fn forget(&self, ino: Ino, n: u64) {
+        let mut t = self.inodes.lock().expect("inode lock");
+        t.forget(ino, n);
+        if !t.contains(ino) {
+            self.versions.lock().expect("version lock").forget(ino);
+        }
+    }
+
+    /// `getattr`: the attributes of `ino` and how long they may be
+    /// trusted. A file removed while open shows its last attributes.
+    pub async fn getattr(&self, ino: Ino) -> Result<(Attr, Duration), FsError> {
+        let path = match self.path(ino) {
+            Ok(p) => p,
+            Err(e) => {
+                return self
+                    .versions
+                    .lock()
+                    .expect("version lock")
+                    .last_attr(ino)
+                    .map(|a| (a, Duration::ZERO))
+                    .ok_or(e);
+            }
+        };
+        let (attr, ttl) = self.attr_of(&path).await?;
+        self.versions
+            .lock()
+            .expect("version lock")
+            .note_attr(ino, &attr);
+        Ok((attr, ttl))
+    }
+
+    /// `setattr`: size (through the handle when there is one, so that a
+    /// write-only descriptor can be cut), times; `chmod`/`chown` only to
+    /// the values already shown (anything else is `EPERM`: the protocols
+    /// have no owners or modes to store).
+    pub async fn setattr(&self, ino: Ino, req: SetAttr) -> Result<(Attr, Duration), FsError> {
+        let path = self.path(ino);
+        let (current, _) = match &path {
+            Ok(p) => self.attr_of(p).await?,
+            Err(_) => self.getattr(ino).await?,
+        };
+        if let Some(mode) = req.mode
+            && (mode & 0o7777) as u16 != shown_perm(&current)
+        {
+            return Err(FsError::NotPermitted);
+        }
+        if req.uid.is_some_and(|u| u != self.cfg.uid) || req.gid.is_some_and(|g| g != self.cfg.gid)
+        {
+            return Err(FsError::NotPermitted);
+        }
+        if let Some(size) = req.size {
+            if current.kind == FileKind::Directory {
+                return Err(FsError::IsDirectory);
+            }
+            match req.fh.map(|fh| self.handles.file(fh)) {
+                Some(Some(of)) => {
+                    self.run_handle(&of, |h| async move { self.backend.set_len(&h, size).await })
+                        .await?;
+                    of.mark_dirty();
+                }
+                _ => {
+                    let p = path.clone()?;
+                    self.run(|| self.backend.truncate(&p, size)).await?;
+                }
+            }
+            if let Ok(p) = &path {
+                for of in self.handles.files_at(p) {
+                    if of.path() == *p {
+                        of.set_end(size, false);
+                    }
+                }
+                self.attrs.lock().expect("attr lock").invalidate(p);
+            }
+        }
+        if req.atime.is_some() || req.mtime.is_some() {
+            let p = path.clone()?;
+            let times = Times {
+                atime: req.atime,
+                mtime: req.mtime,
+            };
+            self.run(|| self.backend.set_times(&p, times)).await?;
+            self.attrs.lock().expect("attr lock").invalidate(&p);
+        }
+        match &path {
+            Ok(p) => {
+                let attr = self.run(|| self.backend.stat(p)).await?;
+                let ttl = self.remember(p, &attr);
+                self.versions
+                    .lock()
+                    .expect("version lock")
+                    .note_attr(ino, &attr);
+                Ok((attr, ttl))
+            }
+            Err(_) => {
+                let mut attr = current;
+                if let Some(size) = req.size {
+                    attr.size = size;
+                }
+                Ok((attr, Duration::ZERO))
+            }
+        }
+    }
+
+    /// `opendir`: lists the directory on the server (listings are never
+    /// cached, so a file created there shows at once) and keeps the
+    /// listing for `readdir`.
+    pub async fn opendir(&self, ino: Ino) -> Result<u64, FsError> {
+        let path = self.path(ino)?;
+        let list = self.run(|| self.backend.list(&path)).await?;
+        let mut slots = Vec::with_capacity(list.len() + 2);
+        {
+            let mut inodes = self.inodes.lock().expect("inode lock");
+            let parent = path.parent().map_or(ROOT_INO, |p| inodes.peek(&p));
+            slots.push(DirSlot {
+                ino,
+                kind: FileKind::Directory,
+                name: ".".into(),
+            });
+            slots.push(DirSlot {
+                ino: parent,
+                kind: FileKind::Directory,
+                name: "..".into(),
+            });
+            let mut attrs = self.attrs.lock().expect("attr lock");
+            let now = Instant::now();
+            for e in list {
+                let Ok(child) = path.join(&e.name) else {
+                    continue;
+                };
+                let ino = inodes.peek(&child);
+                slots.push(DirSlot {
+                    ino,
+                    kind: e.attr.kind,
+                    name: e.name,
+                });
+                attrs.insert(&child, e.attr, now);
+            }
+        }
+        Ok(self.handles.insert_dir(slots))
+    }
+
+    /// `readdir`: the entries of the listing from `offset` on, each with
+    /// the offset of the next.
+    pub fn readdir(&self, fh: u64, offset: u64) -> Result<Vec<(u64, DirSlot)>, FsError> {
+        let slots = self.handles.dir(fh).ok_or(FsError::BadHandle)?;
+        Ok(slots
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .map(|(i, s)| (i as u64 + 1, s.clone()))
+            .collect())
+    }
+
+    /// `releasedir`.
+    pub fn releasedir(&self, fh: u64) {
+        self.handles.remove_dir(fh);
+    }
+
+    fn opened(&self, ino: Ino, path: RelPath, flags: i32, h: B::Handle, attr: &Attr) -> Opened {
+        let (oflags, append) = open_flags(flags);
+        let keep_cache = {
+            let mut v = self.versions.lock().expect("version lock");
+            let keep = v.unchanged(ino, attr);
+            v.opened(ino, attr);
+            keep
+        };
+        self.remember(&path, attr);
+        let of = OpenFile::new(
+            ino,
+            path,
+            oflags,
+            append,
+            h,
+            self.conn.generation(),
+            attr.size,
+        );
+        Opened {
+            fh: self.handles.insert_file(of),
+            keep_cache,
+        }
+    }
+
+    /// `open`: opens on the server (so the file's attributes are fresh:
+    /// close-to-open coherence).
+    pub async fn open(&self, ino: Ino, flags: i32) -> Result<Opened, FsError> {
+        let path = self.path(ino)?;
+        let (oflags, _) = open_flags(flags);
+        let oflags = OpenFlags {
+            create: false,
+            exclusive: false,
+            ..oflags
+        };
+        let (h, attr) = self.run(|| self.backend.open(&path, oflags)).await?;
+        if attr.kind == FileKind::Directory {
+            let _ = tokio::time::timeout(self.cfg.op_timeout, self.backend.close(h)).await;
+            return Err(FsError::IsDirectory);
+        }
+        if oflags.truncate {
+            self.note_truncated(&path);
+        }
+        Ok(self.opened(ino, path, flags, h, &attr))
+    }
+
+    /// `create`: creates (or with `O_EXCL` fails on an existing file) and
+    /// opens `name` in `parent`.
+    pub async fn create(
+        &self,
+        parent: Ino,
+        name: &str,
+        flags: i32,
+    ) -> Result<(Entry, Opened), FsError> {
+        let path = self.child(parent, name)?;
+        let (oflags, _) = open_flags(flags);
+        let oflags = OpenFlags {
+            create: true,
+            ..oflags
+        };
+        let (h, attr) = self.run(|| self.backend.open(&path, oflags)).await?;
+        self.note_truncated(&path);
+        let ttl = self.remember(&path, &attr);
+        let entry = self.entry(&path, attr.clone(), ttl);
+        let opened = self.opened(entry.ino, path, flags, h, &attr);
+        Ok((
+            entry,
+            Opened {
+                keep_cache: false,
+                ..opened
+            },
+        ))
+    }
+
+    fn note_truncated(&self, path: &RelPath) {
+        for of in self.handles.files_at(path) {
+            if of.path() == *path {
+                of.set_end(0, false);
+            }
+        }
+        self.attrs.lock().expect("attr lock").invalidate(path);
+    }
+
+    /// `read`: up to `size` bytes at `offset` (fewer only at end of file).
+    pub async fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
+        let of = self.file(fh)?;
+        self.run_handle(
+            &of,
+            |h| async move { self.backend.read(&h, offset, size).await },
+        )
+        .await
+    }
+
+    /// `write`: all of `data` at `offset`, or at the end of file for an
+    /// `O_APPEND` handle; it has reached the server when this returns.
+    pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> Result<u32, FsError> {
+        let of = self.file(fh)?;
+        let len = u32::try_from(data.len()).map_err(|_| FsError::InvalidArgument)?;
+        // The kernel puts an O_APPEND write at the end of file as it
+        // knows it, which is exact for everything done through this
+        // mount; the size the server reported at open is the floor for the
+        // first write, so that a colleague's append made before our open
+        // is not overwritten while the kernel's size was still stale.
+        let at = if of.append {
+            offset.max(of.take_floor())
+        } else {
+            offset
+        };
+        at.checked_add(data.len() as u64)
+            .ok_or(FsError::InvalidArgument)?;
+        self.run_handle(
+            &of,
+            |h| async move { self.backend.write(&h, at, data).await },
+        )
+        .await?;
+        of.mark_dirty();
+        let path = of.path();
+        self.attrs.lock().expect("attr lock").invalidate(&path);
+        Ok(len)
+    }
+
+    /// `flush` (each `close(2)` of a descriptor): what was written through
+    /// this handle is durable on the server when this returns.
+    pub async fn flush(&self, fh: u64) -> Result<(), FsError> {
+        let of = self.file(fh)?;
+        if !of.take_dirty() {
+            return Ok(());
+        }
+        let r = self
+            .run_handle(&of, |h| async move { self.backend.flush(&h).await })
+            .await;
+        if r.is_err() {
+            of.mark_dirty();
+        }
+        r
+    }
+
+    /// `fsync`: everything written is durable on the server when this
+    /// returns.
+    pub async fn fsync(&self, fh: u64) -> Result<(), FsError> {
+        let of = self.file(fh)?;
+        of.take_dirty();
+        let r = self
+            .run_handle(&of, |h| async move { self.backend.flush(&h).await })
+            .await;
+        if r.is_err() {
+            of.mark_dirty();
+        }
+        r
+    }
+
+    /// `release`: closes the handle on the server (the last close of the
+    /// file's descriptors).
+    pub async fn release(&self, fh: u64) -> Result<(), FsError> {
+        let of = self.handles.remove_file(fh).ok_or(FsError::BadHandle)?;
+        let handle = {
+            let mut st = of.state.write().await;
+            if st.generation != self.conn.generation() {
+                return Ok(());
+            }
+            st.handle.take()
+        };
+        let Some(handle) = handle else {
+            return Ok(());
+        };
+        let Ok(handle) = Arc::try_unwrap(handle) else {
+            return Ok(());
+        };
+        let r = tokio::time::timeout(self.cfg.op_timeout, self.backend.close(handle))
+            .await
+            .unwrap_or(Err(FsError::TimedOut));
+        match r {
+            Err(FsError::Disconnected(_)) => Ok(()),
+            r => {
+                self.conn.observe(&r);
+                r
+            }
+        }
+    }
+
+    /// `mkdir`.
+    pub async fn mkdir(&self, parent: Ino, name: &str) -> Result<Entry, FsError> {
+        let path = self.child(parent, name)?;
+        let attr = self.run(|| self.backend.mkdir(&path)).await?;
+        let ttl = self.remember(&path, &attr);
+        Ok(self.entry(&path, attr, ttl))
+    }
+
+    /// `unlink`.
+    pub async fn unlink(&self, parent: Ino, name: &str) -> Result<(), FsError> {
+        let path = self.child(parent, name)?;
+        self.run(|| self.backend.unlink(&path)).await?;
+        self.removed(&path);
+        Ok(())
+    }
+
+    /// `rmdir`.
+    pub async fn rmdir(&self, parent: Ino, name: &str) -> Result<(), FsError> {
+        let path = self.child(parent, name)?;
+        self.run(|| self.backend.rmdir(&path)).await?;
+        self.removed(&path);
+        Ok(())
+    }
+
+    fn removed(&self, path: &RelPath) {
+        self.inodes.lock().expect("inode lock").remove(path);
+        self.attrs.lock().expect("attr lock").invalidate_tree(path);
+    }
+
+    /// `rename`, replacing the target (an editor's atomic save);
+    /// `RENAME_NOREPLACE` is checked first (not atomically), and
+    /// `RENAME_EXCHANGE` is refused (`EINVAL`).
+    pub async fn rename(
+        &self,
+        parent: Ino,
+        name: &str,
+        new_parent: Ino,
+        new_name: &str,
+        flags: u32,
+    ) -> Result<(), FsError> {
+        let from = self.child(parent, name)?;
+        let to = self.child(new_parent, new_name)?;
+        if flags & rename_flags::RENAME_EXCHANGE != 0 || flags & !3 != 0 {
+            return Err(FsError::InvalidArgument);
+        }
+        if flags & rename_flags::RENAME_NOREPLACE != 0 {
+            match self.run(|| self.backend.stat(&to)).await {
+                Ok(_) => return Err(FsError::Exists),
+                Err(FsError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if from == to {
+            self.run(|| self.backend.stat(&from)).await?;
+            return Ok(());
+        }
+        self.run(|| self.backend.rename(&from, &to)).await?;
+        self.inodes.lock().expect("inode lock").rename(&from, &to);
+        self.handles.rename(&from, &to);
+        let mut attrs = self.attrs.lock().expect("attr lock");
+        attrs.invalidate_tree(&from);
+        attrs.invalidate_tree(&to);
+        Ok(())
+    }
+
+    /// `statfs`.
+    pub async fn statfs(&self) -> Result<StatFs, FsError> {
+        self.run(|| self.backend.statfs()).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,360 @@
+//! The logic without a mount, over the in-memory back end with faults.
+
+use super::*;
+use crate::error::{ConnectError, libc_errno};
+use crate::testing::{ConnectFault, MemBackend};
+use std::time::Duration;
+
+fn cfg() -> FsConfig {
+    FsConfig {
+        op_timeout: Duration::from_secs(2),
+        backoff_initial: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(100),
+        failing_window: Duration::from_millis(200),
+        ..FsConfig::default()
+    }
+}
+
+async fn fs_with(cfg: FsConfig) -> (Fs<MemBackend>, MemBackend) {
+    let b = MemBackend::new();
+    let fs = Fs::new(b.clone(), cfg);
+    fs.connect().await.unwrap();
+    (fs, b)
+}
+
+const RW: i32 = oflags::O_RDWR;
+
+#[tokio::test]
+async fn lookups_give_stable_numbers_and_listings_ask_the_server() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put("f", b"abc");
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    assert_eq!(e.attr.size, 3);
+    assert!(e.ttl <= Duration::from_secs(1));
+    assert_eq!(fs.lookup(ROOT_INO, "f").await.unwrap().ino, e.ino);
+    assert_eq!(
+        fs.lookup(ROOT_INO, "nope").await.unwrap_err(),
+        FsError::NotFound
+    );
+    let dh = fs.opendir(ROOT_INO).await.unwrap();
+    let names: Vec<String> = fs
+        .readdir(dh, 0)
+        .unwrap()
+        .into_iter()
+        .map(|(_, s)| s.name)
+        .collect();
+    assert_eq!(names, [".", "..", "f"]);
+    b.put("g", b"");
+    let dh2 = fs.opendir(ROOT_INO).await.unwrap();
+    assert_eq!(
+        fs.readdir(dh2, 0).unwrap().len(),
+        4,
+        "a new file shows at once"
+    );
+    assert_eq!(
+        fs.readdir(dh, 2).unwrap().len(),
+        1,
+        "an open listing is stable"
+    );
+    fs.releasedir(dh);
+    fs.releasedir(dh2);
+}
+
+#[tokio::test]
+async fn a_lost_session_is_reestablished_and_the_call_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let health = dir.path().join("health.json");
+    let (fs, b) = fs_with(FsConfig {
+        health_file: Some(health.clone()),
+        ..cfg()
+    })
+    .await;
+    assert_eq!(Health::read(&health), Some(Health::Ok));
+    b.put("f", b"abc");
+    b.disconnect();
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    assert_eq!(e.attr.size, 3);
+    assert_eq!(b.connects(), 2);
+    assert_eq!(fs.health(), Health::Ok);
+    assert_eq!(Health::read(&health), Some(Health::Ok));
+}
+
+#[tokio::test]
+async fn open_handles_are_opened_again_after_a_reconnect() {
+    let (fs, b) = fs_with(cfg()).await;
+    let (e, o) = fs
+        .create(ROOT_INO, "f", RW | oflags::O_CREAT)
+        .await
+        .unwrap();
+    fs.write(o.fh, 0, b"one").await.unwrap();
+    b.disconnect();
+    fs.write(o.fh, 3, b"two").await.unwrap();
+    assert_eq!(fs.read(o.fh, 0, 100).await.unwrap(), b"onetwo");
+    fs.flush(o.fh).await.unwrap();
+    fs.release(o.fh).await.unwrap();
+    assert_eq!(b.get("f").unwrap(), b"onetwo");
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 6);
+}
+
+#[tokio::test]
+async fn a_server_that_stays_down_fails_the_call_within_the_bound() {
+    let (fs, b) = fs_with(FsConfig {
+        op_timeout: Duration::from_millis(400),
+        ..cfg()
+    })
+    .await;
+    b.put("f", b"abc");
+    b.disconnect();
+    b.set_connect_fault(ConnectFault::Fail(ConnectError::Unreachable(
+        "connection refused".into(),
+    )));
+    let t0 = Instant::now();
+    let err = fs.lookup(ROOT_INO, "f").await.unwrap_err();
+    let took = t0.elapsed();
+    assert_eq!(err.errno(), libc_errno::EIO, "{err:?}");
+    assert!(took >= Duration::from_millis(350), "{took:?}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    match fs.health() {
+        Health::Reconnecting { reason, .. } => {
+            assert!(reason.contains("refused"), "{reason}")
+        }
+        h => panic!("{h:?}"),
+    }
+    b.set_connect_fault(ConnectFault::None);
+    assert_eq!(fs.lookup(ROOT_INO, "f").await.unwrap().attr.size, 3);
+    assert_eq!(fs.health(), Health::Ok);
+}
+
+#[tokio::test]
+async fn a_refused_password_makes_the_mount_unavailable_at_once() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.disconnect();
+    b.set_connect_fault(ConnectFault::Fail(ConnectError::BadPassword));
+    let t0 = Instant::now();
+    let err = fs.statfs().await.unwrap_err();
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "no waiting for what will not heal"
+    );
+    assert_eq!(err.errno(), libc_errno::EIO);
+    match fs.health() {
+        Health::Unavailable { reason } => assert!(reason.contains("password"), "{reason}"),
+        h => panic!("{h:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_hanging_server_fails_the_call_within_the_bound() {
+    let (fs, b) = fs_with(FsConfig {
+        op_timeout: Duration::from_millis(300),
+        ..cfg()
+    })
+    .await;
+    b.set_delay(Some(Duration::from_secs(30)));
+    let t0 = Instant::now();
+    assert_eq!(fs.statfs().await.unwrap_err(), FsError::TimedOut);
+    assert!(t0.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_calls_wait_for_one_reconnect() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    b.put("f", b"x");
+    b.disconnect();
+    b.set_delay(Some(Duration::from_millis(50)));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let fs = fs.clone();
+            tokio::spawn(async move { fs.statfs().await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(b.connects(), 2, "one reconnect for all of them");
+}
+
+#[tokio::test]
+async fn a_share_whose_every_call_fails_is_not_ok() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.fail_next(vec![FsError::Io("STATUS_IO_DEVICE_ERROR".into()); 3]);
+    fs.statfs().await.unwrap_err();
+    assert_eq!(fs.health(), Health::Ok, "one failure is not yet a verdict");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    fs.statfs().await.unwrap_err();
+    match fs.health() {
+        Health::Unavailable { reason } => assert!(reason.contains("DEVICE"), "{reason}"),
+        h => panic!("{h:?}"),
+    }
+    fs.statfs().await.unwrap_err();
+    fs.statfs().await.unwrap();
+    assert_eq!(fs.health(), Health::Ok, "the next success heals it");
+    b.fail_next(vec![FsError::NotFound]);
+    fs.statfs().await.unwrap_err();
+    assert_eq!(fs.health(), Health::Ok, "an answer is not an I/O failure");
+}
+
+#[tokio::test]
+async fn open_keeps_the_page_cache_only_for_an_unchanged_file() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put("f", b"abc");
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let o1 = fs.open(e.ino, 0).await.unwrap();
+    assert!(!o1.keep_cache, "the first open fills the cache");
+    let o2 = fs.open(e.ino, 0).await.unwrap();
+    assert!(o2.keep_cache, "nothing changed");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    b.put("f", b"a colleague's longer text");
+    let o3 = fs.open(e.ino, 0).await.unwrap();
+    assert!(!o3.keep_cache, "changed on the server: drop the cache");
+    assert_eq!(
+        fs.read(o3.fh, 0, 4096).await.unwrap(),
+        b"a colleague's longer text"
+    );
+    for o in [o1, o2, o3] {
+        fs.release(o.fh).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn appends_start_at_the_servers_end_then_follow_the_kernel() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put("log", b"line1\n");
+    let e = fs.lookup(ROOT_INO, "log").await.unwrap();
+    let o = fs
+        .open(e.ino, oflags::O_WRONLY | oflags::O_APPEND)
+        .await
+        .unwrap();
+    // The kernel's size was stale (0): the server's size at open wins.
+    fs.write(o.fh, 0, b"line2\n").await.unwrap();
+    // Then the kernel's end of file, exact for writes through the mount.
+    fs.write(o.fh, 12, b"line3\n").await.unwrap();
+    fs.flush(o.fh).await.unwrap();
+    assert_eq!(b.get("log").unwrap(), b"line1\nline2\nline3\n");
+    fs.setattr(
+        e.ino,
+        SetAttr {
+            size: Some(0),
+            fh: Some(o.fh),
+            ..SetAttr::default()
+        },
+    )
+    .await
+    .unwrap();
+    fs.write(o.fh, 0, b"x").await.unwrap();
+    assert_eq!(
+        b.get("log").unwrap(),
+        b"x",
+        "after a truncate, the end is 0"
+    );
+}
+
+#[tokio::test]
+async fn a_write_only_handle_can_be_cut() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put("f", b"0123456789");
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let o = fs.open(e.ino, oflags::O_WRONLY).await.unwrap();
+    let (a, _) = fs
+        .setattr(
+            e.ino,
+            SetAttr {
+                size: Some(4),
+                fh: Some(o.fh),
+                ..SetAttr::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.size, 4);
+    assert_eq!(b.get("f").unwrap(), b"0123");
+}
+
+#[tokio::test]
+async fn chmod_and_chown_succeed_only_when_nothing_changes() {
+    let (fs, b) = fs_with(FsConfig {
+        uid: 1000,
+        gid: 1000,
+        ..cfg()
+    })
+    .await;
+    b.put("f", b"");
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let same = SetAttr {
+        mode: Some(0o100644),
+        uid: Some(1000),
+        gid: Some(1000),
+        ..SetAttr::default()
+    };
+    fs.setattr(e.ino, same).await.unwrap();
+    for other in [
+        SetAttr {
+            mode: Some(0o600),
+            ..SetAttr::default()
+        },
+        SetAttr {
+            uid: Some(0),
+            ..SetAttr::default()
+        },
+    ] {
+        assert_eq!(
+            fs.setattr(e.ino, other).await.unwrap_err().errno(),
+            libc_errno::EPERM
+        );
+    }
+}
+
+#[tokio::test]
+async fn renaming_a_directory_moves_open_files_and_inodes_with_it() {
+    let (fs, b) = fs_with(cfg()).await;
+    let d = fs.mkdir(ROOT_INO, "d").await.unwrap();
+    let (f, o) = fs.create(d.ino, "f", RW | oflags::O_CREAT).await.unwrap();
+    fs.rename(ROOT_INO, "d", ROOT_INO, "e", 0).await.unwrap();
+    b.disconnect();
+    fs.write(o.fh, 0, b"after").await.unwrap();
+    assert_eq!(b.get("e/f").unwrap(), b"after", "reopened at its new path");
+    assert_eq!(fs.getattr(f.ino).await.unwrap().0.size, 5);
+    assert_eq!(fs.lookup(ROOT_INO, "e").await.unwrap().ino, d.ino);
+    assert_eq!(
+        fs.rename(ROOT_INO, "e", ROOT_INO, "x", rename_flags::RENAME_EXCHANGE)
+            .await
+            .unwrap_err()
+            .errno(),
+        libc_errno::EINVAL
+    );
+    b.put("y", b"");
+    assert_eq!(
+        fs.rename(ROOT_INO, "e", ROOT_INO, "y", rename_flags::RENAME_NOREPLACE)
+            .await
+            .unwrap_err(),
+        FsError::Exists
+    );
+}
+
+#[tokio::test]
+async fn a_file_removed_while_open_keeps_its_attributes() {
+    let (fs, _b) = fs_with(cfg()).await;
+    let (e, o) = fs
+        .create(ROOT_INO, "f", RW | oflags::O_CREAT)
+        .await
+        .unwrap();
+    fs.write(o.fh, 0, b"abc").await.unwrap();
+    fs.getattr(e.ino).await.unwrap();
+    fs.unlink(ROOT_INO, "f").await.unwrap();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 3);
+    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), b"abc");
+    fs.release(o.fh).await.unwrap();
+    fs.forget(e.ino, 1);
+    assert_eq!(fs.getattr(e.ino).await.unwrap_err(), FsError::NotFound);
+}
+
+#[tokio::test]
+async fn unknown_handles_are_ebadf() {
+    let (fs, _b) = fs_with(cfg()).await;
+    assert_eq!(
+        fs.read(77, 0, 1).await.unwrap_err().errno(),
+        libc_errno::EBADF
+    );
+    assert_eq!(fs.readdir(77, 0).unwrap_err().errno(), libc_errno::EBADF);
+}
