@@ -215,6 +215,7 @@ impl SmbBackend {
         Some(SessionInfo {
             dialect: format!("{:?}", params.dialect),
             signing_required: params.signing_required,
+            cipher: params.cipher.map(|c| format!("{c:?}")),
             encrypted: live.conn.should_encrypt(),
             share_requires_encryption: live.tree.encrypt_data,
             max_read: live.max_read,
@@ -533,6 +534,8 @@ pub struct SessionInfo {
     pub dialect: String,
     /// Whether the server requires signing.
     pub signing_required: bool,
+    /// The cipher the negotiate chose, if any.
+    pub cipher: Option<String>,
     /// Whether this connection encrypts.
     pub encrypted: bool,
     /// Whether the share asked for encryption.
