@@ -932,3 +932,75 @@ async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
     .await;
     out.into_iter().flatten().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mpr_fs::handshake::Protocol;
+
+    fn request(path: &str, port: Option<u16>) -> Request {
+        Request {
+            protocol: Protocol::Smb,
+            host: "server".into(),
+            port,
+            share: "share".into(),
+            path: path.into(),
+            user: Some("u".into()),
+            domain: None,
+            password: Some(Password::new("secret".into())),
+            mountpoint: "/m".into(),
+            health_file: "/h".into(),
+            op_timeout_secs: 15,
+            options: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_request_becomes_a_config() {
+        let c = SmbConfig::from_request(&request("/a/b/", None)).unwrap();
+        assert_eq!(c.port, DEFAULT_PORT);
+        assert_eq!(c.base.as_str(), "a/b");
+        assert_eq!(c.connect_timeout, Duration::from_secs(15));
+        assert!(!format!("{c:?}").contains("secret"));
+        let c = SmbConfig::from_request(&request("", Some(4450))).unwrap();
+        assert!(c.base.is_root());
+        assert_eq!(c.port, 4450);
+        assert!(matches!(
+            SmbConfig::from_request(&request("a/../b", None)),
+            Err(FsError::Connect(ConnectError::NoSuchShare(_)))
+        ));
+    }
+
+    #[test]
+    fn paths_are_joined_under_the_base() {
+        let mut c = SmbConfig::from_request(&request("", None)).unwrap();
+        let b = SmbBackend::new(c.clone());
+        assert_eq!(b.full(&RelPath::new("x/y").unwrap()), "x/y");
+        assert_eq!(b.full(&RelPath::root()), "");
+        c.base = RelPath::new("base dir").unwrap();
+        let b = SmbBackend::new(c);
+        assert_eq!(b.full(&RelPath::new("x/y").unwrap()), "base dir/x/y");
+        assert_eq!(b.full(&RelPath::root()), "base dir");
+    }
+
+    #[test]
+    fn requests_are_charged_a_credit_per_64_kib() {
+        assert_eq!(charge(0), 1);
+        assert_eq!(charge(1), 1);
+        assert_eq!(charge(65536), 1);
+        assert_eq!(charge(65537), 2);
+        assert_eq!(charge(MAX_CHUNK as usize), 16);
+    }
+
+    #[test]
+    fn client_errors_map_to_disconnected_or_their_status() {
+        assert!(matches!(
+            fs_error(smb2::Error::Disconnected),
+            FsError::Disconnected(_)
+        ));
+        assert!(matches!(
+            connect_error(smb2::Error::Timeout),
+            ConnectError::Unreachable(_)
+        ));
+    }
+}
