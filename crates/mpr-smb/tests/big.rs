@@ -133,3 +133,27 @@ async fn many_tasks_work_on_many_files_at_once() {
         16
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_past_4_gib_work() {
+    // Sparse on the server: 5 GiB of apparent size, a few bytes stored.
+    let s = Scratch::new("huge").await;
+    let flags = OpenFlags {
+        read: true,
+        write: true,
+        create: true,
+        ..Default::default()
+    };
+    let (h, _) = s.backend.open(&p("huge"), flags).await.unwrap();
+    let off = 5u64 << 30;
+    s.backend.write(&h, off, b"far out").await.unwrap();
+    assert_eq!(s.backend.read(&h, off, 100).await.unwrap(), b"far out");
+    assert_eq!(s.backend.read(&h, off - 4, 6).await.unwrap(), b"\0\0\0\0fa");
+    s.backend.set_len(&h, off + 3).await.unwrap();
+    s.backend.close(h).await.unwrap();
+    assert_eq!(s.backend.stat(&p("huge")).await.unwrap().size, off + 3);
+    assert_eq!(
+        std::fs::metadata(s.dir.join("huge")).unwrap().len(),
+        off + 3
+    );
+}
