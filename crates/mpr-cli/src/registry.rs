@@ -132,8 +132,13 @@ fn verdict(entry: &NotifyeeEntry, paths: &Paths) -> Verdict {
 }
 
 fn load_config(paths: &Paths) -> Result<Config> {
-    Config::load(&paths.config_file(), &env_lookup)
-        .map_err(|e| CliError::Config(format!("configuration error: {e}")))
+    let bad =
+        |e: mpr_core::config::ConfigError| CliError::Config(format!("configuration error: {e}"));
+    let config = Config::load(&paths.config_file(), &env_lookup).map_err(bad)?;
+    // The built-in providers' options are theirs to check, as for every
+    // command that builds a router.
+    mpr_setup::check_builtins(&config, &env_lookup).map_err(bad)?;
+    Ok(config)
 }
 
 /// `mpr notifyee list`.

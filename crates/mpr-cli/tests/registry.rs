@@ -372,6 +372,16 @@ fn a_malformed_config_is_not_edited_and_exits_2() {
 }
 
 #[test]
+fn a_bad_builtin_option_fails_notifyee_list_as_it_fails_use() {
+    let e = Env::new();
+    e.config("[providers.sftp]\nconnect_timeout = 0\n");
+    let r = e.mpr(&["notifyee", "list"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("mpr.toml:2"), "{r:?}");
+    assert!(r.stderr.contains("connect_timeout"), "{r:?}");
+}
+
+#[test]
 fn list_without_notifyees() {
     let e = Env::new();
     let r = e.mpr(&["notifyee", "list"]);
