@@ -318,10 +318,13 @@ mod tests {
         rustix::process::geteuid().as_raw()
     }
 
-    /// A private directory under the crate's target dir, whose ancestors are
-    /// the developer's own (not /tmp, which tests elsewhere cover).
+    /// A private directory beside the test binary (in Cargo's target dir,
+    /// wherever CARGO_TARGET_DIR puts it), whose ancestors are the
+    /// developer's own (not /tmp, which tests elsewhere cover).
     fn scratch() -> tempfile::TempDir {
-        let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/trust-tests");
+        let exe = std::env::current_exe().unwrap();
+        // target/<profile>/deps/<test binary>
+        let base = exe.parent().unwrap().parent().unwrap().join("trust-tests");
         std::fs::create_dir_all(&base).unwrap();
         let d = tempfile::tempdir_in(&base).unwrap();
         std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
