@@ -337,3 +337,53 @@ fn delete_without_force_keeps_a_busy_connection() {
             .join(format!("open-{}.txt", std::process::id())),
     );
 }
+
+// See: issue 11. A connect killed with SIGKILL at any moment leaves either
+// nothing or a connection the next command sees and can remove: never a
+// mount and a helper that no command knows about.
+#[test]
+fn a_connect_killed_at_any_moment_leaves_nothing_behind_the_next_command() {
+    let s = Servers::get();
+    let e = s.provider_env("");
+    let url = format!(
+        "sftp://mprtest@127.0.0.1:{}{}",
+        s.var("MPR_TEST_SSH_PORT"),
+        s.path("MPR_TEST_SSH_EXPORT").display()
+    );
+    let drives = e.path("drives");
+    for delay_ms in [0u64, 10, 30, 60, 100, 150, 250, 400] {
+        let mut child = e
+            .command()
+            .args(["use", "K:", &url, "--provider", "sftp"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // The next command (a listing) cleans what the killed one left.
+        let list = e.mpr(&["use", "--json"]);
+        assert_eq!(list.wn(), 0, "{list:?}");
+        let listed = list.json()["connections"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["local"] == "K:"));
+        if listed {
+            let r = e.mpr(&["use", "K:", "--delete", "--json"]);
+            assert_eq!(r.wn(), 0, "after {delay_ms} ms: {r:?}");
+        }
+        assert!(
+            !mounted_under(&drives),
+            "after a kill at {delay_ms} ms a mount stayed (listed: {listed})"
+        );
+        assert!(
+            helpers_under(&drives).is_empty(),
+            "after a kill at {delay_ms} ms a helper stayed: {:?}",
+            helpers_under(&drives)
+        );
+        // And the name connects again.
+        let r = e.mpr(&["use", "K:", &url, "--provider", "sftp", "--json"]);
+        assert_eq!(r.wn(), 0, "after {delay_ms} ms: {r:?}");
+        assert_eq!(e.mpr(&["use", "K:", "--delete", "--json"]).wn(), 0);
+    }
+}

@@ -153,6 +153,22 @@ pub fn running(log: &Path) -> Option<bool> {
     Some(matches!(state, Some(c) if c != 'Z' && c != 'X'))
 }
 
+/// Kills the process group of the helper whose log is `log`, if one is
+/// recorded and still runs (a helper still starting, left by a connect
+/// that was killed before it committed).
+pub fn kill_recorded(log: &Path) {
+    if running(log) != Some(true) {
+        return;
+    }
+    let pid = std::fs::read_to_string(pid_path(log))
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(pid) = pid {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}
+
 /// Forgets a helper's log and pid file.
 pub fn forget(log: &Path) {
     let _ = std::fs::remove_file(log);

@@ -159,8 +159,14 @@ pub fn cancel_mount(
     let Some(dir) = call.directory else {
         return Err(WnError::NotConnected);
     };
+    let log = helper::log_path(runtime_dir, key, dir);
+    if call.force {
+        // A helper still starting (no mount yet) would mount after this
+        // cancel returned: forced, it goes first.
+        helper::kill_recorded(&log);
+    }
     mount::unmount(dir, call.force, provider)?;
-    helper::forget(&helper::log_path(runtime_dir, key, dir));
+    helper::forget(&log);
     Ok(())
 }
 
