@@ -211,10 +211,7 @@ impl<B: Backend> Filesystem for FuseFs<B> {
                 Ok(n) => fs.unlink(parent.0, &n).await,
                 Err(e) => Err(e),
             };
-            match r {
-                Ok(()) => reply.ok(),
-                Err(e) => reply.error(errno(&e)),
-            }
+            empty(reply, r)
         });
     }
 
@@ -226,10 +223,7 @@ impl<B: Backend> Filesystem for FuseFs<B> {
                 Ok(n) => fs.rmdir(parent.0, &n).await,
                 Err(e) => Err(e),
             };
-            match r {
-                Ok(()) => reply.ok(),
-                Err(e) => reply.error(errno(&e)),
-            }
+            empty(reply, r)
         });
     }
 
@@ -250,10 +244,7 @@ impl<B: Backend> Filesystem for FuseFs<B> {
                 Ok((a, b)) => fs.rename(parent.0, &a, newparent.0, &b, flags.bits()).await,
                 Err(e) => Err(e),
             };
-            match r {
-                Ok(()) => reply.ok(),
-                Err(e) => reply.error(errno(&e)),
-            }
+            empty(reply, r)
         });
     }
 
@@ -331,12 +322,7 @@ impl<B: Backend> Filesystem for FuseFs<B> {
         reply: ReplyEmpty,
     ) {
         let fs = self.fs.clone();
-        self.spawn(async move {
-            match fs.flush(fh.0).await {
-                Ok(()) => reply.ok(),
-                Err(e) => reply.error(errno(&e)),
-            }
-        });
+        self.spawn(async move { empty(reply, fs.flush(fh.0).await) });
     }
 
     fn release(
@@ -350,12 +336,7 @@ impl<B: Backend> Filesystem for FuseFs<B> {
         reply: ReplyEmpty,
     ) {
         let fs = self.fs.clone();
-        self.spawn(async move {
-            match fs.release(fh.0).await {
-                Ok(()) => reply.ok(),
-                Err(e) => reply.error(errno(&e)),
-            }
-        });
+        self.spawn(async move { empty(reply, fs.release(fh.0).await) });
     }
 
     fn fsync(
@@ -367,12 +348,7 @@ impl<B: Backend> Filesystem for FuseFs<B> {
         reply: ReplyEmpty,
     ) {
         let fs = self.fs.clone();
-        self.spawn(async move {
-            match fs.fsync(fh.0).await {
-                Ok(()) => reply.ok(),
-                Err(e) => reply.error(errno(&e)),
-            }
-        });
+        self.spawn(async move { empty(reply, fs.fsync(fh.0).await) });
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
@@ -513,5 +489,13 @@ impl<B: Backend> Filesystem for FuseFs<B> {
         reply: ReplyEntry,
     ) {
         reply.error(errno(&FsError::NotPermitted));
+    }
+}
+
+/// Answers a call that returns nothing: done, or its errno.
+fn empty(reply: ReplyEmpty, r: Result<(), FsError>) {
+    match r {
+        Ok(()) => reply.ok(),
+        Err(e) => reply.error(errno(&e)),
     }
 }
