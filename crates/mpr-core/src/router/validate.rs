@@ -7,7 +7,7 @@ use super::request::{ADD_FLAGS_ALLOWED, AddApi, AddRequest, CANCEL_FLAGS_ALLOWED
 use super::status::Health;
 use super::{Router, fail};
 use crate::WnError;
-use crate::names::{LocalName, MAX_NAME_UNITS, RemoteName};
+use crate::names::{LocalName, MAX_NAME_UNITS, RemoteName, is_remote_form};
 use crate::plugin::NetworkProvider;
 use mpr_abi as abi;
 use std::os::unix::fs::MetadataExt;
@@ -147,7 +147,7 @@ impl Router {
             );
         }
         let raw = req.name.as_str();
-        if raw.starts_with(r"\\") || raw.starts_with("//") || raw.contains("://") {
+        if is_remote_form(raw) {
             return RemoteName::parse(raw)
                 .map(CancelTarget::Remote)
                 .or_else(|e| fail(e, format!("{:?} is not a valid remote name", shown(raw))));
