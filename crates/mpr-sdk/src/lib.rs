@@ -107,6 +107,10 @@ pub mod glue;
 
 pub use mpr_abi as abi;
 pub use mpr_error::WnError;
+/// Remote and local names, taken apart by the parser the router uses
+/// (`names::RemoteName::parse(remote)?.parts()` gives the scheme, user,
+/// host, port and path).
+pub use mpr_names as names;
 
 /// An add operation (`NOTIFYADD`), as owned values.
 ///
@@ -332,7 +336,9 @@ pub trait Notifyee: Send + Sync + 'static {
 /// The server part of a remote name: `server` for `\\server\share`,
 /// `//server/share` and `\\server@8443\dav` (the port dropped), and the
 /// host of a URL (`sftp://user@host:22/path` gives `host`, `[::1]` gives
-/// `::1`). `None` when there is none.
+/// `::1`). `None` when `remote` is not a remote name mpr accepts. It is the
+/// server the router and its providers read
+/// ([`names::RemoteName::server`]), from the same parser.
 ///
 /// ```
 /// use mpr_sdk::server_of;
@@ -344,26 +350,7 @@ pub trait Notifyee: Send + Sync + 'static {
 /// assert_eq!(server_of("share"), None);
 /// ```
 pub fn server_of(remote: &str) -> Option<&str> {
-    let sep = |c: char| c == '\\' || c == '/';
-    let host = if let Some(rest) = remote
-        .strip_prefix("\\\\")
-        .or_else(|| remote.strip_prefix("//"))
-        .or_else(|| remote.strip_prefix("\\/"))
-        .or_else(|| remote.strip_prefix("/\\"))
-    {
-        let server = rest.split(sep).next().unwrap_or("");
-        server.split('@').next().unwrap_or("")
-    } else {
-        let (_, rest) = remote.split_once("://")?;
-        let authority = rest.split('/').next().unwrap_or("");
-        let hostport = authority.rsplit('@').next().unwrap_or("");
-        if let Some(v6) = hostport.strip_prefix('[') {
-            v6.split(']').next().unwrap_or("")
-        } else {
-            hostport.split(':').next().unwrap_or("")
-        }
-    };
-    (!host.is_empty()).then_some(host)
+    mpr_names::server_of(remote)
 }
 
 /// Exports `AddConnectNotify` and `CancelConnectNotify` for a
@@ -476,6 +463,16 @@ mod tests {
         ] {
             assert_eq!(server_of(remote), server, "{remote}");
         }
+    }
+
+    #[test]
+    fn the_server_is_the_one_the_router_reads() {
+        // Unbracketed colons: the port is after the last one, as for the
+        // providers (the SDK's own parser took the text before the first).
+        assert_eq!(server_of("sftp://h:1:22/x"), Some("h:1"));
+        // What the router refuses names no server.
+        assert_eq!(server_of(r"\\srv@notaport\share"), None);
+        assert_eq!(server_of(r"\\srv\\share"), None);
     }
 
     #[test]
