@@ -5,7 +5,7 @@
 use mpr_abi::{DWORD, WN_SUCCESS};
 use mpr_core::router::Router;
 use mpr_core::{WnError, lasterror};
-use mpr_setup::{Load, SetupError};
+use mpr_setup::{Assembled, Load, SetupError};
 use std::sync::OnceLock;
 
 /// Why the router could not be built: the code every call returns, and the
@@ -30,7 +30,7 @@ fn setup_code(e: &SetupError) -> WnError {
 
 fn build() -> Result<Router, SetupFailure> {
     match mpr_setup::router_from_env(Load { notifyees: true }) {
-        Ok((router, warnings)) => {
+        Ok(Assembled { router, warnings }) => {
             for w in warnings {
                 eprintln!("libmpr: warning: {w}");
             }

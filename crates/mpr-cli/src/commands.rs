@@ -103,7 +103,7 @@ fn utf8(s: &OsString, e: WnError, what: &str, out: Out) -> Result<String> {
 
 /// Loads the configuration and plugins into a router; warnings go to stderr.
 pub fn build_router(with_notifyees: bool) -> Result<Router> {
-    let (router, warnings) = mpr_setup::router_from_env(mpr_setup::Load {
+    let mpr_setup::Assembled { router, warnings } = mpr_setup::router_from_env(mpr_setup::Load {
         notifyees: with_notifyees,
     })?;
     for w in warnings {

@@ -582,7 +582,7 @@ pub fn decode_caps(caps: u32) -> Vec<String> {
 
 /// `mpr provider list`.
 pub fn provider_list(out: Out) -> Result {
-    let (router, _warnings) = mpr_setup::router_from_env(mpr_setup::Load { notifyees: false })?;
+    let router = mpr_setup::router_from_env(mpr_setup::Load { notifyees: false })?.router;
     let mut items = Vec::new();
     let mut t = Table::new(&["Order", "Key", "Name", "Capabilities", "Origin", "Status"]);
     for (i, slot) in router.providers().iter().enumerate() {

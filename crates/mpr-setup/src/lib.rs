@@ -133,10 +133,24 @@ pub fn journal(paths: &Paths, config: &Config) -> Journal {
     )
 }
 
+/// A router built by [`router_from_env`], and what its caller should tell
+/// the user about the build.
+#[derive(Debug)]
+pub struct Assembled {
+    /// The router, with the audit journal as its first observer.
+    pub router: Router,
+    /// One line per plugin that the router runs without or with less: a
+    /// provider or notifyee refused (trust checks, load failure) or
+    /// ignored (a notifyee that exports neither notify function), or a
+    /// provider function advertised but not exported. Nothing here stops
+    /// the router; the caller shows them (on standard error).
+    pub warnings: Vec<String>,
+}
+
 /// Builds the router from the environment, with the audit journal as its
-/// first observer. Warnings (refused or ignored plugins) are returned for
-/// the caller to show.
-pub fn router_from_env(load: Load) -> Result<(Router, Vec<String>), SetupError> {
+/// first observer, and the [warnings](Assembled::warnings) for the caller
+/// to show.
+pub fn router_from_env(load: Load) -> Result<Assembled, SetupError> {
     let (setup, user) = Setup::from_env()?;
     let drives_dir = match setup.paths.drives_dir.clone().or(user.drives_dir) {
         Some(d) => d,
@@ -181,7 +195,7 @@ pub fn router_from_env(load: Load) -> Result<(Router, Vec<String>), SetupError> 
         observers: vec![Arc::new(journal(&setup.paths, &setup.config))],
         max_retry_rounds: setup.config.max_retry_rounds,
     });
-    Ok((router, warnings))
+    Ok(Assembled { router, warnings })
 }
 
 #[cfg(test)]
