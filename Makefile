@@ -14,8 +14,9 @@
 # and libmpr.so (what -lmpr finds),
 # $(INCLUDEDIR)/mpr/{winnetwk,npapi}.h and $(PKGCONFIGDIR)/mpr.pc, whose
 # Cflags point at $(INCLUDEDIR)/mpr (the headers keep the Windows names),
-# and $(LIBEXECDIR)/mpr/mpr-notifyee-host, the host of notifyees under
-# process isolation; its directory is built into mpr and libmpr.so
+# and in $(LIBEXECDIR)/mpr/ mpr-notifyee-host, the host of notifyees under
+# process isolation, and mpr-fsd, mpr's file-system server (one per SMB
+# connection); their directory is built into mpr and libmpr.so
 # (MPR_INSTALL_LIBEXEC_DIR), which look for it there after their own
 # directory and $$MPR_LIBEXEC_DIR.
 
@@ -52,6 +53,7 @@ install: build $(RELEASE)/mpr.pc
 	    $(DESTDIR)$(INCLUDEDIR)/mpr $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(LIBEXECDIR)/mpr
 	$(INSTALL) -m 0755 $(RELEASE)/mpr $(DESTDIR)$(BINDIR)/mpr
 	$(INSTALL) -m 0755 $(RELEASE)/mpr-notifyee-host $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-notifyee-host
+	$(INSTALL) -m 0755 $(RELEASE)/mpr-fsd $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-fsd
 	@# The SONAME is set in crates/mpr-capi/build.rs; read it back from the library.
 	soname=$$(objdump -p $(RELEASE)/libmpr.so | awk '$$1 == "SONAME" { print $$2 }'); \
 	    test -n "$$soname" || { echo "make: $(RELEASE)/libmpr.so has no SONAME" >&2; exit 1; }; \
@@ -68,5 +70,6 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mpr $(DESTDIR)$(LIBDIR)/libmpr.so \
 	    $(DESTDIR)$(LIBDIR)/libmpr.so.0 $(DESTDIR)$(LIBDIR)/libmpr.so.$(VERSION) \
 	    $(DESTDIR)$(INCLUDEDIR)/mpr/winnetwk.h $(DESTDIR)$(INCLUDEDIR)/mpr/npapi.h \
-	    $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-notifyee-host
+	    $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-notifyee-host \
+	    $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-fsd
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/mpr $(DESTDIR)$(LIBEXECDIR)/mpr 2>/dev/null

@@ -28,4 +28,5 @@ install -d -m 700 "$P/run"
 HOME="$P" MPR_CONFIG_DIR="$P/etc" MPR_STATE_DIR="$P/state" MPR_RUNTIME_DIR="$P/run" "$P/prog" >/dev/null
 "$P/bin/mpr" --version >/dev/null
 test -x "$P/libexec/mpr/mpr-notifyee-host"
+test -x "$P/libexec/mpr/mpr-fsd"
 echo "install check: make install, pkg-config and a C program against libmpr.so work"

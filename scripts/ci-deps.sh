@@ -21,11 +21,10 @@ PACKAGES=(
   openssh-server # sshd: the private SFTP server of scripts/test-servers.sh
   openssh-client # ssh (used by sshfs), ssh-keygen for the test host and client keys
   sshfs          # the SFTP FUSE helper the router drives
-  fuse3          # fusermount3 (unmount), /etc/fuse.conf, libfuse3 for sshfs
+  fuse3          # fusermount3 (mpr-fsd mounts and unmounts through it), /etc/fuse.conf, libfuse3 for sshfs
   samba          # smbd, smbpasswd, pdbedit, testparm: the private SMB server
   smbclient      # smbclient: run by no script; for checking the SMB server by hand (smbclient -L)
   rclone         # `rclone serve webdav` (test server) and `rclone mount :webdav:` (client)
-  smbnetfs       # the SMB FUSE helper the router drives
   openssl        # `openssl passwd -apr1 -stdin`: the WebDAV htpasswd entry without argv secrets
   passwd         # useradd/chpasswd for the `mprtest` test user (normally already present)
   valgrind       # memory checks of the C provider ABI tests
@@ -91,7 +90,7 @@ fi
 
 # The commands the scripts call, by absolute path where the daemons need it.
 for c in /usr/sbin/sshd ssh ssh-keygen sshfs fusermount3 /usr/sbin/smbd smbpasswd smbclient \
-         rclone smbnetfs openssl useradd chpasswd ss pgrep flock setsid \
+         rclone openssl useradd chpasswd ss pgrep flock setsid \
          /lib/systemd/systemd-journald journalctl; do
   command -v "$c" >/dev/null 2>&1 || die "command '$c' is missing although its package is installed"
 done
@@ -104,7 +103,7 @@ if [ ! -c /dev/fuse ]; then
   [ -c /dev/fuse ] || mknod -m 0600 /dev/fuse c 10 229 >/dev/null 2>&1 || true
 fi
 if [ ! -c /dev/fuse ]; then
-  msg="/dev/fuse does not exist and could not be created (no FUSE in this kernel/container): sshfs, smbnetfs and rclone mount cannot work"
+  msg="/dev/fuse does not exist and could not be created (no FUSE in this kernel/container): mpr-fsd, sshfs and rclone mount cannot work"
   if [ "${MPR_CI_DEPS_ALLOW_NO_FUSE:-0}" = 1 ]; then say "warning: $msg"; else die "$msg"; fi
 elif [ ! -r /dev/fuse ] || [ ! -w /dev/fuse ]; then
   die "/dev/fuse exists but is not readable and writable by uid $(id -u)"

@@ -261,6 +261,7 @@ fn status_json(c: &ConnectionStatus) -> Value {
     json!({
         "status": c.status.as_str(), "local": c.local, "remote": c.remote, "provider": c.provider,
         "provider_name": c.provider_name, "user": c.user, "directory": c.directory, "remembered": c.remembered,
+        "reason": c.reason, "next_attempt": c.next_attempt,
     })
 }
 
@@ -286,6 +287,7 @@ fn list(router: &Router, out: Out, remembered_only: bool) -> Result {
         for r in &rows {
             let style = match r.status {
                 ConnState::Ok => Style::Green,
+                ConnState::Reconnecting => Style::Yellow,
                 ConnState::Unavailable => Style::Red,
                 ConnState::Remembered => Style::Dim,
             };
@@ -297,6 +299,30 @@ fn list(router: &Router, out: Out, remembered_only: bool) -> Result {
             ]);
         }
         t.print();
+        // Why a connection is not OK, under the table (`net use` has no
+        // column for it).
+        for r in rows.iter().filter(|r| r.reason.is_some()) {
+            let name = if r.local.is_empty() {
+                &r.remote
+            } else {
+                &r.local
+            };
+            let when = r
+                .next_attempt
+                .and_then(|t| {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()?
+                        .as_secs();
+                    Some(format!("; next attempt in {} s", t.saturating_sub(now)))
+                })
+                .unwrap_or_default();
+            stdout_line(&format!(
+                "{name}: {}: {}{when}",
+                r.status.as_str().to_lowercase(),
+                r.reason.as_deref().unwrap_or_default()
+            ));
+        }
     })
 }
 

@@ -18,6 +18,7 @@ mod selection;
 mod servers;
 mod sftp;
 mod smb_dav;
+mod smb_health;
 mod stress;
 mod terminal;
 mod trust;

@@ -5,7 +5,7 @@
 //! repaired by restore and by a new use, and a busy connection survives a
 //! delete without --force.
 
-use crate::servers::{Servers, all_cmdlines, helpers_under, mounted_under};
+use crate::servers::{Servers, all_cmdlines, helpers_under, mounted_under, recorded_server};
 use crate::util::{Env, Run};
 use std::io::Write;
 use std::process::Stdio;
@@ -33,7 +33,7 @@ fn cases(s: &Servers) -> Vec<Case> {
         Case {
             provider: "smb",
             display: "SMB",
-            helper: "smbnetfs",
+            helper: "mpr-fsd",
             remote: format!(r"\\127.0.0.1@{}\share", s.var("MPR_TEST_SMB_PORT")),
             user: s.var("MPR_TEST_SMB_USER").into(),
             password: s.password("MPR_TEST_SMB_PASSWORD_FILE"),
@@ -92,11 +92,21 @@ fn connect(e: &Env, c: &Case, local: &str, extra: &[&str]) -> Run {
 }
 
 fn kill_helper(e: &Env, c: &Case, letter: &str) {
-    let dir = e.path(&format!("drives/{letter}")).display().to_string();
-    let ok = std::process::Command::new("pkill")
-        .args(["-KILL", "-f", &format!("{}.*{dir}", c.helper)])
-        .status()
-        .unwrap();
+    let dir = e.path(&format!("drives/{letter}"));
+    let ok = if c.helper == "mpr-fsd" {
+        // Its argv does not name the mount: it is found by its recorded pid.
+        let pid = recorded_server(&e.path("run"), c.provider, &dir);
+        let pid = pid.unwrap_or_else(|| panic!("{}: no server recorded", c.provider));
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+    } else {
+        std::process::Command::new("pkill")
+            .args(["-KILL", "-f", &format!("{}.*{}", c.helper, dir.display())])
+            .status()
+            .unwrap()
+    };
     assert!(ok.success(), "{}: no helper to kill", c.provider);
     std::thread::sleep(Duration::from_millis(200));
 }

@@ -132,6 +132,29 @@ pub fn helpers_under(dir: &Path) -> Vec<String> {
     out
 }
 
+/// The pid recorded for the helper or server of `provider` serving `dir`
+/// (beside its log in the runtime directory `run`), if it still runs.
+pub fn recorded_server(run: &Path, provider: &str, dir: &Path) -> Option<u32> {
+    let name: String = dir
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let pid: u32 =
+        std::fs::read_to_string(run.join("helpers").join(format!("{provider}{name}.pid")))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+    alive(pid).then_some(pid)
+}
+
+/// Whether process `pid` runs (a zombie does not).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .is_ok_and(|s| !s.contains("State:\tZ") && !s.contains("State:\tX"))
+}
+
 /// Every process's argv, joined.
 pub fn all_cmdlines() -> String {
     let mut all = String::new();

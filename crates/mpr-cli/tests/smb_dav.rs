@@ -1,7 +1,7 @@
 //! The built-in `smb` and `webdav` providers against the private smbd and
 //! WebDAV server on 127.0.0.1.
 
-use crate::servers::{Servers, all_cmdlines, helpers_under, mounted_under};
+use crate::servers::{Servers, alive, all_cmdlines, helpers_under, mounted_under, recorded_server};
 use crate::util::Env;
 use std::time::Duration;
 
@@ -73,11 +73,20 @@ fn walk(
             .any(|c| c.get("status") == "0" && c.op == "add" && c.get("local") == local),
         "{posts:?}"
     );
+    let server = recorded_server(&e.path("run"), provider, &dir);
+    assert!(
+        server.is_some(),
+        "no running server is recorded for {local}"
+    );
     let r = e.mpr(&["use", local, "--delete", "--json"]);
     assert_eq!(r.wn(), 0, "{r:?}");
     assert!(!mounted_under(&dir));
     std::thread::sleep(Duration::from_millis(100));
     assert!(helpers_under(&dir).is_empty(), "{:?}", helpers_under(&dir));
+    assert!(
+        !server.is_some_and(alive),
+        "the server of {local} outlived its delete"
+    );
     let _ = std::fs::remove_file(server_dir.join(&name));
     let _ = std::fs::remove_file(server_dir.join(&server_side));
 }
@@ -190,10 +199,10 @@ fn smb_errors() {
         "{:?}",
         helpers_under(&e.path("drives"))
     );
-    // No credentials file is left behind.
+    // No server, health file or pid file is left behind by a refusal.
     let leftovers: Vec<_> = walkdir(&e.path("run"))
         .into_iter()
-        .filter(|p| p.ends_with("smbnetfs.auth"))
+        .filter(|p| p.extension().is_some_and(|x| x == "health" || x == "pid"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

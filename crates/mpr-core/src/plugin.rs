@@ -128,6 +128,17 @@ pub trait NetworkProvider: Send + Sync + fmt::Debug {
     /// The remote name behind a live local name (`NPGetConnection`);
     /// `WN_NOT_CONNECTED` when it is not (or no longer) connected.
     fn get_connection(&self, local: &str, directory: Option<&Path>) -> Result<String, WnError>;
+    /// The health of a live connection. By default what
+    /// [`get_connection`](NetworkProvider::get_connection) says: connected
+    /// is OK, anything else unavailable. A provider that knows more (mpr's
+    /// own file system publishes its health) says so, with the reason; it
+    /// must answer without waiting on the mount.
+    fn health(&self, local: &str, directory: Option<&Path>) -> crate::router::Health {
+        match self.get_connection(local, directory) {
+            Ok(_) => crate::router::Health::Ok,
+            Err(_) => crate::router::Health::Unavailable { reason: None },
+        }
+    }
 }
 
 /// `dwNotifyStatus`.

@@ -8,10 +8,10 @@ file-system logic written once, and one back end per protocol.
   the share, plain types, `async`), and its types.
 - [`error`]: [`FsError`] with its one errno mapping, and [`ConnectError`]
   with its one `WN_*` mapping.
-- [`handshake`]: the exact handshake between a provider and the server it
-  starts: parameters and password in over a pipe, the exact result out,
-  `Ready` only once mounted.
-- [`health`]: the mount's health (OK, reconnecting, unavailable) as the
+- [`handshake`] and [`health`] (re-exported from the `mpr-handshake`
+  crate, which the providers link without the file system): parameters
+  and password in over a pipe, the exact result out, `Ready` only once
+  mounted; the mount's health (OK, reconnecting, unavailable) as the
   server publishes it for the router.
 - [`fs`]: the file system over any back end, in plain Rust (unit-tested
   without a mount): the inode table, the attribute cache with its expiry
@@ -34,8 +34,7 @@ pub mod backend;
 pub mod error;
 pub mod fs;
 pub mod fuse;
-pub mod handshake;
-pub mod health;
+pub use mpr_handshake::{handshake, health};
 pub mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -64,7 +64,7 @@ impl Helper {
             // A helper that died before reading is reported by the wait.
             let _ = stdin.write_all(&line);
         }
-        let _ = std::fs::write(pid_path(log), child.id().to_string());
+        record_pid(log, child.id());
         Ok(Helper {
             child,
             log: log.to_path_buf(),
@@ -132,6 +132,12 @@ impl Helper {
     }
 }
 
+/// Records `pid` as the helper whose log is `log` (in the pid file beside
+/// it), so that a later command can find it.
+pub fn record_pid(log: &Path, pid: u32) {
+    let _ = std::fs::write(pid_path(log), pid.to_string());
+}
+
 /// The pid file beside a helper's log.
 fn pid_path(log: &Path) -> PathBuf {
     log.with_extension("pid")
@@ -167,6 +173,11 @@ pub fn kill_recorded(log: &Path) {
     if let Some(pid) = pid {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
+}
+
+/// Forgets a helper's pid file (it has exited), keeping its log.
+pub fn forget_pid(log: &Path) {
+    let _ = std::fs::remove_file(pid_path(log));
 }
 
 /// Forgets a helper's log and pid file.

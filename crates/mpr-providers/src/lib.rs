@@ -1,12 +1,14 @@
 /*!
 The built-in network providers: `sftp`, `smb` and `webdav`, each a launcher
-that runs and supervises one FUSE helper per connection.
+that runs and supervises one FUSE server per connection (mpr's own
+`mpr-fsd` for SMB; sshfs and rclone for the others, until they move onto it).
 
 - [`sftp`]: `sshfs`, see its module docs for names and credentials.
 - [`mount`]: the mount table (the truth about a built-in connection) and
   unmounting; [`helper`]: running a helper until its mount is usable.
 
-- [`smb`]: `smbnetfs` with its `subdir` module, checked by reading the share.
+- [`smb`]: mpr's own file system, `mpr-fsd`, started through [`fsd`]: the
+  exact handshake, and the health the server publishes.
 - [`webdav`]: `rclone mount`, after an `rclone lsjson --stat` check.
 - [`options`]: each provider's options (`[providers.KEY]` in `mpr.toml`),
   checked here; [`Context`]: what `mpr-setup` hands every provider from the
@@ -19,6 +21,7 @@ of another scheme), so cycling works; why each tool was chosen is in
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod fsd;
 pub mod helper;
 pub mod mount;
 pub mod options;
@@ -73,6 +76,8 @@ pub struct Context {
     pub runtime_dir: PathBuf,
     /// The login name: the SMB user when a password comes without one.
     pub login: String,
+    /// The directories `mpr-fsd` is looked for in, in order.
+    pub fsd_dirs: Vec<PathBuf>,
 }
 
 /// Makes a built-in provider with display name `name` from its checked
@@ -90,6 +95,7 @@ pub fn builtin(name: String, options: BuiltinOptions, ctx: &Context) -> Arc<dyn 
             opts,
             runtime_dir,
             login: ctx.login.clone(),
+            fsd_dirs: ctx.fsd_dirs.clone(),
         }),
         BuiltinOptions::WebDav(opts) => Arc::new(webdav::WebDav {
             name,

@@ -7,6 +7,7 @@
 //! |---|---|---|---|
 //! | `connect_timeout` | all | seconds, 1 to 3600 | 30 |
 //! | `ssh_config` | `sftp` | absolute path (`$VAR` expanded) | none |
+//! | `operation_timeout` | `smb` | seconds, 1 to 3600 | 15 |
 
 use mpr_core::config::{ConfigError, ProviderOptions, RawOption, expand_env};
 use std::path::PathBuf;
@@ -14,6 +15,10 @@ use std::time::Duration;
 
 /// The default `connect_timeout`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a file operation on mpr's own file system waits during an
+/// outage before it fails, unless `operation_timeout` says otherwise.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The longest `connect_timeout`, in seconds.
 pub const MAX_CONNECT_TIMEOUT_SECS: u64 = 3600;
@@ -108,14 +113,18 @@ impl Default for SftpOptions {
 /// `[providers.smb]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmbOptions {
-    /// How long a connect may take before smbnetfs is killed.
+    /// How long a connect may take before mpr-fsd is stopped.
     pub connect_timeout: Duration,
+    /// How long one file operation may wait during an outage (the session
+    /// is re-established meanwhile) before it fails with `EIO`.
+    pub operation_timeout: Duration,
 }
 
 impl Default for SmbOptions {
     fn default() -> SmbOptions {
         SmbOptions {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
         }
     }
 }
@@ -160,6 +169,7 @@ impl SmbOptions {
         for opt in &table.entries {
             match opt.key.as_str() {
                 "connect_timeout" => o.connect_timeout = connect_timeout(table, opt)?,
+                "operation_timeout" => o.operation_timeout = seconds(table, opt)?,
                 _ => return Err(unknown(table, opt, Builtin::Smb)),
             }
         }
@@ -183,20 +193,23 @@ impl WebDavOptions {
 
 /// `connect_timeout`: whole seconds, 1 to [`MAX_CONNECT_TIMEOUT_SECS`].
 fn connect_timeout(table: &ProviderOptions, opt: &RawOption) -> Result<Duration, ConfigError> {
+    seconds(table, opt)
+}
+
+/// A bound in whole seconds, 1 to [`MAX_CONNECT_TIMEOUT_SECS`].
+fn seconds(table: &ProviderOptions, opt: &RawOption) -> Result<Duration, ConfigError> {
+    let key = &opt.key;
     match opt.value.as_integer() {
         Some(s) if (1..=MAX_CONNECT_TIMEOUT_SECS as i64).contains(&s) => {
             Ok(Duration::from_secs(s.unsigned_abs()))
         }
         Some(_) => Err(table.error(
             opt,
-            format!("connect_timeout must be 1 to {MAX_CONNECT_TIMEOUT_SECS} seconds"),
+            format!("{key} must be 1 to {MAX_CONNECT_TIMEOUT_SECS} seconds"),
         )),
         None => Err(table.error(
             opt,
-            format!(
-                "connect_timeout must be a whole number of seconds, not {}",
-                opt.value
-            ),
+            format!("{key} must be a whole number of seconds, not {}", opt.value),
         )),
     }
 }
@@ -233,7 +246,8 @@ fn unknown(table: &ProviderOptions, opt: &RawOption, builtin: Builtin) -> Config
     } else {
         let takes = match builtin {
             Builtin::Sftp => "`name`, `connect_timeout`, `ssh_config`",
-            Builtin::Smb | Builtin::WebDav => "`name`, `connect_timeout`",
+            Builtin::Smb => "`name`, `connect_timeout`, `operation_timeout`",
+            Builtin::WebDav => "`name`, `connect_timeout`",
         };
         format!(
             "unknown option `{}` for the {} provider (it takes {takes})",
@@ -304,7 +318,8 @@ mod tests {
         assert_eq!(
             o,
             BuiltinOptions::Smb(SmbOptions {
-                connect_timeout: Duration::from_secs(3600)
+                connect_timeout: Duration::from_secs(3600),
+                operation_timeout: DEFAULT_OPERATION_TIMEOUT,
             })
         );
     }

@@ -1,29 +1,24 @@
-//! The `smb` provider: one `smbnetfs` per connection.
+//! The `smb` provider: mpr's own file system, one `mpr-fsd` per
+//! connection, on its SMB 2/3 back end.
 //!
 //! Names: `\\host[@port]\share[\path]` and `smb://host[:port]/share[/path]`.
-//! smbnetfs (libfuse 2) exposes a whole SMB network; its `subdir` module
-//! makes the mount root the share (or the path inside it), so the share
-//! appears exactly at the local name. Each connection gets a private HOME
-//! (mode 0700) with its own `~/.smb` configuration; the credentials file
-//! (0600) exists only until the mount has been checked, then it is removed
-//! (smbnetfs keeps them in memory). Nothing secret is in any argv.
-//!
-//! smbnetfs mounts lazily, so the router checks the mount by reading its
-//! root: `EACCES` is a refused login, `ENOENT` a missing share or path,
-//! anything else (`EIO`) an unreachable server.
+//! The server gets the request (host, port, share, path, user, domain and
+//! the password) over a pipe, connects and authenticates, opens the share
+//! and the path, mounts, and only then answers `Ready`; a refusal comes back
+//! with its exact `WN_*` code (bad password, no such share, unreachable,
+//! access denied). `mpr use` returns after that answer: no lazy mount, no
+//! probe afterwards. The health the server publishes (OK, reconnecting,
+//! unavailable) is what the listing shows; nothing here waits on the mount.
 
-use crate::helper::{Helper, Start, log_path};
+use crate::helper::{self, log_path};
 use crate::options::SmbOptions;
-use crate::{Failure, mount};
+use crate::{Failure, fsd, mount};
+use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
-use mpr_core::{WnError, lasterror};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use mpr_core::router::Health as RouterHealth;
+use mpr_handshake::{Health, Password, Protocol, Request};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex};
-
-const FSTYPES: &[&str] = &["fuse.smbnetfs"];
 
 /// Where an SMB name points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,68 +73,15 @@ pub struct Smb {
     pub(crate) opts: SmbOptions,
     pub(crate) runtime_dir: PathBuf,
     pub(crate) login: String,
+    pub(crate) fsd_dirs: Vec<PathBuf>,
 }
 
-impl Smb {
-    /// The private HOME of the helper serving `dir`.
-    fn home_for(&self, dir: &Path) -> PathBuf {
-        let log = log_path(&self.runtime_dir, "smb", dir);
-        log.with_extension("home")
-    }
-
-    /// Writes the private configuration; returns the credentials file.
-    fn write_config(
-        &self,
-        home: &Path,
-        t: &Target,
-        user: Option<&str>,
-        password: Option<&str>,
-    ) -> std::io::Result<Option<PathBuf>> {
-        let smb = home.join(".smb");
-        let _ = std::fs::remove_dir_all(home);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&smb)?;
-        let write = |name: &str, text: &str| -> std::io::Result<PathBuf> {
-            let p = smb.join(name);
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&p)?;
-            std::io::Write::write_all(&mut f, text.as_bytes())?;
-            Ok(p)
-        };
-        // Names are resolved through /etc/hosts and DNS only: no NetBIOS
-        // broadcasts onto the local network.
-        write(
-            "smb.conf",
-            "[global]\n   client min protocol = SMB2\n   name resolve order = host\n   disable netbios = yes\n",
-        )?;
-        let timeout_ms = self.opts.connect_timeout.as_millis().min(60_000);
-        let mut conf = format!(
-            "use_libsecret \"false\"\nsmb_query_browsers \"false\"\nsmb_timeout {timeout_ms}\n"
-        );
-        let creds = match user {
-            Some(u) => {
-                conf.push_str("include \"smbnetfs.auth\"\n");
-                let (domain, user) = u.split_once(['\\', '/']).unwrap_or(("WORKGROUP", u));
-                let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-                let pw = zeroize::Zeroizing::new(quote(password.unwrap_or("")));
-                let line = zeroize::Zeroizing::new(format!(
-                    "auth \"{}\" \"{}/{}\" \"{}\"\n",
-                    t.host,
-                    quote(domain),
-                    quote(user),
-                    pw.as_str()
-                ));
-                Some(write("smbnetfs.auth", &line)?)
-            }
-            None => None,
-        };
-        write("smbnetfs.conf", &conf)?;
-        Ok(creds)
+/// A user name as `DOMAIN\user` (or `DOMAIN/user`) and plain `user`: the
+/// domain, if any, and the user.
+fn split_domain(user: &str) -> (Option<&str>, &str) {
+    match user.split_once(['\\', '/']) {
+        Some((d, u)) => (Some(d), u),
+        None => (None, user),
     }
 }
 
@@ -168,112 +110,101 @@ impl NetworkProvider for Smb {
         let t = parse(call.remote)?;
         let dir = call.directory;
         crate::prepare_mount_point(dir, &self.name)?;
-        let home = self.home_for(dir);
+        let Some(program) = fsd::find(&self.fsd_dirs) else {
+            let looked: Vec<String> = self
+                .fsd_dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect();
+            return Failure::new(
+                WnError::NoNetwork,
+                format!(
+                    "cannot find {} (looked in {}); install mpr, or set MPR_LIBEXEC_DIR to its directory",
+                    fsd::PROGRAM,
+                    looked.join(", ")
+                ),
+            )
+            .report(&self.name);
+        };
         // A password without a user name is for the login name.
         let user = call.user.or(call.password.map(|_| self.login.as_str()));
-        let creds = self
-            .write_config(&home, &t, user, call.password.map(|p| p.expose()))
-            .map_err(|e| {
-                lasterror::set(
-                    WnError::NetError.code(),
-                    format!(
-                        "cannot write the smbnetfs configuration in {}: {e}",
-                        home.display()
-                    ),
-                    self.name.clone(),
-                );
-                WnError::NetError
-            })?;
-        let server = match t.port {
-            Some(p) => format!("{}:{p}", t.host),
-            None => t.host.clone(),
+        let (domain, user) = match user.map(split_domain) {
+            Some((d, u)) => (d.map(str::to_string), Some(u.to_string())),
+            None => (None, None),
         };
-        let mut sub = format!("/{server}/{}", t.share);
-        if !t.path.is_empty() {
-            sub.push('/');
-            sub.push_str(&t.path);
-        }
-        let mut cmd = Command::new("smbnetfs");
-        cmd.arg(dir)
-            .arg("-f")
-            .arg("-o")
-            .arg(format!("modules=subdir,subdir={sub}"))
-            .env("HOME", &home);
         let log = log_path(&self.runtime_dir, "smb", dir);
-        let mut helper = Helper::spawn(cmd, &log, None)
-            .map_err(crate::spawn_failed("smbnetfs", "smbnetfs", &self.name))?;
-        // The probe reads the share root: that is what authenticates.
-        let outcome: Arc<Mutex<Option<std::io::Error>>> = Arc::default();
-        let seen = Arc::clone(&outcome);
-        let probe_dir = dir.to_path_buf();
-        let started = helper.wait_ready(self.opts.connect_timeout, move || {
-            if !mount::mounted_at(&probe_dir).is_some_and(|m| FSTYPES.contains(&m.fstype.as_str()))
-            {
-                return false;
-            }
-            match std::fs::read_dir(&probe_dir) {
-                Ok(_) => true,
-                Err(e) => {
-                    *seen.lock().unwrap() = Some(e);
-                    true
-                }
-            }
-        });
-        if let Some(c) = creds {
-            let _ = std::fs::remove_file(c);
-        }
-        let at = format!("{server}/{}", t.share);
-        let failure = match started {
-            Start::Ready => match outcome.lock().unwrap().take() {
-                None => return Ok(()),
-                Some(e) => match e.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
-                    Some(rustix::io::Errno::ACCESS) | Some(rustix::io::Errno::PERM) => {
-                        let code = if call.password.is_some() {
-                            WnError::BadPassword
-                        } else {
-                            WnError::LogonFailure
-                        };
-                        Failure::new(code, format!("{at} refused the login ({e})"))
-                    }
-                    Some(rustix::io::Errno::NOENT) | Some(rustix::io::Errno::NOTDIR) => {
-                        Failure::new(
-                            WnError::BadNetName,
-                            format!("{server} has no share or path {:?} ({e})", sub),
-                        )
-                    }
-                    _ => Failure::new(
-                        WnError::BadNetPath,
-                        format!("cannot reach an SMB server at {server} ({e})"),
-                    ),
-                },
-            },
-            Start::Exited(log) => {
-                Failure::new(WnError::NetError, format!("smbnetfs stopped: {log}"))
-            }
-            Start::TimedOut => Failure::new(
-                WnError::BadNetPath,
-                format!(
-                    "{server} did not answer within {} s: timed out",
-                    self.opts.connect_timeout.as_secs()
-                ),
-            ),
+        let health_file = fsd::health_path(&self.runtime_dir, "smb", dir);
+        let _ = std::fs::remove_file(&health_file);
+        let req = Request {
+            protocol: Protocol::Smb,
+            host: t.host,
+            port: t.port,
+            share: t.share,
+            path: t.path,
+            user,
+            domain,
+            password: call.password.map(|p| Password::new(p.expose().to_string())),
+            mountpoint: dir.to_path_buf(),
+            health_file: health_file.clone(),
+            op_timeout_secs: self.opts.operation_timeout.as_secs(),
+            options: Default::default(),
         };
-        helper.kill();
-        crate::clean_mount_point(dir);
-        let _ = std::fs::remove_dir_all(&home);
-        failure.report(&self.name)
+        match fsd::start(&program, &req, &log, self.opts.connect_timeout) {
+            Ok(_) => Ok(()),
+            Err(failure) => {
+                // The server has exited (or was stopped): its pid must not
+                // name some later process.
+                helper::forget_pid(&log);
+                crate::clean_mount_point(dir);
+                let _ = std::fs::remove_file(&health_file);
+                failure.report(&self.name)
+            }
+        }
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
         crate::cancel_mount(call, &self.runtime_dir, "smb", &self.name)?;
         if let Some(dir) = call.directory {
-            let _ = std::fs::remove_dir_all(self.home_for(dir));
+            let _ = std::fs::remove_file(fsd::health_path(&self.runtime_dir, "smb", dir));
         }
         Ok(())
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        crate::live_mount(directory, FSTYPES, &self.runtime_dir, "smb")
+        // The mount table and the server's pid, never the mount itself: a
+        // server that hangs must not hang the listing.
+        let dir = directory.ok_or(WnError::NotConnected)?;
+        let m = mount::mounted_at(dir)
+            .filter(|m| m.fstype == fsd::FSTYPE)
+            .ok_or(WnError::NotConnected)?;
+        if helper::running(&log_path(&self.runtime_dir, "smb", dir)) == Some(false) {
+            return Err(WnError::NotConnected);
+        }
+        Ok(m.source)
+    }
+
+    fn health(&self, local: &str, directory: Option<&Path>) -> RouterHealth {
+        if self.get_connection(local, directory).is_err() {
+            return RouterHealth::Unavailable {
+                reason: Some(format!("its mount or its {} is gone", fsd::PROGRAM)),
+            };
+        }
+        let Some(dir) = directory else {
+            return RouterHealth::Ok;
+        };
+        match fsd::health(&self.runtime_dir, "smb", dir) {
+            None | Some(Health::Ok) => RouterHealth::Ok,
+            Some(Health::Reconnecting {
+                reason,
+                next_attempt,
+            }) => RouterHealth::Reconnecting {
+                reason,
+                next_attempt: Some(next_attempt),
+            },
+            Some(Health::Unavailable { reason }) => RouterHealth::Unavailable {
+                reason: Some(reason),
+            },
+        }
     }
 }
 
@@ -306,5 +237,12 @@ mod tests {
         assert_eq!(parse("sftp://srv/x"), Err(WnError::BadNetName));
         assert_eq!(parse(r"\\-o\x"), Err(WnError::BadNetName));
         assert_eq!(parse(r"\\srv\a,modules=x"), Err(WnError::BadNetName));
+    }
+
+    #[test]
+    fn a_domain_comes_before_the_user() {
+        assert_eq!(split_domain(r"DOM\u"), (Some("DOM"), "u"));
+        assert_eq!(split_domain("DOM/u"), (Some("DOM"), "u"));
+        assert_eq!(split_domain("u"), (None, "u"));
     }
 }

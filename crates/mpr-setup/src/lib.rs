@@ -167,6 +167,7 @@ pub fn router_from_env(load: Load) -> Result<Assembled, SetupError> {
     let context = Context {
         runtime_dir: setup.paths.runtime_dir.clone(),
         login: login_name(),
+        fsd_dirs: mpr_loader::isolation::host_search_path(setup.paths.libexec_dir.as_deref()),
     };
     let builtins = |e: &ProviderEntry| {
         let b = setup.builtins.iter().find(|b| b.key == e.key)?;

@@ -6,7 +6,6 @@
 use super::add::CallSite;
 use super::observe::{OpNames, operation};
 use super::request::{AddApi, AddRequest};
-use super::status::Health;
 use super::table::Pick;
 use super::{Router, fail, op_id};
 use crate::WnError;
@@ -129,7 +128,7 @@ impl Router {
                     format!("{} is connected to {} instead", entry.local, e.remote),
                 );
             }
-            if self.health(&e) == Health::Ok {
+            if self.health(&e).is_live() {
                 return Ok(false);
             }
             // Repair: clear the dead connection, then connect again.

@@ -13,12 +13,31 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// The health of a live connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
     /// Connected and answering.
     Ok,
-    /// In the table, but the provider says it is gone.
-    Unavailable,
+    /// The session was lost and is being re-established underneath the
+    /// mount; operations wait (within their bound) meanwhile.
+    Reconnecting {
+        /// Why the session was lost.
+        reason: String,
+        /// When the next attempt starts, seconds since the epoch.
+        next_attempt: Option<u64>,
+    },
+    /// In the table, but the provider says it is gone or failing.
+    Unavailable {
+        /// Why, when the provider knows.
+        reason: Option<String>,
+    },
+}
+
+impl Health {
+    /// Whether the connection is still there (OK, or healing itself):
+    /// not to be cleared, restored or repaired.
+    pub fn is_live(&self) -> bool {
+        !matches!(self, Health::Unavailable { .. })
+    }
 }
 
 /// The state a listed connection is in.
@@ -26,7 +45,9 @@ pub enum Health {
 pub enum ConnState {
     /// Connected and answering.
     Ok,
-    /// In the table, but gone (its mount or helper died).
+    /// Connected; the session is being re-established.
+    Reconnecting,
+    /// In the table, but gone (its mount or helper died) or failing.
     Unavailable,
     /// Remembered, not connected.
     Remembered,
@@ -37,6 +58,7 @@ impl ConnState {
     pub fn as_str(self) -> &'static str {
         match self {
             ConnState::Ok => "OK",
+            ConnState::Reconnecting => "Reconnecting",
             ConnState::Unavailable => "Unavailable",
             ConnState::Remembered => "Remembered",
         }
@@ -49,11 +71,12 @@ impl fmt::Display for ConnState {
     }
 }
 
-impl From<Health> for ConnState {
-    fn from(h: Health) -> ConnState {
+impl From<&Health> for ConnState {
+    fn from(h: &Health) -> ConnState {
         match h {
             Health::Ok => ConnState::Ok,
-            Health::Unavailable => ConnState::Unavailable,
+            Health::Reconnecting { .. } => ConnState::Reconnecting,
+            Health::Unavailable { .. } => ConnState::Unavailable,
         }
     }
 }
@@ -77,6 +100,11 @@ pub struct ConnectionStatus {
     pub directory: String,
     /// Whether it is remembered.
     pub remembered: bool,
+    /// Why it is reconnecting or unavailable, when the provider says.
+    pub reason: Option<String>,
+    /// When a reconnecting connection's next attempt starts, seconds
+    /// since the epoch.
+    pub next_attempt: Option<u64>,
 }
 
 impl Router {
@@ -86,7 +114,9 @@ impl Router {
     /// about one: `NPGetConnection` takes a local name).
     pub(super) fn health(&self, e: &Live) -> Health {
         let Some(p) = self.provider_by_key(&e.provider) else {
-            return Health::Unavailable;
+            return Health::Unavailable {
+                reason: Some(format!("no provider {:?} is configured", e.provider)),
+            };
         };
         if p.connection_caps() & abi::WNNC_CON_GETCONNECTIONS == 0 {
             return Health::Ok;
@@ -95,10 +125,7 @@ impl Router {
             return Health::Ok;
         }
         let dir = (!e.directory.is_empty()).then(|| PathBuf::from(&e.directory));
-        match p.get_connection(&e.local, dir.as_deref()) {
-            Ok(_) => Health::Ok,
-            Err(_) => Health::Unavailable,
-        }
+        p.health(&e.local, dir.as_deref())
     }
 
     /// `WNetGetConnection`: the remote name behind a local name.
@@ -117,12 +144,13 @@ impl Router {
             .find(|e| e.is_committed() && e.local == key)
         {
             return match self.health(&e) {
-                Health::Ok => Ok(e.remote),
-                Health::Unavailable => fail(
+                Health::Ok | Health::Reconnecting { .. } => Ok(e.remote),
+                Health::Unavailable { reason } => fail(
                     WnError::ConnectionClosed,
                     format!(
-                        "{key} is connected to {} but the connection is not available",
-                        e.remote
+                        "{key} is connected to {} but the connection is not available{}",
+                        e.remote,
+                        reason.map(|r| format!(" ({r})")).unwrap_or_default()
                     ),
                 ),
             };
@@ -163,8 +191,19 @@ impl Router {
         let remembered = self.store.remembered()?;
         let mut out = Vec::new();
         for e in live.iter().filter(|e| e.is_committed()) {
+            let health = self.health(e);
+            let (reason, next_attempt) = match &health {
+                Health::Ok => (None, None),
+                Health::Reconnecting {
+                    reason,
+                    next_attempt,
+                } => (Some(reason.clone()), *next_attempt),
+                Health::Unavailable { reason } => (reason.clone(), None),
+            };
             out.push(ConnectionStatus {
-                status: self.health(e).into(),
+                status: (&health).into(),
+                reason,
+                next_attempt,
                 local: e.local.clone(),
                 remote: e.remote.clone(),
                 provider: e.provider.clone(),
@@ -208,6 +247,8 @@ impl Router {
             user: r.user,
             directory: String::new(),
             remembered: true,
+            reason: None,
+            next_attempt: None,
         }
     }
 

@@ -6,7 +6,6 @@
 //! held across a plugin call.
 
 use super::request::AddRequest;
-use super::status::Health;
 use super::{Router, fail, now_secs};
 use crate::WnError;
 use crate::lasterror;
@@ -188,7 +187,7 @@ impl Router {
         }) else {
             return Ok(());
         };
-        if self.health(&e) == Health::Ok {
+        if self.health(&e).is_live() {
             return Ok(());
         }
         if let Some(p) = self.provider_by_key(&e.provider) {

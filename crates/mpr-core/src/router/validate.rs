@@ -4,7 +4,6 @@
 //! seen by a notifyee or a provider.
 
 use super::request::{ADD_FLAGS_ALLOWED, AddApi, AddRequest, CANCEL_FLAGS_ALLOWED, CancelRequest};
-use super::status::Health;
 use super::{Router, fail};
 use crate::WnError;
 use crate::names::{LocalName, MAX_NAME_UNITS, RemoteName, is_remote_form};
@@ -125,8 +124,7 @@ impl Router {
         else {
             return Ok(());
         };
-        let repair = e.remote.eq_ignore_ascii_case(remote.as_str())
-            && self.health(&e) == Health::Unavailable;
+        let repair = e.remote.eq_ignore_ascii_case(remote.as_str()) && !self.health(&e).is_live();
         if repair {
             return Ok(());
         }

@@ -5,7 +5,7 @@
 //! [`Reply`] lines from the server's standard output:
 //!
 //! 1. the server connects, authenticates, opens the share and checks the
-//!    path ([`crate::Backend::connect`]); a failure is one
+//!    path (the back end's `connect`); a failure is one
 //!    [`Reply::Failed`] with the exact `WN_*` code, and the server exits;
 //! 2. it mounts; a failure there is [`Reply::Failed`] too;
 //! 3. it answers [`Reply::Ready`] with its pid, closes both pipes and

@@ -1,0 +1,135 @@
+//! An SMB drive on mpr's own file system while its server goes away and
+//! comes back: operations fail within `operation_timeout` (never hang), the
+//! listing shows the server's health with the reason and never waits on the
+//! mount, and the same mount works again once the server is back, without a
+//! new `mpr use`. The server is a private smbd of this test
+//! (scripts/private-smbd.sh), never the shared one.
+
+use crate::servers::Servers;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A private smbd, cleaned up on drop.
+struct PrivateSmbd {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PrivateSmbd {
+    fn script(&self, verb: &str) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/private-smbd.sh");
+        let mut cmd = Command::new("bash");
+        cmd.arg(script).arg(verb).arg(&self.dir);
+        if verb == "start" {
+            cmd.arg(self.port.to_string());
+        }
+        let st = cmd.status().unwrap();
+        assert!(st.success(), "private-smbd.sh {verb} failed");
+    }
+
+    fn start(name: &str) -> PrivateSmbd {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("mpr-cli-{name}-{}", std::process::id()));
+        let s = PrivateSmbd { dir, port };
+        s.script("start");
+        s
+    }
+}
+
+impl Drop for PrivateSmbd {
+    fn drop(&mut self) {
+        self.script("clean");
+    }
+}
+
+/// The row of `local` in `mpr use --json`, and how long the listing took.
+fn row(e: &crate::util::Env, local: &str) -> (serde_json::Value, Duration) {
+    let t = Instant::now();
+    let list = e.mpr(&["use", "--json"]).json();
+    let took = t.elapsed();
+    let row = list["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["local"] == local)
+        .cloned()
+        .unwrap_or_else(|| panic!("{local} is not listed: {list}"));
+    (row, took)
+}
+
+#[test]
+fn an_smb_drive_rides_out_a_server_restart() {
+    let s = Servers::get();
+    let smbd = PrivateSmbd::start("restart");
+    let e = s.provider_env("[providers.smb]\noperation_timeout = 3\n");
+    let remote = format!(r"\\127.0.0.1@{}\share", smbd.port);
+    let pw = format!("{}\n", s.password("MPR_TEST_SMB_PASSWORD_FILE"));
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "R:",
+            &remote,
+            "--provider",
+            "smb",
+            "--user",
+            "mprtest",
+            "--password-stdin",
+            "--json",
+        ],
+        &pw,
+    );
+    assert_eq!(r.wn(), 0, "{r:?}");
+    let dir = e.path("drives/R");
+    std::fs::write(dir.join("kept.txt"), "before\n").unwrap();
+    assert_eq!(row(&e, "R:").0["status"], "OK");
+
+    smbd.script("stop");
+    // A name not cached yet goes to the server: it fails with EIO within
+    // the bound (3 s, plus slack for a loaded machine), not later, not never.
+    let t = Instant::now();
+    let err = std::fs::metadata(dir.join("not-cached-1")).unwrap_err();
+    let took = t.elapsed();
+    assert_eq!(err.raw_os_error(), Some(5), "{err}");
+    assert!(took < Duration::from_secs(10), "an outage op took {took:?}");
+    let (r, took) = row(&e, "R:");
+    assert!(
+        took < Duration::from_secs(2),
+        "the listing waited {took:?} during an outage"
+    );
+    assert!(
+        r["status"] == "Reconnecting" || r["status"] == "Unavailable",
+        "{r}"
+    );
+    assert!(r["reason"].is_string(), "the listing says why: {r}");
+
+    smbd.script("again");
+    // The same mount heals underneath: no new `mpr use`.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match std::fs::read_to_string(dir.join("kept.txt")) {
+            Ok(t) if t == "before\n" && std::fs::metadata(dir.join("not-cached-2")).is_err() => {
+                std::fs::write(dir.join("after.txt"), "after\n").unwrap();
+                break;
+            }
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            other => panic!("the drive did not come back: {other:?}"),
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(smbd.dir.join("share/after.txt")).unwrap(),
+        "after\n"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while row(&e, "R:").0["status"] != "OK" {
+        assert!(Instant::now() < deadline, "{}", row(&e, "R:").0);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(row(&e, "R:").0["reason"].is_null());
+    let r = e.mpr(&["use", "R:", "--delete", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+}

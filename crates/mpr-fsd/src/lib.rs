@@ -1,0 +1,59 @@
+/*!
+The body of `mpr-fsd`, mpr's file-system server: one process per
+connection, started by a built-in provider and outliving the `mpr` command
+that started it.
+
+1. [`request`]: one handshake request is read from standard input (the
+   password travels only there);
+2. [`serve`]: the back end for its protocol connects (authenticates, opens
+   the share and the path) within the bound, the file system is mounted,
+   and every step's outcome is one reply line on standard output: the exact
+   `WN_*` failure, or `Ready` once the mount answers;
+3. the server then lets go of both pipes and serves until the mount is
+   unmounted (by `mpr use --delete`, `fusermount3 -u`) or SIGTERM/SIGINT
+   arrives, keeping the health file up to date, and removes it on exit.
+
+The `mpr-fsd` binary (built beside `mpr`, installed in
+`/usr/libexec/mpr`) is only a call to [`main`].
+*/
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod request;
+pub mod serve;
+
+use mpr_fs::handshake::Reply;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// The whole of `mpr-fsd`: handshake, connect, mount, serve.
+pub fn main() -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let req = match request::read(&mut std::io::stdin().lock()) {
+        Ok(r) => r,
+        Err(e) => {
+            let reply = Reply::Failed {
+                code: e.code(),
+                message: e.to_string(),
+            };
+            let _ = send(&mut out, &reply);
+            eprintln!("mpr-fsd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    drop(out);
+    match serve::run(req) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mpr-fsd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes one reply line and flushes it.
+pub(crate) fn send(out: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
+    let line = serde_json::to_string(reply).map_err(std::io::Error::other)?;
+    writeln!(out, "{line}")?;
+    out.flush()
+}

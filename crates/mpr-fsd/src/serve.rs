@@ -1,0 +1,184 @@
+//! Connect, mount, report, serve: the server's life after the request.
+
+use crate::send;
+use mpr_abi as abi;
+use mpr_fs::fs::{Fs, FsConfig};
+use mpr_fs::handshake::{Protocol, Reply, Request};
+use mpr_fs::session::{self, MountOptions};
+use mpr_fs::{Backend, FsError};
+use mpr_smb::{SmbBackend, SmbConfig};
+use std::fmt;
+use std::sync::Arc;
+
+/// Threads reading the kernel's requests; each only hands a request to the
+/// runtime, so a few keep several operations in flight.
+const FUSE_THREADS: usize = 4;
+
+/// Why the server stopped without serving (the reply already said so) or
+/// stopped serving.
+#[derive(Debug)]
+pub enum ServeError {
+    /// The handshake failed with this reply.
+    Refused(Reply),
+    /// The session ended with an error.
+    Session(std::io::Error),
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::Refused(Reply::Failed { code, message }) => {
+                write!(f, "refused ({code}): {message}")
+            }
+            ServeError::Refused(r) => write!(f, "refused: {r:?}"),
+            ServeError::Session(e) => write!(f, "the FUSE session failed: {e}"),
+        }
+    }
+}
+
+/// Answers `reply` as the handshake's failure and returns it as the error.
+fn refuse(code: u32, message: String) -> ServeError {
+    let reply = Reply::Failed { code, message };
+    let _ = send(&mut std::io::stdout().lock(), &reply);
+    ServeError::Refused(reply)
+}
+
+/// The name shown as the mount's source: the UNC form of the request.
+fn remote_of(req: &Request) -> String {
+    let mut s = format!(r"\\{}", req.host);
+    if let Some(p) = req.port {
+        s.push_str(&format!("@{p}"));
+    }
+    for piece in std::iter::once(req.share.as_str())
+        .chain(req.path.split('/'))
+        .filter(|p| !p.is_empty())
+    {
+        s.push('\\');
+        s.push_str(piece);
+    }
+    s
+}
+
+/// The reply for a failed first connect.
+fn connect_failure(e: &FsError, req: &Request) -> ServeError {
+    let server = match req.port {
+        Some(p) => format!("{}:{p}", req.host),
+        None => req.host.clone(),
+    };
+    let at = format!("{server}/{}", req.share);
+    match e {
+        FsError::Connect(ce) => refuse(ce.wn_code(), format!("{at}: {ce}")),
+        FsError::TimedOut => refuse(
+            abi::ERROR_BAD_NETPATH,
+            format!(
+                "{server} did not answer within {} s: timed out",
+                req.op_timeout_secs
+            ),
+        ),
+        other => refuse(abi::WN_NET_ERROR, format!("{at}: {other}")),
+    }
+}
+
+/// Serves the connection `req` asks for; returns when the mount is gone.
+pub fn run(req: Request) -> Result<(), ServeError> {
+    if !req.mountpoint.is_dir() {
+        return Err(refuse(
+            abi::WN_BAD_LOCALNAME,
+            format!("{} is not a directory", req.mountpoint.display()),
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("mpr-fsd")
+        .build()
+        .map_err(|e| refuse(abi::WN_NET_ERROR, format!("cannot start the runtime: {e}")))?;
+    match req.protocol {
+        Protocol::Smb => {
+            let cfg = SmbConfig::from_request(&req).map_err(|e| connect_failure(&e, &req))?;
+            serve(SmbBackend::new(cfg), &req, &rt)
+        }
+        other => Err(refuse(
+            abi::WN_NOT_SUPPORTED,
+            format!("mpr-fsd has no back end for {other:?} yet"),
+        )),
+    }
+}
+
+/// Connects `backend`, mounts it, reports `Ready` and serves.
+fn serve<B: Backend>(
+    backend: B,
+    req: &Request,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(), ServeError> {
+    let uid = rustix::process::getuid().as_raw();
+    let gid = rustix::process::getgid().as_raw();
+    let fs = Arc::new(Fs::new(backend, FsConfig::from_request(req, uid, gid)));
+    rt.block_on(fs.connect())
+        .map_err(|e| connect_failure(&e, req))?;
+    let opts = MountOptions {
+        remote: remote_of(req),
+        threads: FUSE_THREADS,
+    };
+    let mounted = session::mount(fs, &req.mountpoint, &opts, rt.handle().clone()).map_err(|e| {
+        refuse(
+            abi::WN_NO_NETWORK,
+            format!(
+                "cannot mount at {}: {e} (FUSE must be usable: /dev/fuse readable and writable \
+                 by you, fusermount3 installed: apt-get install fuse3)",
+                req.mountpoint.display()
+            ),
+        )
+    })?;
+    let pid = std::process::id();
+    let _ = send(&mut std::io::stdout().lock(), &Reply::Ready { pid });
+    release_pipes();
+    eprintln!(
+        "mpr-fsd {pid}: serving {} at {}",
+        opts.remote,
+        req.mountpoint.display()
+    );
+    let r = session::serve_until_signal(mounted);
+    let _ = std::fs::remove_file(&req.health_file);
+    match r {
+        Ok(sig) => {
+            eprintln!(
+                "mpr-fsd {pid}: unmounted{}",
+                sig.map(|s| format!(" on signal {s}")).unwrap_or_default()
+            );
+            Ok(())
+        }
+        Err(e) => Err(ServeError::Session(e)),
+    }
+}
+
+/// Points standard input and output at `/dev/null`: the provider that
+/// started the server reads nothing after `Ready` and may be gone.
+fn release_pipes() {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        let _ = rustix::stdio::dup2_stdin(&null);
+        let _ = rustix::stdio::dup2_stdout(&null);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mount_source_is_the_unc_name() {
+        let mut req: Request = serde_json::from_str(
+            r#"{"protocol":"smb","host":"srv","port":4450,"share":"s","path":"a/b",
+                "user":null,"domain":null,"password":null,"mountpoint":"/m",
+                "health_file":"/h","op_timeout_secs":15}"#,
+        )
+        .unwrap();
+        assert_eq!(remote_of(&req), r"\\srv@4450\s\a\b");
+        req.port = None;
+        req.path = String::new();
+        assert_eq!(remote_of(&req), r"\\srv\s");
+    }
+}

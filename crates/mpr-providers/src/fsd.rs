@@ -1,0 +1,203 @@
+//! Starting `mpr-fsd`, mpr's own file-system server, for one connection,
+//! and reading what it publishes.
+//!
+//! The server runs in its own process group (a signal to the terminal does
+//! not reach it) with its standard error in a log file in the runtime
+//! directory. The request, password included, is one line on its standard
+//! input, never in its argv, environment or a file; its replies come back
+//! on its standard output: the exact failure, or `Ready` once the mount is
+//! up. Its pid is recorded beside the log before anything else, so a
+//! command killed mid-connect leaves a server the next command can find
+//! and stop.
+
+use crate::Failure;
+use crate::helper::{log_path, record_pid};
+use mpr_core::WnError;
+use mpr_handshake::{Health, Reply, Request};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The server's file name.
+pub const PROGRAM: &str = "mpr-fsd";
+
+/// The mount type of mpr's own file system in the mount table.
+pub const FSTYPE: &str = "fuse.mpr";
+
+/// The first of `dirs` holding an executable `mpr-fsd`.
+pub fn find(dirs: &[PathBuf]) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    dirs.iter().map(|d| d.join(PROGRAM)).find(|p| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// Where the server for the connection at `dir` publishes its health.
+pub fn health_path(runtime_dir: &Path, key: &str, dir: &Path) -> PathBuf {
+    log_path(runtime_dir, key, dir).with_extension("health")
+}
+
+/// What the server for `dir` last published; `None` when it published
+/// nothing (not started, or gone).
+pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Option<Health> {
+    Health::read(&health_path(runtime_dir, key, dir))
+}
+
+/// Starts the server for `req` and waits (at most `timeout`) for its
+/// answer. `Ok` once it is mounted and serving; otherwise the exact
+/// failure it reported (the server has exited), or why it could not be
+/// started or did not answer (it is stopped).
+pub fn start(program: &Path, req: &Request, log: &Path, timeout: Duration) -> Result<u32, Failure> {
+    let mut child = spawn(program, log).map_err(|e| {
+        Failure::new(
+            WnError::NoNetwork,
+            format!("cannot run {}: {e}", program.display()),
+        )
+    })?;
+    let line = zeroize::Zeroizing::new(
+        serde_json::to_string(req).expect("a request always serialises") + "\n",
+    );
+    if let Some(mut stdin) = child.stdin.take() {
+        // A server that died before reading is reported below.
+        let _ = stdin.write_all(line.as_bytes());
+    }
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reply = String::new();
+        let got = BufReader::new(stdout).read_line(&mut reply);
+        let _ = tx.send(got.map(|_| reply));
+    });
+    let failure = match rx.recv_timeout(timeout) {
+        Ok(Ok(text)) => match serde_json::from_str::<Reply>(&text) {
+            Ok(Reply::Ready { pid }) => return Ok(pid),
+            Ok(Reply::Failed { code, message }) => {
+                let _ = child.wait();
+                return Err(Failure::new(
+                    WnError::from_code(code).unwrap_or(WnError::NetError),
+                    message,
+                ));
+            }
+            Err(_) => stopped(&mut child, log),
+        },
+        Ok(Err(_)) => stopped(&mut child, log),
+        Err(_) => {
+            kill(&mut child);
+            Failure::new(
+                WnError::BadNetPath,
+                format!(
+                    "{PROGRAM} did not finish connecting within {} s: timed out",
+                    timeout.as_secs()
+                ),
+            )
+        }
+    };
+    Err(failure)
+}
+
+/// Spawns the server: own process group, stdin and stdout piped, stderr to
+/// `log`, its pid recorded.
+fn spawn(program: &Path, log: &Path) -> std::io::Result<Child> {
+    if let Some(dir) = log.parent() {
+        mpr_core::state::ensure_private_dir(dir)?;
+    }
+    let err = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(log)?;
+    let child = Command::new(program)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(err)
+        .process_group(0)
+        .spawn()?;
+    record_pid(log, child.id());
+    Ok(child)
+}
+
+/// The failure for a server that exited without a reply: its log says why.
+fn stopped(child: &mut Child, log: &Path) -> Failure {
+    kill(child);
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = tail.len().saturating_sub(8);
+    Failure::new(
+        WnError::NetError,
+        format!(
+            "{PROGRAM} stopped without answering: {}",
+            tail[start..].join("\n")
+        ),
+    )
+}
+
+/// Stops the server's process group and reaps it.
+fn kill(child: &mut Child) {
+    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_is_found_only_as_an_executable_file() {
+        let d = tempfile_dir();
+        assert_eq!(find(std::slice::from_ref(&d)), None);
+        std::fs::create_dir(d.join(PROGRAM)).unwrap();
+        assert_eq!(
+            find(std::slice::from_ref(&d)),
+            None,
+            "a directory is not it"
+        );
+        std::fs::remove_dir(d.join(PROGRAM)).unwrap();
+        std::fs::write(d.join(PROGRAM), "").unwrap();
+        assert_eq!(find(std::slice::from_ref(&d)), None, "not executable");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(d.join(PROGRAM), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(
+            find(&[PathBuf::from("/nonexistent"), d.clone()]),
+            Some(d.join(PROGRAM))
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("mpr-fsd-find-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_server_that_exits_without_a_reply_is_reported_with_its_log() {
+        let d = tempfile_dir().join("x");
+        std::fs::create_dir_all(&d).unwrap();
+        let log = d.join("helpers").join("smb_x.log");
+        let req: Request = serde_json::from_str(
+            r#"{"protocol":"smb","host":"h","port":null,"share":"s","path":"",
+                "user":null,"domain":null,"password":null,"mountpoint":"/m",
+                "health_file":"/h","op_timeout_secs":1}"#,
+        )
+        .unwrap();
+        let e = start(Path::new("/bin/false"), &req, &log, Duration::from_secs(5)).unwrap_err();
+        assert_eq!(e.code, WnError::NetError, "{e:?}");
+        assert!(e.text.contains("stopped without answering"), "{e:?}");
+        let e = start(
+            Path::new("/nonexistent/mpr-fsd"),
+            &req,
+            &log,
+            Duration::from_secs(5),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, WnError::NoNetwork, "{e:?}");
+        let _ = std::fs::remove_dir_all(d.parent().unwrap());
+    }
+}
