@@ -7,12 +7,22 @@ use mpr_fs::handshake::{Protocol, Reply, Request};
 use mpr_fs::session::{self, MountOptions};
 use mpr_fs::{Backend, FsError};
 use mpr_smb::{SmbBackend, SmbConfig};
+use mpr_fs::health::Health;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Threads reading the kernel's requests; each only hands a request to the
 /// runtime, so a few keep several operations in flight.
 const FUSE_THREADS: usize = 4;
+
+/// How often an idle mount asks the server how it is while all is well
+/// (a lost session then shows as reconnecting within this, and is
+/// re-established without waiting for someone to use the drive).
+const CHECK_OK: Duration = Duration::from_secs(5);
+
+/// How often while the session is lost or failing.
+const CHECK_NOT_OK: Duration = Duration::from_secs(1);
 
 /// Why the server stopped without serving (the reply already said so) or
 /// stopped serving.
@@ -119,6 +129,7 @@ fn serve<B: Backend>(
         remote: remote_of(req),
         threads: FUSE_THREADS,
     };
+    rt.spawn(watch(Arc::clone(&fs)));
     let mounted = session::mount(fs, &req.mountpoint, &opts, rt.handle().clone()).map_err(|e| {
         refuse(
             abi::WN_NO_NETWORK,
@@ -148,6 +159,22 @@ fn serve<B: Backend>(
             Ok(())
         }
         Err(e) => Err(ServeError::Session(e)),
+    }
+}
+
+/// Asks the server how it is, now and then, through the file system (so the
+/// reconnect, the bound and the health are the operations' own): a lost
+/// session is found and re-established even on a drive nobody uses, and
+/// the published health never goes stale.
+async fn watch<B: Backend>(fs: Arc<Fs<B>>) {
+    loop {
+        let pause = if fs.health() == Health::Ok {
+            CHECK_OK
+        } else {
+            CHECK_NOT_OK
+        };
+        tokio::time::sleep(pause).await;
+        let _ = fs.statfs().await;
     }
 }
 
