@@ -318,7 +318,7 @@ fn list(router: &Router, out: Out, remembered_only: bool) -> Result {
                 })
                 .unwrap_or_default();
             stdout_line(&format!(
-                "{name}: {}: {}{when}",
+                "{name} {}: {}{when}",
                 r.status.as_str().to_lowercase(),
                 r.reason.as_deref().unwrap_or_default()
             ));
