@@ -92,23 +92,73 @@ fn connect(e: &Env, c: &Case, local: &str, extra: &[&str]) -> Run {
 }
 
 fn kill_helper(e: &Env, c: &Case, letter: &str) {
+    signal_helper(e, c, letter, "KILL");
+    std::thread::sleep(Duration::from_millis(200));
+}
+
+/// Sends `signal` to the helper (or mpr-fsd) serving drive `letter`.
+fn signal_helper(e: &Env, c: &Case, letter: &str, signal: &str) {
     let dir = e.path(&format!("drives/{letter}"));
     let ok = if c.helper == "mpr-fsd" {
         // Its argv does not name the mount: it is found by its recorded pid.
         let pid = recorded_server(&e.path("run"), c.provider, &dir);
         let pid = pid.unwrap_or_else(|| panic!("{}: no server recorded", c.provider));
         std::process::Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
+            .args([&format!("-{signal}"), &pid.to_string()])
             .status()
             .unwrap()
     } else {
         std::process::Command::new("pkill")
-            .args(["-KILL", "-f", &format!("{}.*{}", c.helper, dir.display())])
+            .args([
+                &format!("-{signal}"),
+                "-f",
+                &format!("{}.*{}", c.helper, dir.display()),
+            ])
             .status()
             .unwrap()
     };
-    assert!(ok.success(), "{}: no helper to kill", c.provider);
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(ok.success(), "{}: no helper to signal", c.provider);
+}
+
+#[test]
+fn a_stopped_helper_never_freezes_the_listing() {
+    let s = Servers::get();
+    for c in cases(&s) {
+        let e = s.provider_env("");
+        let r = connect(&e, &c, "H:", &[]);
+        assert_eq!(r.wn(), 0, "{}: {r:?}", c.provider);
+        signal_helper(&e, &c, "H", "STOP");
+        // Past the kernel's attribute cache, a stat would wait for ever.
+        std::thread::sleep(Duration::from_millis(1500));
+        let t = std::time::Instant::now();
+        let list = e.mpr(&["use", "--json"]).json();
+        let took = t.elapsed();
+        signal_helper(&e, &c, "H", "CONT");
+        assert!(
+            took < Duration::from_secs(5),
+            "{}: the listing took {took:?} with a stopped helper",
+            c.provider
+        );
+        let row = &list["connections"][0];
+        assert_eq!(row["status"], "Unavailable", "{}: {list}", c.provider);
+        assert!(
+            row["reason"]
+                .as_str()
+                .unwrap_or("")
+                .contains("does not answer"),
+            "{}: {list}",
+            c.provider
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            e.mpr(&["use", "--json"]).json()["connections"][0]["status"],
+            "OK",
+            "{}: back once the helper runs again",
+            c.provider
+        );
+        let r = e.mpr(&["use", "H:", "--delete", "--json"]);
+        assert_eq!(r.wn(), 0, "{}: {r:?}", c.provider);
+    }
 }
 
 #[test]

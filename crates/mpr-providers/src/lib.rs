@@ -31,6 +31,7 @@ pub mod smb;
 pub mod webdav;
 
 use mpr_core::plugin::{CancelCall, NetworkProvider};
+use mpr_core::router::Health;
 use mpr_core::{WnError, lasterror};
 pub use options::{Builtin, BuiltinOptions, DEFAULT_CONNECT_TIMEOUT};
 use std::path::{Path, PathBuf};
@@ -188,6 +189,32 @@ pub fn live_mount(
     mount::alive(dir, fstypes, &log)
         .map(|m| m.source)
         .ok_or(WnError::NotConnected)
+}
+
+/// The health of a built-in connection served by a helper at `directory`:
+/// mounted with one of `fstypes`, its helper running, and the mount
+/// answering within [`mount::ANSWER_BOUND`]; otherwise unavailable, with
+/// the reason. Never waits on the mount longer than that bound.
+pub fn mount_health(
+    directory: Option<&Path>,
+    fstypes: &[&str],
+    runtime_dir: &Path,
+    key: &str,
+) -> Health {
+    let unavailable = |r: String| Health::Unavailable { reason: Some(r) };
+    let Some(dir) = directory else {
+        return unavailable("it has no mount directory".into());
+    };
+    if !mount::mounted_at(dir).is_some_and(|m| fstypes.contains(&m.fstype.as_str())) {
+        return unavailable(format!("{} is not mounted any more", dir.display()));
+    }
+    if helper::running(&helper::log_path(runtime_dir, key, dir)) == Some(false) {
+        return unavailable("its helper has exited".into());
+    }
+    match mount::answer(dir).reason() {
+        None => Health::Ok,
+        Some(r) => unavailable(r),
+    }
 }
 
 /// Maps a failure to start a helper program to `WN_NET_ERROR`, saying

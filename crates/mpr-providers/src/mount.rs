@@ -3,10 +3,79 @@
 //! The mount table (`/proc/self/mountinfo`) is the truth about whether a
 //! built-in connection is alive (spec §5). A FUSE mount whose helper died
 //! stays in the table but answers `ENOTCONN`: such a mount is not alive.
+//! Nothing here waits on a mount for longer than [`ANSWER_BOUND`]: a helper
+//! that hangs (stopped, or stuck on its server) must not hang the listing.
 
 use mpr_core::{WnError, lasterror};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a mount may take to answer a `stat` of its root before it
+/// counts as hung.
+pub const ANSWER_BOUND: Duration = Duration::from_secs(2);
+
+/// How a mount answered a `stat` of its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// It answered (a refusal such as `EACCES` is an answer too).
+    Yes,
+    /// `ENOTCONN`: its helper is gone.
+    Gone,
+    /// It answered with an I/O failure (`EIO`, a timeout): its server
+    /// fails the requests.
+    Failing(String),
+    /// No answer within [`ANSWER_BOUND`].
+    Silent,
+}
+
+impl Answer {
+    /// Why a mount that did not answer well is not OK, in words.
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Answer::Yes => None,
+            Answer::Gone => Some("its helper is gone (the mount answers ENOTCONN)".into()),
+            Answer::Failing(e) => Some(format!("the mount fails every request ({e})")),
+            Answer::Silent => Some(format!(
+                "the mount does not answer within {} s",
+                ANSWER_BOUND.as_secs()
+            )),
+        }
+    }
+}
+
+/// Asks the mount at `dir` for its root's attributes, waiting at most
+/// [`ANSWER_BOUND`]. The asking thread of a hung mount stays blocked in
+/// the kernel until the mount answers or goes; the caller does not wait
+/// for it.
+pub fn answer(dir: &Path) -> Answer {
+    let (tx, rx) = mpsc::channel();
+    let d = dir.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("mpr-mount-probe".into())
+        .spawn(move || {
+            let _ = tx.send(std::fs::metadata(&d).map(|_| ()));
+        });
+    if let Err(e) = spawned {
+        return Answer::Failing(format!("cannot start a probe thread: {e}"));
+    }
+    match rx.recv_timeout(ANSWER_BOUND) {
+        Ok(Ok(())) => Answer::Yes,
+        Ok(Err(e)) => match e.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
+            Some(rustix::io::Errno::NOTCONN) => Answer::Gone,
+            Some(
+                rustix::io::Errno::IO
+                | rustix::io::Errno::TIMEDOUT
+                | rustix::io::Errno::CONNABORTED
+                | rustix::io::Errno::CONNRESET
+                | rustix::io::Errno::HOSTUNREACH,
+            ) => Answer::Failing(e.to_string()),
+            _ => Answer::Yes,
+        },
+        Err(_) => Answer::Silent,
+    }
+}
 
 /// One line of `/proc/self/mountinfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,12 +139,9 @@ pub fn mounted_at(dir: &Path) -> Option<MountEntry> {
     mounts().into_iter().rev().find(|m| m.mount_point == dir)
 }
 
-/// Whether a mount at `dir` answers (its helper is alive).
+/// Whether a mount at `dir` answers well within [`ANSWER_BOUND`].
 pub fn answers(dir: &Path) -> bool {
-    match std::fs::metadata(dir) {
-        Ok(_) => true,
-        Err(e) => e.raw_os_error() != Some(rustix::io::Errno::NOTCONN.raw_os_error()),
-    }
+    answer(dir) == Answer::Yes
 }
 
 /// Whether `dir` is a live mount of one of `fstypes`, served by the helper

@@ -193,7 +193,14 @@ impl NetworkProvider for Smb {
             return RouterHealth::Ok;
         };
         match fsd::health(&self.runtime_dir, "smb", dir) {
-            None | Some(Health::Ok) => RouterHealth::Ok,
+            // The server says OK, but a stopped or stuck server says
+            // nothing new: the mount must answer too, within the bound.
+            None | Some(Health::Ok) => match mount::answer(dir).reason() {
+                None => RouterHealth::Ok,
+                Some(reason) => RouterHealth::Unavailable {
+                    reason: Some(reason),
+                },
+            },
             Some(Health::Reconnecting {
                 reason,
                 next_attempt,

@@ -288,6 +288,10 @@ impl NetworkProvider for WebDav {
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
         crate::live_mount(directory, FSTYPES, &self.runtime_dir, "webdav")
     }
+
+    fn health(&self, _local: &str, directory: Option<&Path>) -> mpr_core::router::Health {
+        crate::mount_health(directory, FSTYPES, &self.runtime_dir, "webdav")
+    }
 }
 
 #[cfg(test)]
