@@ -4,12 +4,13 @@ use crate::send;
 use mpr_abi as abi;
 use mpr_fs::fs::{Fs, FsConfig};
 use mpr_fs::handshake::{Protocol, Reply, Request};
-use mpr_fs::health::Health;
+use mpr_fs::health::{self, Health};
 use mpr_fs::session::{self, MountOptions};
 use mpr_fs::{Backend, FsError};
 use mpr_smb::{SmbBackend, SmbConfig};
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Threads reading the kernel's requests; each only hands a request to the
@@ -129,7 +130,7 @@ fn serve<B: Backend>(
         remote: remote_of(req),
         threads: FUSE_THREADS,
     };
-    rt.spawn(watch(Arc::clone(&fs)));
+    rt.spawn(watch(Arc::clone(&fs), req.health_file.clone()));
     let mounted = session::mount(fs, &req.mountpoint, &opts, rt.handle().clone()).map_err(|e| {
         refuse(
             abi::WN_NO_NETWORK,
@@ -166,15 +167,31 @@ fn serve<B: Backend>(
 /// reconnect, the bound and the health are the operations' own): a lost
 /// session is found and re-established even on a drive nobody uses, and
 /// the published health never goes stale.
-async fn watch<B: Backend>(fs: Arc<Fs<B>>) {
+///
+/// Every [`health::HEARTBEAT`] it also marks the health file fresh, so the
+/// router can tell a server that runs from one that is stopped or stuck
+/// without touching the mount. The check runs on its own task: a check
+/// waiting out an outage does not stop the heartbeat.
+async fn watch<B: Backend>(fs: Arc<Fs<B>>, health_file: std::path::PathBuf) {
+    let checking = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut last_check = tokio::time::Instant::now();
     loop {
-        let pause = if fs.health() == Health::Ok {
+        tokio::time::sleep(health::HEARTBEAT).await;
+        let _ = health::touch(&health_file);
+        let every = if fs.health() == Health::Ok {
             CHECK_OK
         } else {
             CHECK_NOT_OK
         };
-        tokio::time::sleep(pause).await;
-        let _ = fs.statfs().await;
+        if last_check.elapsed() < every || checking.swap(true, Ordering::SeqCst) {
+            continue;
+        }
+        last_check = tokio::time::Instant::now();
+        let (fs, checking) = (Arc::clone(&fs), Arc::clone(&checking));
+        tokio::spawn(async move {
+            let _ = fs.statfs().await;
+            checking.store(false, Ordering::SeqCst);
+        });
     }
 }
 

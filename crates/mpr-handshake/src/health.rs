@@ -1,11 +1,38 @@
 //! The health of a mount, as its server knows it, published in a small
 //! JSON file that the router reads instead of guessing from `stat` (a read
 //! of a file in the runtime directory never hangs, whatever state the mount
-//! is in). The server rewrites it atomically on every change.
+//! is in). The server rewrites it atomically on every change, and marks it
+//! fresh (its modification time) every [`HEARTBEAT`], so that a server that
+//! is stopped or stuck shows as such after [`STALE_AFTER`] without anyone
+//! touching its mount.
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// How often a server marks its health file fresh, whatever its health.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// A health file not marked for this long belongs to a server that does
+/// not run any more as it should (stopped, stuck).
+pub const STALE_AFTER: Duration = Duration::from_secs(5);
+
+/// Marks the health file at `path` fresh (if it exists: a server that is
+/// exiting removed it on purpose).
+pub fn touch(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .set_modified(SystemTime::now())
+}
+
+/// How long ago the health file at `path` was last written or marked
+/// fresh; `None` if there is none.
+pub fn age(path: &Path) -> Option<Duration> {
+    let m = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(SystemTime::now().duration_since(m).unwrap_or_default())
+}
 
 /// What a mount's server says about its session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +99,18 @@ mod tests {
         assert_eq!(Health::read(&path), Some(h));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(r#""state":"reconnecting""#), "{text}");
+        assert!(age(&path).unwrap() < STALE_AFTER);
+        let old = SystemTime::now() - 2 * STALE_AFTER;
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert!(age(&path).unwrap() >= STALE_AFTER);
+        touch(&path).unwrap();
+        assert!(age(&path).unwrap() < STALE_AFTER);
+        assert_eq!(Health::read(&path), Some(h), "touching keeps the content");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

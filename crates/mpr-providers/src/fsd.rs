@@ -40,10 +40,21 @@ pub fn health_path(runtime_dir: &Path, key: &str, dir: &Path) -> PathBuf {
     log_path(runtime_dir, key, dir).with_extension("health")
 }
 
-/// What the server for `dir` last published; `None` when it published
-/// nothing (not started, or gone).
-pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Option<Health> {
-    Health::read(&health_path(runtime_dir, key, dir))
+/// What the server for `dir` says about its session: what it last
+/// published, if it is fresh; `None` when there is nothing, or nothing
+/// fresh (the server is stopped or stuck), with the reason.
+pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Result<Health, String> {
+    let path = health_path(runtime_dir, key, dir);
+    match mpr_handshake::health::age(&path) {
+        None => Err(format!("{PROGRAM} has published no health")),
+        Some(age) if age >= mpr_handshake::health::STALE_AFTER => Err(format!(
+            "{PROGRAM} has not reported for {} s (stopped or stuck)",
+            age.as_secs()
+        )),
+        Some(_) => {
+            Health::read(&path).ok_or_else(|| format!("{PROGRAM}'s health file is unreadable"))
+        }
+    }
 }
 
 /// Starts the server for `req` and waits (at most `timeout`) for its

@@ -146,6 +146,19 @@ fn pid_path(log: &Path) -> PathBuf {
 /// Whether the helper whose log is `log` still runs: `None` when no pid was
 /// recorded. A zombie counts as dead.
 pub fn running(log: &Path) -> Option<bool> {
+    let state = state(log)?;
+    Some(matches!(state, Some(c) if c != 'Z' && c != 'X'))
+}
+
+/// Whether the helper whose log is `log` is stopped (by a signal, or
+/// traced): alive, but answering nothing.
+pub fn stopped(log: &Path) -> bool {
+    matches!(state(log), Some(Some('T' | 't')))
+}
+
+/// The kernel's one-letter state of the recorded helper: `None` when no
+/// pid was recorded, `Some(None)` when no such process exists.
+fn state(log: &Path) -> Option<Option<char>> {
     let pid: u32 = std::fs::read_to_string(pid_path(log))
         .ok()?
         .trim()
@@ -153,10 +166,10 @@ pub fn running(log: &Path) -> Option<bool> {
         .ok()?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The state follows the parenthesised command name.
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next());
-    Some(matches!(state, Some(c) if c != 'Z' && c != 'X'))
+    Some(
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next()),
+    )
 }
 
 /// Kills the process group of the helper whose log is `log`, if one is

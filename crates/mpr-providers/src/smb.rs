@@ -192,23 +192,26 @@ impl NetworkProvider for Smb {
         let Some(dir) = directory else {
             return RouterHealth::Ok;
         };
+        if helper::stopped(&log_path(&self.runtime_dir, "smb", dir)) {
+            return RouterHealth::Unavailable {
+                reason: Some(format!("{} is stopped and does not answer", fsd::PROGRAM)),
+            };
+        }
+        // What the server says, if it is fresh: the mount itself is never
+        // asked (that could wait as long as an operation may).
         match fsd::health(&self.runtime_dir, "smb", dir) {
-            // The server says OK, but a stopped or stuck server says
-            // nothing new: the mount must answer too, within the bound.
-            None | Some(Health::Ok) => match mount::answer(dir).reason() {
-                None => RouterHealth::Ok,
-                Some(reason) => RouterHealth::Unavailable {
-                    reason: Some(reason),
-                },
+            Err(reason) => RouterHealth::Unavailable {
+                reason: Some(reason),
             },
-            Some(Health::Reconnecting {
+            Ok(Health::Ok) => RouterHealth::Ok,
+            Ok(Health::Reconnecting {
                 reason,
                 next_attempt,
             }) => RouterHealth::Reconnecting {
                 reason,
                 next_attempt: Some(next_attempt),
             },
-            Some(Health::Unavailable { reason }) => RouterHealth::Unavailable {
+            Ok(Health::Unavailable { reason }) => RouterHealth::Unavailable {
                 reason: Some(reason),
             },
         }
