@@ -96,7 +96,7 @@ mod tests {
             next_attempt: 17,
         };
         h.publish(&path).unwrap();
-        assert_eq!(Health::read(&path), Some(h));
+        assert_eq!(Health::read(&path), Some(h.clone()));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(r#""state":"reconnecting""#), "{text}");
         assert!(age(&path).unwrap() < STALE_AFTER);
