@@ -50,6 +50,20 @@ pub struct ConnectCall<'a> {
     pub user: Option<&'a str>,
     /// The `CONNECT_*` flags.
     pub flags: u32,
+    /// The provider's [`claim`](NetworkProvider::claim) of this (bare UNC)
+    /// name already said yes: it need not check again.
+    pub claimed: bool,
+}
+
+/// A provider's "not mine" to a [`claim`](NetworkProvider::claim): the
+/// code (one §6 treats as "not mine", such as `ERROR_BAD_NETPATH`) and
+/// why, for the message that lists every provider's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotMine {
+    /// The code.
+    pub code: WnError,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// A cancel request as one provider receives it (`NPCancelConnection`).
@@ -128,6 +142,17 @@ pub trait NetworkProvider: Send + Sync + fmt::Debug {
     /// The remote name behind a live local name (`NPGetConnection`);
     /// `WN_NOT_CONNECTED` when it is not (or no longer) connected.
     fn get_connection(&self, local: &str, directory: Option<&Path>) -> Result<String, WnError>;
+    /// For a bare UNC name (`\\\\host\\share`, which any provider may own): a
+    /// quick, bounded check that the server is of this provider's kind,
+    /// which the router runs for all providers at once before it asks them
+    /// in order. `None`: no such check (the provider is asked in its turn
+    /// as usual). A provider that said yes is then asked to connect with
+    /// [`ConnectCall::claimed`] set; one that said no is passed over with
+    /// its reason, as if its connect had answered "not mine".
+    fn claim(&self, remote: &str) -> Option<Result<(), NotMine>> {
+        let _ = remote;
+        None
+    }
     /// The health of a live connection. By default what
     /// [`get_connection`](NetworkProvider::get_connection) says: connected
     /// is OK, anything else unavailable. A provider that knows more (mpr's

@@ -1,6 +1,8 @@
 //! A quick "is this server of my kind?" check for bare UNC names, which any
-//! provider may be asked about: connect, optionally say hello, and read the
-//! first bytes of the answer within a short wait.
+//! provider may be asked about: connect, speak first (so that a server of
+//! another kind answers or hangs up at once instead of waiting for us), and
+//! read the first bytes of the answer within a short wait. The router runs
+//! every provider's check at once (`NetworkProvider::claim`).
 
 use std::io::{Read, Write};
 use std::net::ToSocketAddrs;
@@ -9,13 +11,72 @@ use std::time::Duration;
 /// How long a bare UNC name waits for a greeting before it is "not mine".
 pub const WAIT: Duration = Duration::from_millis(1500);
 
+/// What the SSH and SMB checks say first, chosen so that each kind of
+/// server on the port answers at once (measured against OpenSSH, Samba and
+/// Go's HTTP server): an SMB2 NEGOTIATE in its session framing, which an
+/// SMB server answers with an SMB2 header, then an empty line, on which an
+/// HTTP server answers `400` to the line of bytes before it. An SSH server
+/// sends its identification first whatever the client says (an SSH
+/// identification line from us would leave an SMB server waiting for the
+/// rest of a frame it reads from it).
+pub fn opening() -> Vec<u8> {
+    let mut m = smb2_negotiate();
+    m.extend_from_slice(b"\r\n");
+    m
+}
+
+/// An SMB2 NEGOTIATE request (dialects 2.0.2 and 2.1) in its 4-byte
+/// session framing: any SMB2/3 server answers it with an SMB2 header,
+/// whatever dialect it will settle on.
+pub fn smb2_negotiate() -> Vec<u8> {
+    let mut m = Vec::with_capacity(108);
+    // The SMB2 header (64 bytes): protocol id, structure size, credit
+    // charge, status, command (NEGOTIATE = 0), credits asked, flags, next
+    // command, message id, process id, tree id, session id, signature.
+    m.extend_from_slice(b"\xFESMB");
+    m.extend_from_slice(&64u16.to_le_bytes());
+    m.extend_from_slice(&0u16.to_le_bytes());
+    m.extend_from_slice(&0u32.to_le_bytes());
+    m.extend_from_slice(&0u16.to_le_bytes());
+    m.extend_from_slice(&1u16.to_le_bytes());
+    m.extend_from_slice(&[0u8; 4 + 4 + 8 + 4 + 4 + 8 + 16]);
+    // NEGOTIATE: structure size 36, two dialects, signing enabled, no
+    // capabilities, a client GUID, no start time, then the dialects.
+    m.extend_from_slice(&36u16.to_le_bytes());
+    m.extend_from_slice(&2u16.to_le_bytes());
+    m.extend_from_slice(&1u16.to_le_bytes());
+    m.extend_from_slice(&0u16.to_le_bytes());
+    m.extend_from_slice(&0u32.to_le_bytes());
+    m.extend_from_slice(b"mpr-probe-client");
+    m.extend_from_slice(&0u64.to_le_bytes());
+    m.extend_from_slice(&0x0202u16.to_le_bytes());
+    m.extend_from_slice(&0x0210u16.to_le_bytes());
+    let len = u32::try_from(m.len()).expect("a short message");
+    let mut framed = len.to_be_bytes().to_vec();
+    framed.extend_from_slice(&m);
+    framed
+}
+
 /// Connects to `host:port`, writes `hello` if any, and checks that the
-/// answer starts with `expect`. The error says why not, for the message.
+/// answer, past its first `skip` bytes, starts with `expect`. The error
+/// says why not, for the message.
 pub fn greeting(
     host: &str,
     port: u16,
     wait: Duration,
     hello: Option<&[u8]>,
+    expect: &[u8],
+) -> Result<(), String> {
+    answer_at(host, port, wait, hello, 0, expect)
+}
+
+/// [`greeting`], with the expected bytes `skip` bytes into the answer.
+pub fn answer_at(
+    host: &str,
+    port: u16,
+    wait: Duration,
+    hello: Option<&[u8]>,
+    skip: usize,
     expect: &[u8],
 ) -> Result<(), String> {
     let addr = (host, port)
@@ -28,9 +89,9 @@ pub fn greeting(
     if let Some(h) = hello {
         conn.write_all(h).map_err(|e| e.to_string())?;
     }
-    let mut buf = vec![0u8; expect.len()];
+    let mut buf = vec![0u8; skip + expect.len()];
     match conn.read_exact(&mut buf) {
-        Ok(()) if buf == expect => Ok(()),
+        Ok(()) if buf[skip..] == *expect => Ok(()),
         Ok(()) => Err("it answers in another protocol".into()),
         Err(e)
             if matches!(
@@ -42,6 +103,9 @@ pub fn greeting(
                 "no greeting within {} ms: timed out",
                 wait.as_millis()
             ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err("it hung up: it speaks another protocol".into())
         }
         Err(e) => Err(format!("no greeting ({e})")),
     }
@@ -71,5 +135,31 @@ mod tests {
             .unwrap()
             .port();
         assert!(greeting("127.0.0.1", closed, WAIT, None, b"SSH-").is_err());
+    }
+
+    #[test]
+    fn the_smb2_negotiate_is_framed_and_sized() {
+        let m = smb2_negotiate();
+        assert_eq!(m.len(), 4 + 64 + 36 + 4);
+        assert_eq!(&m[..4], &(104u32).to_be_bytes());
+        assert_eq!(&m[4..8], b"\xFESMB");
+        // The NEGOTIATE body starts right after the 64-byte header.
+        assert_eq!(u16::from_le_bytes([m[68], m[69]]), 36);
+        assert_eq!(u16::from_le_bytes([m[70], m[71]]), 2);
+    }
+
+    #[test]
+    fn a_server_that_hangs_up_is_not_mine_at_once() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let t = std::thread::spawn(move || {
+            let (a, _) = l.accept().unwrap();
+            drop(a);
+        });
+        let start = std::time::Instant::now();
+        let e = greeting("127.0.0.1", port, WAIT, Some(&opening()), b"SSH-").unwrap_err();
+        assert!(e.contains("hung up"), "{e}");
+        assert!(start.elapsed() < WAIT);
+        t.join().unwrap();
     }
 }

@@ -13,7 +13,7 @@ use crate::options::SftpOptions;
 use crate::{Failure, mount};
 use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -65,18 +65,18 @@ pub struct Sftp {
 }
 
 impl Sftp {
-    /// An SSH server greets first (`SSH-2.0-...`); SMB and HTTP servers
-    /// wait for the client. No greeting: "not mine".
-    fn probe_banner(&self, t: &Target) -> Result<(), WnError> {
+    /// Speaks first ([`crate::probe::opening`]): an SSH server greets with
+    /// its identification (`SSH-2.0-...`), an SMB or HTTP server answers
+    /// in its own protocol at once. Anything but an SSH greeting: "not
+    /// mine".
+    fn probe_banner(&self, t: &Target) -> Result<(), NotMine> {
         let port = t.port.unwrap_or(22);
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
-        crate::probe::greeting(&t.host, port, wait, None, b"SSH-").or_else(|why| {
-            Failure::new(
-                WnError::BadNetPath,
-                format!("no SSH server at {}:{port}: {why}", t.host),
-            )
-            .report(&self.name)
-        })
+        crate::probe::greeting(&t.host, port, wait, Some(&crate::probe::opening()), b"SSH-")
+            .map_err(|why| NotMine {
+                code: WnError::BadNetPath,
+                reason: format!("no SSH server at {}:{port}: {why}", t.host),
+            })
     }
 
     /// Maps what ssh and sshfs said to a `WN_*` code.
@@ -167,12 +167,21 @@ impl NetworkProvider for Sftp {
         Origin::BuiltIn
     }
 
+    fn claim(&self, remote: &str) -> Option<Result<(), NotMine>> {
+        if RemoteName::parse(remote).ok()?.scheme().is_some() {
+            return None;
+        }
+        Some(self.probe_banner(&parse(remote).ok()?))
+    }
+
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
         let t = parse(call.remote)?;
-        if RemoteName::parse(call.remote)?.scheme().is_none() {
+        if !call.claimed && RemoteName::parse(call.remote)?.scheme().is_none() {
             // A bare UNC name may be anybody's: answer "not mine" quickly
             // when no SSH server greets us there.
-            self.probe_banner(&t)?;
+            if let Err(n) = self.probe_banner(&t) {
+                return Failure::new(n.code, n.reason).report(&self.name);
+            }
         }
         let dir = call.directory;
         crate::prepare_mount_point(dir, &self.name)?;

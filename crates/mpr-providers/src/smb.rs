@@ -15,7 +15,7 @@ use crate::options::SmbOptions;
 use crate::{Failure, fsd, mount};
 use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin};
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin};
 use mpr_core::router::Health as RouterHealth;
 use mpr_handshake::{Health, Password, Protocol, Request};
 use std::path::{Path, PathBuf};
@@ -104,6 +104,27 @@ impl NetworkProvider for Smb {
 
     fn origin(&self) -> Origin {
         Origin::BuiltIn
+    }
+
+    /// Says SMB2 NEGOTIATE first: an SMB server answers with an SMB2
+    /// header at once, an SSH server with its banner, an HTTP server with
+    /// an error page or by hanging up.
+    fn claim(&self, remote: &str) -> Option<Result<(), NotMine>> {
+        if RemoteName::parse(remote).ok()?.scheme().is_some() {
+            return None;
+        }
+        let t = parse(remote).ok()?;
+        let port = t.port.unwrap_or(445);
+        let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
+        let hello = crate::probe::opening();
+        Some(
+            crate::probe::answer_at(&t.host, port, wait, Some(&hello), 4, b"\xFESMB").map_err(
+                |why| NotMine {
+                    code: WnError::BadNetPath,
+                    reason: format!("no SMB server at {}:{port}: {why}", t.host),
+                },
+            ),
+        )
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {

@@ -12,7 +12,7 @@ use crate::options::WebDavOptions;
 use crate::{Failure, mount};
 use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, Origin, Secret};
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin, Secret};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -88,7 +88,7 @@ fn rclone_env(cmd: &mut Command, url: &str, user: Option<&str>, obscured: Option
 impl WebDav {
     /// Sends a bare HTTP request and waits briefly for an HTTP answer; on a
     /// TLS port, a connection is enough.
-    fn probe_http(&self, t: &Target) -> Result<(), WnError> {
+    fn probe_http(&self, t: &Target) -> Result<(), NotMine> {
         let (https, host) = (t.https, t.host.as_str());
         let port = t.port.unwrap_or(if https { 443 } else { 80 });
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
@@ -98,12 +98,9 @@ impl WebDav {
         } else {
             (Some(hello.as_bytes()), b"HTTP/")
         };
-        crate::probe::greeting(host, port, wait, hello, expect).or_else(|why| {
-            Failure::new(
-                WnError::BadNetPath,
-                format!("no web server at {host}:{port}: {why}"),
-            )
-            .report(&self.name)
+        crate::probe::greeting(host, port, wait, hello, expect).map_err(|why| NotMine {
+            code: WnError::BadNetPath,
+            reason: format!("no web server at {host}:{port}: {why}"),
         })
     }
 
@@ -155,12 +152,19 @@ impl NetworkProvider for WebDav {
         Origin::BuiltIn
     }
 
+    fn claim(&self, remote: &str) -> Option<Result<(), NotMine>> {
+        RemoteName::parse(remote).ok()?.unc()?;
+        Some(self.probe_http(&target(remote).ok()?))
+    }
+
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
         let t = target(call.remote)?;
-        if RemoteName::parse(call.remote)?.unc().is_some() {
+        if !call.claimed && RemoteName::parse(call.remote)?.unc().is_some() {
             // A bare UNC name may be anybody's: answer "not mine" quickly
             // when no web server answers there.
-            self.probe_http(&t)?;
+            if let Err(n) = self.probe_http(&t) {
+                return Failure::new(n.code, n.reason).report(&self.name);
+            }
         }
         let url = t.url;
         let dir = call.directory;

@@ -13,7 +13,7 @@ use crate::WnError;
 use crate::event::{Event, OpKind, ProviderEvent, ProviderStartEvent, Status};
 use crate::lasterror;
 use crate::names::{LocalName, RemoteName};
-use crate::plugin::{ConnectCall, NetworkProvider};
+use crate::plugin::{ConnectCall, NetworkProvider, NotMine};
 use mpr_abi as abi;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -187,15 +187,53 @@ impl Router {
             password: req.password.as_ref(),
             user: req.user.as_deref(),
             flags: req.flags,
+            claimed: false,
         };
-        let try_one = |p: &Arc<dyn NetworkProvider>| self.call_add(p, &call, site);
         if let Some(p) = explicit {
-            return try_one(p).map(|()| (p, directory.clone()));
+            return self
+                .call_add(p, &call, site)
+                .map(|()| (p, directory.clone()));
         }
-        let capable = self.ready_providers().filter(|p| {
-            p.connection_caps() & (abi::WNNC_CON_ADDCONNECTION | abi::WNNC_CON_ADDCONNECTION3) != 0
-        });
-        let ended = match first_taker(capable, Ask::Add, try_one) {
+        let capable: Vec<&Arc<dyn NetworkProvider>> = self
+            .ready_providers()
+            .filter(|p| {
+                p.connection_caps() & (abi::WNNC_CON_ADDCONNECTION | abi::WNNC_CON_ADDCONNECTION3)
+                    != 0
+            })
+            .collect();
+        // A bare UNC name may be anybody's: every provider's check starts
+        // at once, and the order still decides (a provider waits for its
+        // own check's answer only when its turn comes).
+        let claims = match remote.scheme() {
+            None => Claims::start(&capable, remote.as_str()),
+            Some(_) => Claims::none(capable.len()),
+        };
+        let try_one = |p: &Arc<dyn NetworkProvider>| {
+            let i = capable
+                .iter()
+                .position(|c| Arc::ptr_eq(c, p))
+                .expect("a capable provider");
+            match claims.answer(i) {
+                None => self.call_add(p, &call, site),
+                Some(Ok(())) => self.call_add(
+                    p,
+                    &ConnectCall {
+                        claimed: true,
+                        ..call
+                    },
+                    site,
+                ),
+                Some(Err(not_mine)) => {
+                    lasterror::set(
+                        not_mine.code.code(),
+                        not_mine.reason,
+                        p.display_name().to_string(),
+                    );
+                    Err(not_mine.code)
+                }
+            }
+        };
+        let ended = match first_taker(capable.iter().copied(), Ask::Add, try_one) {
             Ok((p, ())) => return Ok((p, directory.clone())),
             Err(ended) => ended,
         };
@@ -275,6 +313,48 @@ impl Router {
     }
 }
 
+/// The providers' claims of a bare UNC name, running in parallel: one
+/// thread per provider, each bounded by the provider's own check. A thread
+/// whose answer is not needed (an earlier provider took the name) runs out
+/// its bound on its own; nobody waits for it.
+struct Claims {
+    answers: Vec<Option<std::sync::mpsc::Receiver<Option<Result<(), NotMine>>>>>,
+}
+
+impl Claims {
+    /// No checks (a URL names its provider's kind itself).
+    fn none(n: usize) -> Claims {
+        Claims {
+            answers: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    /// Starts every provider's check of `remote`.
+    fn start(providers: &[&Arc<dyn NetworkProvider>], remote: &str) -> Claims {
+        let answers = providers
+            .iter()
+            .map(|p| {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let (p, remote) = (Arc::clone(p), remote.to_string());
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("mpr-claim".into())
+                        .spawn(move || {
+                            let _ = tx.send(p.claim(&remote));
+                        });
+                // Without a thread, the provider is asked in its turn.
+                spawned.ok().map(|_| rx)
+            })
+            .collect();
+        Claims { answers }
+    }
+
+    /// Provider `i`'s answer, once it has one.
+    fn answer(&self, i: usize) -> Option<Result<(), NotMine>> {
+        self.answers.get(i)?.as_ref()?.recv().ok().flatten()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testkit::World;
@@ -329,4 +409,127 @@ mod tests {
             .unwrap();
         assert_eq!(o.local.as_deref(), Some("Y:"));
     }
+
+    /// A provider whose claim takes `delay` and answers `claim`, and whose
+    /// connects are logged with whether they came claimed.
+    #[derive(Debug)]
+    struct Claimer {
+        key: &'static str,
+        delay: std::time::Duration,
+        claim: Option<Result<(), WnError>>,
+        log: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl NetworkProvider for Claimer {
+        fn key(&self) -> &str {
+            self.key
+        }
+        fn display_name(&self) -> &str {
+            self.key
+        }
+        fn connection_caps(&self) -> u32 {
+            abi::WNNC_CON_ADDCONNECTION3
+        }
+        fn origin(&self) -> crate::plugin::Origin {
+            crate::plugin::Origin::BuiltIn
+        }
+        fn claim(&self, _remote: &str) -> Option<Result<(), NotMine>> {
+            std::thread::sleep(self.delay);
+            self.claim.map(|r| {
+                r.map_err(|code| NotMine {
+                    code,
+                    reason: format!("{} says no", self.key),
+                })
+            })
+        }
+        fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{} add claimed={}", self.key, call.claimed));
+            if self.claim.is_none() {
+                return Err(WnError::BadNetName);
+            }
+            Ok(())
+        }
+        fn cancel_connection(&self, _call: &crate::plugin::CancelCall<'_>) -> Result<(), WnError> {
+            Ok(())
+        }
+        fn get_connection(
+            &self,
+            _local: &str,
+            _directory: Option<&std::path::Path>,
+        ) -> Result<String, WnError> {
+            Err(WnError::NotConnected)
+        }
+    }
+
+    /// Adds `remote` over providers claiming as `claims` (key, delay in ms,
+    /// answer): the provider that took it, the log, and the time it took.
+    fn race(
+        remote: &str,
+        claims: &[(&'static str, u64, Option<Result<(), WnError>>)],
+    ) -> (Result<String, WnError>, Vec<String>, std::time::Duration) {
+        let dir = tempfile::tempdir().unwrap();
+        let log: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let providers = claims
+            .iter()
+            .map(|(key, ms, claim)| {
+                super::super::ProviderSlot::Ready(Arc::new(Claimer {
+                    key,
+                    delay: std::time::Duration::from_millis(*ms),
+                    claim: *claim,
+                    log: log.clone(),
+                }) as Arc<dyn NetworkProvider>)
+            })
+            .collect();
+        let router = Router::new(super::super::RouterParts {
+            providers,
+            notifyees: Vec::new(),
+            store: crate::state::Store::memory(),
+            drives_dir: dir.path().join("drives"),
+            runtime_dir: dir.path().join("run"),
+            observers: Vec::new(),
+            max_retry_rounds: 3,
+        });
+        let start = Instant::now();
+        let r = router
+            .add(&AddRequest::new(super::super::AddApi::Add, None, remote, 0))
+            .map(|o| o.provider);
+        let took = start.elapsed();
+        let log = log.lock().unwrap().clone();
+        (r, log, took)
+    }
+
+    #[test]
+    fn claims_run_at_once_and_the_order_still_decides() {
+        let no = Some(Err(WnError::BadNetPath));
+        // The first says no slowly, the second yes: both checks overlap.
+        let (r, log, took) = race(r"\\h\s", &[("a", 300, no), ("b", 300, Some(Ok(())))]);
+        assert_eq!(r, Ok("b".into()));
+        assert_eq!(log, ["b add claimed=true"]);
+        assert!(took < std::time::Duration::from_millis(550), "{took:?}");
+        // Both say yes: the first in order wins, even when it answers last.
+        let (r, log, _) = race(r"\\h\s", &[("a", 200, Some(Ok(()))), ("b", 0, Some(Ok(())))]);
+        assert_eq!(r, Ok("a".into()));
+        assert_eq!(log, ["a add claimed=true"]);
+        // A provider without a check is asked in its turn, unclaimed.
+        let (r, log, _) = race(r"\\h\s", &[("a", 0, None), ("b", 0, Some(Ok(())))]);
+        assert_eq!(r, Ok("b".into()));
+        assert_eq!(log, ["a add claimed=false", "b add claimed=true"]);
+        // Every check says no: "not mine" from everyone, with the reasons.
+        let (r, log, _) = race(r"\\h\s", &[("a", 0, no), ("b", 0, no)]);
+        assert_eq!(r, Err(WnError::BadNetName));
+        assert!(log.is_empty(), "{log:?}");
+        let text = lasterror::get().unwrap().text;
+        assert!(text.contains("a says no") && text.contains("b says no"), "{text}");
+    }
+
+    #[test]
+    fn a_url_runs_no_claims() {
+        let (r, log, _) = race("smb://h/s", &[("a", 0, Some(Ok(())))]);
+        assert_eq!(r, Ok("a".into()));
+        assert_eq!(log, ["a add claimed=false"]);
+    }
+
 }

@@ -90,6 +90,7 @@ impl Scripted {
             password: None,
             user: None,
             flags: 0,
+            claimed: false,
         }
     }
 }
