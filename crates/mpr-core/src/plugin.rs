@@ -66,6 +66,9 @@ pub struct NotMine {
     pub reason: String,
 }
 
+/// A provider's answer to a claim: `None` when it has no check.
+pub type Claim = Option<Result<(), NotMine>>;
+
 /// A cancel request as one provider receives it (`NPCancelConnection`).
 #[derive(Debug)]
 pub struct CancelCall<'a> {
@@ -149,7 +152,7 @@ pub trait NetworkProvider: Send + Sync + fmt::Debug {
     /// as usual). A provider that said yes is then asked to connect with
     /// [`ConnectCall::claimed`] set; one that said no is passed over with
     /// its reason, as if its connect had answered "not mine".
-    fn claim(&self, remote: &str) -> Option<Result<(), NotMine>> {
+    fn claim(&self, remote: &str) -> Claim {
         let _ = remote;
         None
     }

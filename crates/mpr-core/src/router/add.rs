@@ -13,7 +13,7 @@ use crate::WnError;
 use crate::event::{Event, OpKind, ProviderEvent, ProviderStartEvent, Status};
 use crate::lasterror;
 use crate::names::{LocalName, RemoteName};
-use crate::plugin::{ConnectCall, NetworkProvider, NotMine};
+use crate::plugin::{Claim, ConnectCall, NetworkProvider, NotMine};
 use mpr_abi as abi;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -318,7 +318,7 @@ impl Router {
 /// whose answer is not needed (an earlier provider took the name) runs out
 /// its bound on its own; nobody waits for it.
 struct Claims {
-    answers: Vec<Option<std::sync::mpsc::Receiver<Option<Result<(), NotMine>>>>>,
+    answers: Vec<Option<std::sync::mpsc::Receiver<Claim>>>,
 }
 
 impl Claims {
@@ -350,7 +350,7 @@ impl Claims {
     }
 
     /// Provider `i`'s answer, once it has one.
-    fn answer(&self, i: usize) -> Option<Result<(), NotMine>> {
+    fn answer(&self, i: usize) -> Claim {
         self.answers.get(i)?.as_ref()?.recv().ok().flatten()
     }
 }
@@ -464,11 +464,14 @@ mod tests {
         }
     }
 
-    /// Adds `remote` over providers claiming as `claims` (key, delay in ms,
-    /// answer): the provider that took it, the log, and the time it took.
+    /// A provider's key, how long its claim takes (ms), and its answer.
+    type ClaimScript = (&'static str, u64, Option<Result<(), WnError>>);
+
+    /// Adds `remote` over providers claiming as `claims`: the provider that
+    /// took it, the log, and the time it took.
     fn race(
         remote: &str,
-        claims: &[(&'static str, u64, Option<Result<(), WnError>>)],
+        claims: &[ClaimScript],
     ) -> (Result<String, WnError>, Vec<String>, std::time::Duration) {
         let dir = tempfile::tempdir().unwrap();
         let log: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
