@@ -13,7 +13,7 @@ use crate::WnError;
 use crate::event::{Event, OpKind, ProviderEvent, ProviderStartEvent, Status};
 use crate::lasterror;
 use crate::names::{LocalName, RemoteName};
-use crate::plugin::{Claim, ConnectCall, NetworkProvider, NotMine};
+use crate::plugin::{Claim, ConnectCall, NetworkProvider};
 use mpr_abi as abi;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -360,6 +360,7 @@ mod tests {
     use super::super::testkit::World;
     use super::*;
     use crate::event::Event;
+    use crate::plugin::NotMine;
 
     #[test]
     fn one_operation_id_joins_every_event_of_an_add() {
