@@ -3,13 +3,15 @@
 #
 # Times `mpr use` + `mpr use --delete` against running the same FUSE helper
 # by hand (sshfs + fusermount3 -u; rclone mount + fusermount3 -u), in
-# alternating runs, and prints the medians and their ratio (target <= 1.05).
+# alternating runs, and prints the medians and their ratio (target <= 1.05);
+# and a bare UNC name that ends at SMB against `--provider smb` (target
+# ratio <= 1.1: the providers' checks run at once).
 #
 # Usage: bash bench/providers.sh [RUNS]      (default 15; as root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-15}
-cargo build --quiet --release --bin mpr
+cargo build --quiet --release --bin mpr --bin mpr-fsd
 MPR=$(pwd)/target/release/mpr
 bash scripts/test-servers.sh start >/dev/null
 eval "$(bash scripts/test-servers.sh env | sed 's/^/export /')"
@@ -50,6 +52,17 @@ raw_dav() {
     rclone mount :webdav: "$B/raw" --daemon --dir-cache-time 1s && fusermount3 -u "$B/raw"
 }
 
+# A bare UNC name that ends at SMB (every provider's check runs at once)
+# against naming the provider: target ratio <= 1.1.
+smb_bare() {
+  "$MPR" use S: "\\\\127.0.0.1@$MPR_TEST_SMB_PORT\\share" --user "$MPR_TEST_SMB_USER" --password-stdin \
+    < "$MPR_TEST_SMB_PASSWORD_FILE" >/dev/null && "$MPR" use S: --delete >/dev/null
+}
+smb_named() {
+  "$MPR" use S: "\\\\127.0.0.1@$MPR_TEST_SMB_PORT\\share" --provider smb --user "$MPR_TEST_SMB_USER" \
+    --password-stdin < "$MPR_TEST_SMB_PASSWORD_FILE" >/dev/null && "$MPR" use S: --delete >/dev/null
+}
+
 bench() { # name mpr-fn raw-fn
   local m=() r=() t
   "$2"; "$3"  # warm up
@@ -66,3 +79,5 @@ bench() { # name mpr-fn raw-fn
 echo "median of $RUNS alternating runs, connect + disconnect, $(nproc) cores"
 bench sftp mpr_sftp raw_sftp
 bench webdav mpr_dav raw_dav
+echo "a bare \\\\host@port\\share to SMB against --provider smb (the second column is --provider smb):"
+bench smb-bare smb_bare smb_named

@@ -514,7 +514,10 @@ mod tests {
         assert_eq!(log, ["b add claimed=true"]);
         assert!(took < std::time::Duration::from_millis(550), "{took:?}");
         // Both say yes: the first in order wins, even when it answers last.
-        let (r, log, _) = race(r"\\h\s", &[("a", 200, Some(Ok(()))), ("b", 0, Some(Ok(())))]);
+        let (r, log, _) = race(
+            r"\\h\s",
+            &[("a", 200, Some(Ok(()))), ("b", 0, Some(Ok(())))],
+        );
         assert_eq!(r, Ok("a".into()));
         assert_eq!(log, ["a add claimed=true"]);
         // A provider without a check is asked in its turn, unclaimed.
@@ -526,7 +529,10 @@ mod tests {
         assert_eq!(r, Err(WnError::BadNetName));
         assert!(log.is_empty(), "{log:?}");
         let text = lasterror::get().unwrap().text;
-        assert!(text.contains("a says no") && text.contains("b says no"), "{text}");
+        assert!(
+            text.contains("a says no") && text.contains("b says no"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -535,5 +541,4 @@ mod tests {
         assert_eq!(r, Ok("a".into()));
         assert_eq!(log, ["a add claimed=false"]);
     }
-
 }
