@@ -314,6 +314,10 @@ impl<B: Backend> Fs<B> {
         }
         // The old handle belongs to a lost session: nothing to close.
         st.handle = None;
+        if of.is_detached() {
+            // Its path names another file now, or none.
+            return Err(FsError::NotFound);
+        }
         let (h, attr) = self.backend.open(&of.path(), of.flags).await?;
         let h = Arc::new(h);
         st.handle = Some(h.clone());
@@ -446,12 +450,12 @@ impl<B: Backend> Fs<B> {
                     self.run(|| self.backend.truncate(&p, size)).await?;
                 }
             }
+            // Every descriptor of this file (removed while open or not)
+            // now appends from the new end.
+            for of in self.handles.files_of(ino) {
+                of.set_end(size, false);
+            }
             if let Ok(p) = &path {
-                for of in self.handles.files_at(p) {
-                    if of.path() == *p {
-                        of.set_end(size, false);
-                    }
-                }
                 self.attrs.lock().expect("attr lock").invalidate(p);
             }
         }
@@ -475,10 +479,13 @@ impl<B: Backend> Fs<B> {
                 Ok((attr, ttl))
             }
             Err(_) => {
-                let mut attr = current;
+                // Removed or replaced while open: what the kernel is told
+                // of it from now on must hold the new size too.
+                let mut v = self.versions.lock().expect("version lock");
                 if let Some(size) = req.size {
-                    attr.size = size;
+                    v.detached_resized(ino, size, true);
                 }
+                let attr = v.last_attr(ino).unwrap_or(current);
                 Ok((attr, Duration::ZERO))
             }
         }
@@ -654,8 +661,15 @@ impl<B: Backend> Fs<B> {
         )
         .await?;
         of.mark_dirty();
-        let path = of.path();
-        self.attrs.lock().expect("attr lock").invalidate(&path);
+        if of.is_detached() {
+            self.versions
+                .lock()
+                .expect("version lock")
+                .detached_resized(of.ino, at + u64::from(len), false);
+        } else {
+            let path = of.path();
+            self.attrs.lock().expect("attr lock").invalidate(&path);
+        }
         Ok(len)
     }
 
@@ -744,6 +758,7 @@ impl<B: Backend> Fs<B> {
 
     fn removed(&self, path: &RelPath) {
         self.inodes.lock().expect("inode lock").remove(path);
+        self.handles.detach(path);
         self.attrs.lock().expect("attr lock").invalidate_tree(path);
     }
 
@@ -776,6 +791,7 @@ impl<B: Backend> Fs<B> {
         }
         self.run(|| self.backend.rename(&from, &to)).await?;
         self.inodes.lock().expect("inode lock").rename(&from, &to);
+        self.handles.detach(&to);
         self.handles.rename(&from, &to);
         let mut attrs = self.attrs.lock().expect("attr lock");
         attrs.invalidate_tree(&from);

@@ -350,6 +350,82 @@ async fn a_file_removed_while_open_keeps_its_attributes() {
 }
 
 #[tokio::test]
+async fn a_file_removed_while_open_shows_the_size_its_own_writes_and_cuts_give() {
+    let (fs, b) = fs_with(cfg()).await;
+    let (e, o) = fs
+        .create(ROOT_INO, "f", RW | oflags::O_CREAT)
+        .await
+        .unwrap();
+    fs.write(o.fh, 0, b"abc").await.unwrap();
+    fs.unlink(ROOT_INO, "f").await.unwrap();
+    fs.write(o.fh, 5, b"xy").await.unwrap();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 7);
+    let cut = SetAttr {
+        size: Some(20),
+        fh: Some(o.fh),
+        ..SetAttr::default()
+    };
+    assert_eq!(fs.setattr(e.ino, cut).await.unwrap().0.size, 20);
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 20);
+    // A new file at the same name is another file: cutting it leaves the
+    // open one alone, and the open one is never opened again there.
+    let (n, o2) = fs
+        .create(ROOT_INO, "f", RW | oflags::O_CREAT | oflags::O_TRUNC)
+        .await
+        .unwrap();
+    assert_ne!(n.ino, e.ino);
+    fs.write(o2.fh, 0, b"new").await.unwrap();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 20);
+    b.disconnect();
+    assert_eq!(
+        fs.read(o.fh, 0, 10).await.unwrap_err(),
+        FsError::NotFound,
+        "not the new file's content"
+    );
+    assert_eq!(fs.read(o2.fh, 0, 10).await.unwrap(), b"new");
+}
+
+#[tokio::test]
+async fn appends_after_a_cut_of_a_file_removed_while_open_start_at_the_cut() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put("f", b"0123456789");
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let app = fs.open(e.ino, RW | oflags::O_APPEND).await.unwrap();
+    let rw = fs.open(e.ino, RW).await.unwrap();
+    fs.unlink(ROOT_INO, "f").await.unwrap();
+    let cut = SetAttr {
+        size: Some(4),
+        fh: Some(rw.fh),
+        ..SetAttr::default()
+    };
+    fs.setattr(e.ino, cut).await.unwrap();
+    // The kernel puts the append at its size, 4; the size at open (10)
+    // must no longer be the floor.
+    fs.write(app.fh, 4, b"ab").await.unwrap();
+    assert_eq!(fs.read(rw.fh, 0, 100).await.unwrap(), b"0123ab");
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 6);
+}
+
+#[tokio::test]
+async fn a_file_replaced_by_a_rename_while_open_is_detached_too() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put("target", b"old");
+    b.put("tmp", b"fresh!");
+    let t = fs.lookup(ROOT_INO, "target").await.unwrap();
+    let o = fs.open(t.ino, RW).await.unwrap();
+    fs.rename(ROOT_INO, "tmp", ROOT_INO, "target", 0)
+        .await
+        .unwrap();
+    fs.write(o.fh, 3, b"4567").await.unwrap();
+    assert_eq!(fs.getattr(t.ino).await.unwrap().0.size, 7);
+    assert_eq!(
+        b.get("target").unwrap(),
+        b"fresh!",
+        "the new file is untouched"
+    );
+}
+
+#[tokio::test]
 async fn unknown_handles_are_ebadf() {
     let (fs, _b) = fs_with(cfg()).await;
     assert_eq!(
