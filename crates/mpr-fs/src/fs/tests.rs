@@ -426,6 +426,63 @@ async fn a_file_replaced_by_a_rename_while_open_is_detached_too() {
 }
 
 #[tokio::test]
+async fn files_removed_or_replaced_while_open_are_moved_aside_and_removed() {
+    let (fs, b) = fs_with(cfg()).await;
+    let (_, o) = fs
+        .create(ROOT_INO, "f", RW | oflags::O_CREAT)
+        .await
+        .unwrap();
+    fs.write(o.fh, 0, b"abc").await.unwrap();
+    fs.unlink(ROOT_INO, "f").await.unwrap();
+    assert_eq!(b.get("f"), None);
+    assert!(
+        b.list(&RelPath::root()).await.unwrap().is_empty(),
+        "moved aside, then removed on the server"
+    );
+    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), b"abc");
+    // The name is free at once.
+    let (t, second) = fs
+        .create(ROOT_INO, "f", RW | oflags::O_CREAT | oflags::O_EXCL)
+        .await
+        .unwrap();
+    fs.write(second.fh, 0, b"second").await.unwrap();
+
+    b.put("new", b"new");
+    let viewer = fs.open(t.ino, 0).await.unwrap();
+    fs.rename(ROOT_INO, "new", ROOT_INO, "f", 0).await.unwrap();
+    assert_eq!(b.get("f").unwrap(), b"new");
+    let names: Vec<String> = b
+        .list(&RelPath::root())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["f"], "nothing left aside");
+    assert_eq!(fs.read(viewer.fh, 0, 10).await.unwrap(), b"second");
+    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), b"abc");
+}
+
+#[tokio::test]
+async fn listings_leave_out_what_is_moved_aside() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put(&format!("{ASIDE_PREFIX}x"), b"");
+    fs.mkdir(ROOT_INO, "d").await.unwrap();
+    b.put("d/.mpr-removed-y", b"");
+    let root = fs.opendir(ROOT_INO).await.unwrap();
+    let names: Vec<String> = fs
+        .readdir(root, 0)
+        .unwrap()
+        .into_iter()
+        .map(|(_, s)| s.name)
+        .collect();
+    assert_eq!(names, [".", "..", "d"]);
+    let d = fs.lookup(ROOT_INO, "d").await.unwrap();
+    let dh = fs.opendir(d.ino).await.unwrap();
+    assert_eq!(fs.readdir(dh, 0).unwrap().len(), 3, "only in the root");
+}
+
+#[tokio::test]
 async fn unknown_handles_are_ebadf() {
     let (fs, _b) = fs_with(cfg()).await;
     assert_eq!(
