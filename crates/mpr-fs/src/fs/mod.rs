@@ -699,12 +699,27 @@ impl<B: Backend> Fs<B> {
     }
 
     /// `fsync`: everything written is durable on the server when this
-    /// returns.
+    /// returns. Through a descriptor that cannot write (which a server may
+    /// refuse to flush: SMB answers access denied), the file's writing
+    /// descriptors are flushed instead, as a local disk syncs the file
+    /// whichever descriptor asks.
     pub async fn fsync(&self, fh: u64) -> Result<(), FsError> {
         let of = self.file(fh)?;
+        if !of.flags.write {
+            for w in self.handles.files_of(of.ino) {
+                if w.flags.write {
+                    self.sync_one(&w).await?;
+                }
+            }
+            return Ok(());
+        }
+        self.sync_one(&of).await
+    }
+
+    async fn sync_one(&self, of: &OpenFile<B::Handle>) -> Result<(), FsError> {
         of.take_dirty();
         let r = self
-            .run_handle(&of, |h| async move { self.backend.flush(&h).await })
+            .run_handle(of, |h| async move { self.backend.flush(&h).await })
             .await;
         if r.is_err() {
             of.mark_dirty();

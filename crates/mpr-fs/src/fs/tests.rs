@@ -483,6 +483,25 @@ async fn listings_leave_out_what_is_moved_aside() {
 }
 
 #[tokio::test]
+async fn fsync_through_a_read_only_descriptor_syncs_the_file() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put("f", b"abc");
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let ro = fs.open(e.ino, 0).await.unwrap();
+    fs.fsync(ro.fh).await.unwrap();
+    let w = fs.open(e.ino, oflags::O_WRONLY).await.unwrap();
+    fs.write(w.fh, 0, b"x").await.unwrap();
+    fs.fsync(ro.fh).await.unwrap();
+    fs.fsync(w.fh).await.unwrap();
+    b.fail_next(vec![FsError::NoSpace]);
+    assert_eq!(
+        fs.fsync(ro.fh).await.unwrap_err(),
+        FsError::NoSpace,
+        "the writing descriptor's flush answers"
+    );
+}
+
+#[tokio::test]
 async fn unknown_handles_are_ebadf() {
     let (fs, _b) = fs_with(cfg()).await;
     assert_eq!(
