@@ -773,6 +773,7 @@ impl<B: Backend> Fs<B> {
             // Its descriptors keep it; the server removes it at the last
             // close (SMB's delete-pending), and its name is free at once.
             self.removed(&path);
+            self.handles.detach(&aside);
             let _ = self.run(|| self.backend.unlink(&aside)).await;
             return Ok(());
         }
@@ -807,6 +808,14 @@ impl<B: Backend> Fs<B> {
             std::process::id()
         ))?;
         self.run(|| self.backend.rename(path, &aside)).await?;
+        // Its descriptors follow it, and must hold a server handle before
+        // it is removed, as it cannot be opened again by path afterwards: a
+        // handle closed by `park`, or of an older session, is opened now
+        // (a failure shows at the descriptor's next use).
+        self.handles.rename(path, &aside);
+        for of in self.handles.files_at(&aside) {
+            let _ = self.run(|| self.current_handle(&of)).await;
+        }
         Ok(aside)
     }
 
@@ -889,12 +898,15 @@ impl<B: Backend> Fs<B> {
             .collect();
         self.park(&below).await;
         if let Err(e) = self.run(|| self.backend.rename(&from, &to)).await {
-            if let Some(aside) = &aside {
-                let _ = self.run(|| self.backend.rename(aside, &to)).await;
+            if let Some(aside) = &aside
+                && self.run(|| self.backend.rename(aside, &to)).await.is_ok()
+            {
+                self.handles.rename(aside, &to);
             }
             return Err(e);
         }
         if let Some(aside) = &aside {
+            self.handles.detach(aside);
             let _ = self.run(|| self.backend.unlink(aside)).await;
         }
         self.inodes.lock().expect("inode lock").rename(&from, &to);

@@ -464,6 +464,34 @@ async fn files_removed_or_replaced_while_open_are_moved_aside_and_removed() {
 }
 
 #[tokio::test]
+async fn a_file_removed_while_open_keeps_working_though_its_handle_was_closed() {
+    let (fs, b) = fs_with(cfg()).await;
+    let d = fs.mkdir(ROOT_INO, "d").await.unwrap();
+    let e = fs.mkdir(ROOT_INO, "e").await.unwrap();
+    b.put("e/x", b"");
+    let (_, o) = fs.create(d.ino, "f", RW | oflags::O_CREAT).await.unwrap();
+    // A rename that fails after the files below were closed on the
+    // server (to be opened again at their next use).
+    assert_eq!(
+        fs.rename(ROOT_INO, "d", ROOT_INO, "e", 0)
+            .await
+            .unwrap_err(),
+        FsError::NotEmpty
+    );
+    fs.unlink(d.ino, "f").await.unwrap();
+    fs.write(o.fh, 0, b"still here").await.unwrap();
+    assert_eq!(fs.read(o.fh, 0, 20).await.unwrap(), b"still here");
+
+    // The same after a lost session: the removal reconnects and opens
+    // the file again before it goes.
+    let (_, o) = fs.create(e.ino, "g", RW | oflags::O_CREAT).await.unwrap();
+    b.disconnect();
+    fs.unlink(e.ino, "g").await.unwrap();
+    fs.write(o.fh, 0, b"after").await.unwrap();
+    assert_eq!(fs.read(o.fh, 0, 20).await.unwrap(), b"after");
+}
+
+#[tokio::test]
 async fn listings_leave_out_what_is_moved_aside() {
     let (fs, b) = fs_with(cfg()).await;
     b.put(&format!("{ASIDE_PREFIX}x"), b"");
