@@ -295,6 +295,8 @@ fn fnv(h: &mut u64, data: &[u8]) {
     }
 }
 
+/// 256 MiB by default (`MPR_SMB_BIG_MIB` for another size), compared by
+/// checksum on the server's disk and through the mount.
 #[test]
 fn a_file_of_some_hundred_mib_is_written_and_read_back_whole() {
     let mib: usize = std::env::var("MPR_SMB_BIG_MIB")

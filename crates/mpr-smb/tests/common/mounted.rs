@@ -69,6 +69,13 @@ impl Colleague {
         });
     }
 
+    /// Removes `path`.
+    pub fn unlink(&self, path: &str) {
+        let path = RelPath::new(path).expect("a valid path");
+        self.run(self.backend.unlink(&path))
+            .expect("colleague removes");
+    }
+
     /// Appends `data` to `path`, as a colleague's program logging.
     pub fn append(&self, path: &str, data: &[u8]) {
         let b = &self.backend;
@@ -84,15 +91,6 @@ impl Colleague {
                 .expect("colleague writes");
             b.close(h).await.expect("colleague closes");
         });
-    }
-}
-
-impl Colleague {
-    /// Removes `path`.
-    pub fn unlink(&self, path: &str) {
-        let path = RelPath::new(path).expect("a valid path");
-        self.run(self.backend.unlink(&path))
-            .expect("colleague removes");
     }
 }
 
