@@ -39,6 +39,7 @@ PACKAGES=(
   systemd        # systemd-journald and journalctl: the system journal sink's tests (scripts/test-journald.sh)
   dpkg-dev       # dpkg-architecture, dpkg-shlibdeps, dpkg-buildflags: building the .deb (scripts/check-deb.sh)
   lintian        # checks the .deb against Debian policy (scripts/check-deb.sh)
+  fio            # fio --verify=crc32c on mpr's own SMB mount (crates/mpr-smb/tests/mount.rs)
 )
 
 say() { printf 'ci-deps.sh: %s\n' "$*" >&2; }
@@ -91,7 +92,7 @@ fi
 # The commands the scripts call, by absolute path where the daemons need it.
 for c in /usr/sbin/sshd ssh ssh-keygen sshfs fusermount3 /usr/sbin/smbd smbpasswd smbclient \
          rclone openssl useradd chpasswd ss pgrep flock setsid \
-         /lib/systemd/systemd-journald journalctl; do
+         /lib/systemd/systemd-journald journalctl fio; do
   command -v "$c" >/dev/null 2>&1 || die "command '$c' is missing although its package is installed"
 done
 

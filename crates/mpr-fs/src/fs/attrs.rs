@@ -112,6 +112,18 @@ impl Versions {
         self.opened.get(&ino) == Some(&(attr.size, attr.mtime))
     }
 
+    /// A file that names nothing on the server any more (removed or
+    /// replaced while open) was written through its handle up to `end`, or
+    /// cut or grown to `end` (`cut`): its last attributes follow, since
+    /// they are all the kernel can be told about it.
+    pub fn detached_resized(&mut self, ino: u64, end: u64, cut: bool) {
+        if let Some(a) = self.last.get_mut(&ino) {
+            a.size = if cut { end } else { a.size.max(end) };
+            a.mtime = SystemTime::now();
+            a.ctime = a.mtime;
+        }
+    }
+
     /// Drops what is known of `ino` (forgotten by the kernel).
     pub fn forget(&mut self, ino: u64) {
         self.opened.remove(&ino);
@@ -183,5 +195,19 @@ mod tests {
         v.opened(5, &attr(1));
         assert!(v.unchanged(5, &attr(1)));
         assert!(!v.unchanged(5, &attr(2)));
+    }
+
+    #[test]
+    fn a_detached_files_size_follows_its_writes_and_cuts() {
+        let mut v = Versions::default();
+        v.detached_resized(5, 10, false);
+        assert!(v.last_attr(5).is_none(), "nothing known, nothing made up");
+        v.note_attr(5, &attr(3));
+        v.detached_resized(5, 10, false);
+        assert_eq!(v.last_attr(5).unwrap().size, 10);
+        v.detached_resized(5, 4, false);
+        assert_eq!(v.last_attr(5).unwrap().size, 10, "a write never shrinks");
+        v.detached_resized(5, 4, true);
+        assert_eq!(v.last_attr(5).unwrap().size, 4);
     }
 }

@@ -39,6 +39,10 @@ pub struct OpenFile<H> {
     /// floor for the first `O_APPEND` write.
     append_pos: AtomicU64,
     dirty: AtomicBool,
+    /// Its file was removed or replaced through this mount while it was
+    /// open: its path names another file (or none), so it is never opened
+    /// again by path, nor touched by what happens at that path.
+    detached: AtomicBool,
     /// The back end's handle; read-locked while a call uses it,
     /// write-locked to open it again.
     pub state: tokio::sync::RwLock<HandleState<H>>,
@@ -67,6 +71,7 @@ impl<H> OpenFile<H> {
             append,
             append_pos: AtomicU64::new(size),
             dirty: AtomicBool::new(false),
+            detached: AtomicBool::new(false),
             state: tokio::sync::RwLock::new(HandleState {
                 handle: Some(Arc::new(handle)),
                 generation,
@@ -98,6 +103,11 @@ impl<H> OpenFile<H> {
         } else {
             self.append_pos.store(end, Ordering::SeqCst);
         }
+    }
+
+    /// Whether its file was removed or replaced while it was open.
+    pub fn is_detached(&self) -> bool {
+        self.detached.load(Ordering::SeqCst)
     }
 
     /// Marks it written since the last flush.
@@ -165,7 +175,8 @@ impl<H> HandleTable<H> {
         self.files.lock().expect("handle table lock").remove(&fh)
     }
 
-    /// Every open file whose path is `path` or below it.
+    /// Every open file whose path is `path` or below it (and still names
+    /// it: detached files are left out).
     pub fn files_at(&self, path: &RelPath) -> Vec<Arc<OpenFile<H>>> {
         let prefix = format!("{}/", path.as_str());
         self.files
@@ -174,8 +185,20 @@ impl<H> HandleTable<H> {
             .values()
             .filter(|f| {
                 let p = f.path();
-                p == *path || path.is_root() || p.as_str().starts_with(&prefix)
+                !f.is_detached()
+                    && (p == *path || path.is_root() || p.as_str().starts_with(&prefix))
             })
+            .cloned()
+            .collect()
+    }
+
+    /// Every open file of inode `ino` (detached or not).
+    pub fn files_of(&self, ino: Ino) -> Vec<Arc<OpenFile<H>>> {
+        self.files
+            .lock()
+            .expect("handle table lock")
+            .values()
+            .filter(|f| f.ino == ino)
             .cloned()
             .collect()
     }
@@ -198,6 +221,14 @@ impl<H> HandleTable<H> {
             if let Ok(new) = RelPath::new(&format!("{}{rest}", to.as_str())) {
                 *p = new;
             }
+        }
+    }
+
+    /// `path` (and everything below it) was removed or replaced: the files
+    /// open there no longer name anything at their paths.
+    pub fn detach(&self, path: &RelPath) {
+        for f in self.files_at(path) {
+            f.detached.store(true, Ordering::SeqCst);
         }
     }
 
@@ -241,6 +272,40 @@ mod tests {
         assert_eq!(t.file(fh).unwrap().path().as_str(), "g");
         assert!(t.remove_file(fh).is_some());
         assert!(t.file(fh).is_none());
+    }
+
+    #[test]
+    fn a_detached_file_no_longer_follows_its_old_path() {
+        let t: HandleTable<()> = HandleTable::default();
+        let p = RelPath::new("d/f").unwrap();
+        let fh = t.insert_file(OpenFile::new(
+            2,
+            p.clone(),
+            OpenFlags::default(),
+            false,
+            (),
+            0,
+            0,
+        ));
+        let other = t.insert_file(OpenFile::new(
+            3,
+            RelPath::new("g").unwrap(),
+            OpenFlags::default(),
+            false,
+            (),
+            0,
+            0,
+        ));
+        t.detach(&RelPath::new("d").unwrap());
+        assert!(t.file(fh).unwrap().is_detached());
+        assert!(!t.file(other).unwrap().is_detached());
+        assert!(t.files_at(&p).is_empty());
+        t.rename(&p, &RelPath::new("h").unwrap());
+        assert_eq!(
+            t.file(fh).unwrap().path(),
+            p,
+            "a rename of its old name is not its own"
+        );
     }
 
     #[test]

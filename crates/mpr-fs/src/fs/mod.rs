@@ -176,6 +176,11 @@ pub fn open_flags(flags: i32) -> (OpenFlags, bool) {
     )
 }
 
+/// The start of the hidden names in the mount's root under which files
+/// removed or replaced while open live until their last close
+/// ([`Fs::unlink`], [`Fs::rename`]).
+pub const ASIDE_PREFIX: &str = ".mpr-removed-";
+
 /// `renameat2(2)` flags the file system looks at.
 pub mod rename_flags {
     /// Fail if the target exists.
@@ -314,6 +319,10 @@ impl<B: Backend> Fs<B> {
         }
         // The old handle belongs to a lost session: nothing to close.
         st.handle = None;
+        if of.is_detached() {
+            // Its path names another file now, or none.
+            return Err(FsError::NotFound);
+        }
         let (h, attr) = self.backend.open(&of.path(), of.flags).await?;
         let h = Arc::new(h);
         st.handle = Some(h.clone());
@@ -446,12 +455,12 @@ impl<B: Backend> Fs<B> {
                     self.run(|| self.backend.truncate(&p, size)).await?;
                 }
             }
+            // Every descriptor of this file (removed while open or not)
+            // now appends from the new end.
+            for of in self.handles.files_of(ino) {
+                of.set_end(size, false);
+            }
             if let Ok(p) = &path {
-                for of in self.handles.files_at(p) {
-                    if of.path() == *p {
-                        of.set_end(size, false);
-                    }
-                }
                 self.attrs.lock().expect("attr lock").invalidate(p);
             }
         }
@@ -475,10 +484,13 @@ impl<B: Backend> Fs<B> {
                 Ok((attr, ttl))
             }
             Err(_) => {
-                let mut attr = current;
+                // Removed or replaced while open: what the kernel is told
+                // of it from now on must hold the new size too.
+                let mut v = self.versions.lock().expect("version lock");
                 if let Some(size) = req.size {
-                    attr.size = size;
+                    v.detached_resized(ino, size, true);
                 }
+                let attr = v.last_attr(ino).unwrap_or(current);
                 Ok((attr, Duration::ZERO))
             }
         }
@@ -507,6 +519,10 @@ impl<B: Backend> Fs<B> {
             let mut attrs = self.attrs.lock().expect("attr lock");
             let now = Instant::now();
             for e in list {
+                if path.is_root() && e.name.starts_with(ASIDE_PREFIX) {
+                    // Removed while open, gone at its last close.
+                    continue;
+                }
                 let Ok(child) = path.join(&e.name) else {
                     continue;
                 };
@@ -654,8 +670,15 @@ impl<B: Backend> Fs<B> {
         )
         .await?;
         of.mark_dirty();
-        let path = of.path();
-        self.attrs.lock().expect("attr lock").invalidate(&path);
+        if of.is_detached() {
+            self.versions
+                .lock()
+                .expect("version lock")
+                .detached_resized(of.ino, at + u64::from(len), false);
+        } else {
+            let path = of.path();
+            self.attrs.lock().expect("attr lock").invalidate(&path);
+        }
         Ok(len)
     }
 
@@ -676,12 +699,27 @@ impl<B: Backend> Fs<B> {
     }
 
     /// `fsync`: everything written is durable on the server when this
-    /// returns.
+    /// returns. Through a descriptor that cannot write (which a server may
+    /// refuse to flush: SMB answers access denied), the file's writing
+    /// descriptors are flushed instead, as a local disk syncs the file
+    /// whichever descriptor asks.
     pub async fn fsync(&self, fh: u64) -> Result<(), FsError> {
         let of = self.file(fh)?;
+        if !of.flags.write {
+            for w in self.handles.files_of(of.ino) {
+                if w.flags.write {
+                    self.sync_one(&w).await?;
+                }
+            }
+            return Ok(());
+        }
+        self.sync_one(&of).await
+    }
+
+    async fn sync_one(&self, of: &OpenFile<B::Handle>) -> Result<(), FsError> {
         of.take_dirty();
         let r = self
-            .run_handle(&of, |h| async move { self.backend.flush(&h).await })
+            .run_handle(of, |h| async move { self.backend.flush(&h).await })
             .await;
         if r.is_err() {
             of.mark_dirty();
@@ -729,9 +767,77 @@ impl<B: Backend> Fs<B> {
     /// `unlink`.
     pub async fn unlink(&self, parent: Ino, name: &str) -> Result<(), FsError> {
         let path = self.child(parent, name)?;
+        if self.is_open(&path)
+            && let Ok(aside) = self.move_aside(&path).await
+        {
+            // Its descriptors keep it; the server removes it at the last
+            // close (SMB's delete-pending), and its name is free at once.
+            self.removed(&path);
+            self.handles.detach(&aside);
+            let _ = self.run(|| self.backend.unlink(&aside)).await;
+            return Ok(());
+        }
         self.run(|| self.backend.unlink(&path)).await?;
         self.removed(&path);
         Ok(())
+    }
+
+    /// Whether a file is open through this mount at `path`.
+    fn is_open(&self, path: &RelPath) -> bool {
+        self.handles
+            .files_at(path)
+            .iter()
+            .any(|f| f.path() == *path)
+    }
+
+    /// Moves a file that is open through this mount out of the way, to a
+    /// hidden name in the mount's root (left out of its listings), before
+    /// it is removed or replaced: SMB keeps the name of a removed file
+    /// that is still open until its last close (and refuses a new file
+    /// there meanwhile), and refuses to replace a file that is open, while
+    /// it lets an open file be renamed. NFS clients do the same ("silly
+    /// rename").
+    async fn move_aside(&self, path: &RelPath) -> Result<RelPath, FsError> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stamp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let aside = RelPath::root().join(&format!(
+            "{ASIDE_PREFIX}{stamp:x}-{}-{n}",
+            std::process::id()
+        ))?;
+        self.run(|| self.backend.rename(path, &aside)).await?;
+        // Its descriptors follow it, and must hold a server handle before
+        // it is removed, as it cannot be opened again by path afterwards: a
+        // handle closed by `park`, or of an older session, is opened now
+        // (a failure shows at the descriptor's next use).
+        self.handles.rename(path, &aside);
+        for of in self.handles.files_at(&aside) {
+            let _ = self.run(|| self.current_handle(&of)).await;
+        }
+        Ok(aside)
+    }
+
+    /// Closes the back-end handles of `files` (opened again by path at
+    /// their next use): SMB refuses to rename a directory while a file
+    /// below it is open. A handle in use by a call right now is left open.
+    async fn park(&self, files: &[Arc<OpenFile<B::Handle>>]) {
+        for of in files {
+            let mut st = of.state.write().await;
+            let Some(h) = st.handle.take() else {
+                continue;
+            };
+            match Arc::try_unwrap(h) {
+                Ok(h) => {
+                    let r = tokio::time::timeout(self.cfg.op_timeout, self.backend.close(h))
+                        .await
+                        .unwrap_or(Err(FsError::TimedOut));
+                    self.conn.observe(&r);
+                }
+                Err(h) => st.handle = Some(h),
+            }
+        }
     }
 
     /// `rmdir`.
@@ -744,6 +850,7 @@ impl<B: Backend> Fs<B> {
 
     fn removed(&self, path: &RelPath) {
         self.inodes.lock().expect("inode lock").remove(path);
+        self.handles.detach(path);
         self.attrs.lock().expect("attr lock").invalidate_tree(path);
     }
 
@@ -774,8 +881,36 @@ impl<B: Backend> Fs<B> {
             self.run(|| self.backend.stat(&from)).await?;
             return Ok(());
         }
-        self.run(|| self.backend.rename(&from, &to)).await?;
+        // A file open at the target is moved aside first (its descriptors
+        // keep reading it), and removed once the new file is in place.
+        let aside = if self.is_open(&to)
+            && self.run(|| self.backend.stat(&from)).await?.kind != FileKind::Directory
+        {
+            Some(self.move_aside(&to).await?)
+        } else {
+            None
+        };
+        let below: Vec<_> = self
+            .handles
+            .files_at(&from)
+            .into_iter()
+            .filter(|f| f.path() != from)
+            .collect();
+        self.park(&below).await;
+        if let Err(e) = self.run(|| self.backend.rename(&from, &to)).await {
+            if let Some(aside) = &aside
+                && self.run(|| self.backend.rename(aside, &to)).await.is_ok()
+            {
+                self.handles.rename(aside, &to);
+            }
+            return Err(e);
+        }
+        if let Some(aside) = &aside {
+            self.handles.detach(aside);
+            let _ = self.run(|| self.backend.unlink(aside)).await;
+        }
         self.inodes.lock().expect("inode lock").rename(&from, &to);
+        self.handles.detach(&to);
         self.handles.rename(&from, &to);
         let mut attrs = self.attrs.lock().expect("attr lock");
         attrs.invalidate_tree(&from);

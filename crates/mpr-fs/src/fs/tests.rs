@@ -350,6 +350,186 @@ async fn a_file_removed_while_open_keeps_its_attributes() {
 }
 
 #[tokio::test]
+async fn a_file_removed_while_open_shows_the_size_its_own_writes_and_cuts_give() {
+    let (fs, b) = fs_with(cfg()).await;
+    let (e, o) = fs
+        .create(ROOT_INO, "f", RW | oflags::O_CREAT)
+        .await
+        .unwrap();
+    fs.write(o.fh, 0, b"abc").await.unwrap();
+    fs.unlink(ROOT_INO, "f").await.unwrap();
+    fs.write(o.fh, 5, b"xy").await.unwrap();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 7);
+    let cut = SetAttr {
+        size: Some(20),
+        fh: Some(o.fh),
+        ..SetAttr::default()
+    };
+    assert_eq!(fs.setattr(e.ino, cut).await.unwrap().0.size, 20);
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 20);
+    // A new file at the same name is another file: cutting it leaves the
+    // open one alone, and the open one is never opened again there.
+    let (n, o2) = fs
+        .create(ROOT_INO, "f", RW | oflags::O_CREAT | oflags::O_TRUNC)
+        .await
+        .unwrap();
+    assert_ne!(n.ino, e.ino);
+    fs.write(o2.fh, 0, b"new").await.unwrap();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 20);
+    b.disconnect();
+    assert_eq!(
+        fs.read(o.fh, 0, 10).await.unwrap_err(),
+        FsError::NotFound,
+        "not the new file's content"
+    );
+    assert_eq!(fs.read(o2.fh, 0, 10).await.unwrap(), b"new");
+}
+
+#[tokio::test]
+async fn appends_after_a_cut_of_a_file_removed_while_open_start_at_the_cut() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put("f", b"0123456789");
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let app = fs.open(e.ino, RW | oflags::O_APPEND).await.unwrap();
+    let rw = fs.open(e.ino, RW).await.unwrap();
+    fs.unlink(ROOT_INO, "f").await.unwrap();
+    let cut = SetAttr {
+        size: Some(4),
+        fh: Some(rw.fh),
+        ..SetAttr::default()
+    };
+    fs.setattr(e.ino, cut).await.unwrap();
+    // The kernel puts the append at its size, 4; the size at open (10)
+    // must no longer be the floor.
+    fs.write(app.fh, 4, b"ab").await.unwrap();
+    assert_eq!(fs.read(rw.fh, 0, 100).await.unwrap(), b"0123ab");
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 6);
+}
+
+#[tokio::test]
+async fn a_file_replaced_by_a_rename_while_open_is_detached_too() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put("target", b"old");
+    b.put("tmp", b"fresh!");
+    let t = fs.lookup(ROOT_INO, "target").await.unwrap();
+    let o = fs.open(t.ino, RW).await.unwrap();
+    fs.rename(ROOT_INO, "tmp", ROOT_INO, "target", 0)
+        .await
+        .unwrap();
+    fs.write(o.fh, 3, b"4567").await.unwrap();
+    assert_eq!(fs.getattr(t.ino).await.unwrap().0.size, 7);
+    assert_eq!(
+        b.get("target").unwrap(),
+        b"fresh!",
+        "the new file is untouched"
+    );
+}
+
+#[tokio::test]
+async fn files_removed_or_replaced_while_open_are_moved_aside_and_removed() {
+    let (fs, b) = fs_with(cfg()).await;
+    let (_, o) = fs
+        .create(ROOT_INO, "f", RW | oflags::O_CREAT)
+        .await
+        .unwrap();
+    fs.write(o.fh, 0, b"abc").await.unwrap();
+    fs.unlink(ROOT_INO, "f").await.unwrap();
+    assert_eq!(b.get("f"), None);
+    assert!(
+        b.list(&RelPath::root()).await.unwrap().is_empty(),
+        "moved aside, then removed on the server"
+    );
+    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), b"abc");
+    // The name is free at once.
+    let (t, second) = fs
+        .create(ROOT_INO, "f", RW | oflags::O_CREAT | oflags::O_EXCL)
+        .await
+        .unwrap();
+    fs.write(second.fh, 0, b"second").await.unwrap();
+
+    b.put("new", b"new");
+    let viewer = fs.open(t.ino, 0).await.unwrap();
+    fs.rename(ROOT_INO, "new", ROOT_INO, "f", 0).await.unwrap();
+    assert_eq!(b.get("f").unwrap(), b"new");
+    let names: Vec<String> = b
+        .list(&RelPath::root())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["f"], "nothing left aside");
+    assert_eq!(fs.read(viewer.fh, 0, 10).await.unwrap(), b"second");
+    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), b"abc");
+}
+
+#[tokio::test]
+async fn a_file_removed_while_open_keeps_working_though_its_handle_was_closed() {
+    let (fs, b) = fs_with(cfg()).await;
+    let d = fs.mkdir(ROOT_INO, "d").await.unwrap();
+    let e = fs.mkdir(ROOT_INO, "e").await.unwrap();
+    b.put("e/x", b"");
+    let (_, o) = fs.create(d.ino, "f", RW | oflags::O_CREAT).await.unwrap();
+    // A rename that fails after the files below were closed on the
+    // server (to be opened again at their next use).
+    assert_eq!(
+        fs.rename(ROOT_INO, "d", ROOT_INO, "e", 0)
+            .await
+            .unwrap_err(),
+        FsError::NotEmpty
+    );
+    fs.unlink(d.ino, "f").await.unwrap();
+    fs.write(o.fh, 0, b"still here").await.unwrap();
+    assert_eq!(fs.read(o.fh, 0, 20).await.unwrap(), b"still here");
+
+    // The same after a lost session: the removal reconnects and opens
+    // the file again before it goes.
+    let (_, o) = fs.create(e.ino, "g", RW | oflags::O_CREAT).await.unwrap();
+    b.disconnect();
+    fs.unlink(e.ino, "g").await.unwrap();
+    fs.write(o.fh, 0, b"after").await.unwrap();
+    assert_eq!(fs.read(o.fh, 0, 20).await.unwrap(), b"after");
+}
+
+#[tokio::test]
+async fn listings_leave_out_what_is_moved_aside() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put(&format!("{ASIDE_PREFIX}x"), b"");
+    fs.mkdir(ROOT_INO, "d").await.unwrap();
+    b.put("d/.mpr-removed-y", b"");
+    let root = fs.opendir(ROOT_INO).await.unwrap();
+    let names: Vec<String> = fs
+        .readdir(root, 0)
+        .unwrap()
+        .into_iter()
+        .map(|(_, s)| s.name)
+        .collect();
+    assert_eq!(names, [".", "..", "d"]);
+    let d = fs.lookup(ROOT_INO, "d").await.unwrap();
+    let dh = fs.opendir(d.ino).await.unwrap();
+    assert_eq!(fs.readdir(dh, 0).unwrap().len(), 3, "only in the root");
+}
+
+#[tokio::test]
+async fn fsync_through_a_read_only_descriptor_syncs_the_file() {
+    let (fs, b) = fs_with(cfg()).await;
+    b.put("f", b"abc");
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let ro = fs.open(e.ino, 0).await.unwrap();
+    fs.fsync(ro.fh).await.unwrap();
+    let w = fs.open(e.ino, oflags::O_WRONLY).await.unwrap();
+    fs.write(w.fh, 0, b"x").await.unwrap();
+    fs.fsync(ro.fh).await.unwrap();
+    fs.fsync(w.fh).await.unwrap();
+    b.fail_next(vec![FsError::NoSpace]);
+    assert_eq!(
+        fs.fsync(ro.fh).await.unwrap_err(),
+        FsError::NoSpace,
+        "the writing descriptor's flush answers"
+    );
+}
+
+#[tokio::test]
 async fn unknown_handles_are_ebadf() {
     let (fs, _b) = fs_with(cfg()).await;
     assert_eq!(

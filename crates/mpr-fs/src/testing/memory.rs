@@ -471,8 +471,12 @@ impl Backend for MemBackend {
         })
     }
 
+    /// Like SMB, refuses to flush a handle opened without write access.
     async fn flush(&self, h: &MemHandle) -> Result<(), FsError> {
         self.enter().await?;
+        if !h.write {
+            return Err(FsError::PermissionDenied);
+        }
         self.with(|s| s.file(h).map(|_| ()))
     }
 

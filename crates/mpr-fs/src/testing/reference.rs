@@ -241,7 +241,9 @@ fn outcome<T>(r: io::Result<T>, f: impl FnOnce(T) -> Outcome) -> Outcome {
 
 struct Side {
     root: PathBuf,
-    files: Vec<(File, Mode)>,
+    /// Open descriptors with how they were opened and the path they were
+    /// opened at (for the report).
+    files: Vec<(File, Mode, String)>,
 }
 
 impl Side {
@@ -271,7 +273,7 @@ impl Side {
                 o.truncate(*truncate);
                 let r = o.open(at(path));
                 outcome(r, |f| {
-                    self.files.push((f, *mode));
+                    self.files.push((f, *mode, path.clone()));
                     Outcome::Ok
                 })
             }
@@ -280,7 +282,7 @@ impl Side {
                     return Outcome::Ok;
                 }
                 let i = slot % self.files.len();
-                let (f, _) = self.files.remove(i);
+                let (f, _, _) = self.files.remove(i);
                 outcome(f.sync_all().map(|_| drop(f)), |_| Outcome::Ok)
             }
             Op::Read { slot, offset, len } => {
@@ -346,12 +348,23 @@ impl Side {
         }
     }
 
-    fn slot(&self, slot: usize) -> Option<&(File, Mode)> {
+    fn slot(&self, slot: usize) -> Option<(&File, Mode)> {
         if self.files.is_empty() {
             None
         } else {
-            Some(&self.files[slot % self.files.len()])
+            let (f, m, _) = &self.files[slot % self.files.len()];
+            Some((f, *m))
         }
+    }
+
+    /// The open descriptors in slot order, as `path (mode)`.
+    fn describe_files(&self) -> String {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, (_, m, p))| format!("{i}: {p:?} ({m:?})"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -494,6 +507,14 @@ fn run_in(mount: &Path, model: &Path, seed: u64, steps: usize) -> Result<(), Box
                 what,
             }))
         };
+        let open_before = match op {
+            Op::Close { .. }
+            | Op::Read { .. }
+            | Op::Write { .. }
+            | Op::SetLen { .. }
+            | Op::Fsync { .. } => Some(reference.describe_files()),
+            _ => None,
+        };
         let got = sut.apply(&op);
         let want = reference.apply(&op);
         if got != want {
@@ -501,8 +522,15 @@ fn run_in(mount: &Path, model: &Path, seed: u64, steps: usize) -> Result<(), Box
                 Outcome::Data(d) => format!("{} bytes", d.len()),
                 o => format!("{o:?}"),
             };
+            let slots = open_before
+                .map(|d| format!(" (open descriptors, by slot modulo their number: {d})"))
+                .unwrap_or_default();
             return fail(
-                format!("the mount gave {}, the model {}", short(&got), short(&want)),
+                format!(
+                    "the mount gave {}, the model {}{slots}",
+                    short(&got),
+                    short(&want)
+                ),
                 &ops,
             );
         }

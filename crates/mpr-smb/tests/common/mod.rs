@@ -1,6 +1,11 @@
 //! The loopback smbd of scripts/test-servers.sh (its settings from the env
-//! file `start` writes), and a scratch directory per test inside its share.
+//! file `start` writes), and a scratch directory per test inside its share;
+//! [`mounted`]: mpr's own file system over it, mounted, with a colleague's
+//! second session; [`smbd`]: a private smbd a test may stop and start.
 #![allow(dead_code)]
+
+pub mod mounted;
+pub mod smbd;
 
 use mpr_fs::handshake::Password;
 use mpr_fs::{Backend, RelPath};

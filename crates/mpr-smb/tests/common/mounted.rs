@@ -1,0 +1,201 @@
+//! mpr's own file system (`mpr_fs::Fs`) over [`SmbBackend`], mounted with
+//! `mpr_fs::session::mount` on a private temporary directory (through
+//! `fusermount3` when not root), rooted in a scratch directory of a share;
+//! and a colleague: a second SMB session of its own on the same directory,
+//! which changes files on the server directly, not through the mount.
+
+use super::Servers;
+use mpr_fs::fs::{Fs, FsConfig};
+use mpr_fs::testing::{TestMount, mount};
+use mpr_fs::{Backend, OpenFlags, RelPath};
+use mpr_smb::{SmbBackend, SmbConfig};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The configuration a test mount gets by default: production's, owned by
+/// the user running the test.
+pub fn config() -> FsConfig {
+    use std::os::unix::fs::MetadataExt;
+    let me = std::fs::metadata("/proc/self").expect("/proc/self");
+    FsConfig {
+        uid: me.uid(),
+        gid: me.gid(),
+        ..FsConfig::default()
+    }
+}
+
+/// A second session on the mount's directory, with a runtime of its own
+/// (smb2 runs its connection's tasks on the runtime that connected it).
+pub struct Colleague {
+    rt: tokio::runtime::Runtime,
+    /// The back end, rooted where the mount is.
+    pub backend: SmbBackend,
+}
+
+impl Colleague {
+    /// Connects a session for `cfg`.
+    pub fn connect(cfg: SmbConfig) -> Colleague {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let backend = SmbBackend::new(cfg);
+        rt.block_on(backend.connect())
+            .expect("the colleague's session connects");
+        Colleague { rt, backend }
+    }
+
+    /// Runs a call of the back end.
+    pub fn run<T>(&self, f: impl Future<Output = T>) -> T {
+        self.rt.block_on(f)
+    }
+
+    /// Replaces (or creates) `path` with `data`, as a colleague saving it.
+    pub fn put(&self, path: &str, data: &[u8]) {
+        let b = &self.backend;
+        let path = RelPath::new(path).expect("a valid path");
+        self.run(async {
+            let flags = OpenFlags {
+                write: true,
+                create: true,
+                truncate: true,
+                ..OpenFlags::default()
+            };
+            let (h, _) = b.open(&path, flags).await.expect("colleague opens");
+            b.write(&h, 0, data).await.expect("colleague writes");
+            b.close(h).await.expect("colleague closes");
+        });
+    }
+
+    /// Removes `path`.
+    pub fn unlink(&self, path: &str) {
+        let path = RelPath::new(path).expect("a valid path");
+        self.run(self.backend.unlink(&path))
+            .expect("colleague removes");
+    }
+
+    /// Appends `data` to `path`, as a colleague's program logging.
+    pub fn append(&self, path: &str, data: &[u8]) {
+        let b = &self.backend;
+        let path = RelPath::new(path).expect("a valid path");
+        self.run(async {
+            let flags = OpenFlags {
+                write: true,
+                ..OpenFlags::default()
+            };
+            let (h, attr) = b.open(&path, flags).await.expect("colleague opens");
+            b.write(&h, attr.size, data)
+                .await
+                .expect("colleague writes");
+            b.close(h).await.expect("colleague closes");
+        });
+    }
+}
+
+/// A mounted SMB share directory, unmounted and removed on drop.
+pub struct SmbMount {
+    /// The mount (taken on drop, before the directories go).
+    pub m: Option<TestMount<SmbBackend>>,
+    /// The mounted directory as the server sees it on its disk.
+    pub server_dir: PathBuf,
+    /// A second session on the same directory.
+    pub colleague: Colleague,
+    /// Whether to remove `server_dir` on drop.
+    remove: bool,
+    mnt: tempfile::TempDir,
+}
+
+impl SmbMount {
+    /// A fresh scratch directory `name` in the shared fixture's first
+    /// share, mounted with [`config`].
+    pub fn new(name: &str) -> SmbMount {
+        SmbMount::with(name, config())
+    }
+
+    /// Like [`SmbMount::new`], with `cfg`.
+    pub fn with(name: &str, cfg: FsConfig) -> SmbMount {
+        let servers = Servers::get();
+        let dirname = format!("mpr-smb-mount-{name}-{}", std::process::id());
+        let server_dir = servers.share_dir().join(&dirname);
+        let _ = std::fs::remove_dir_all(&server_dir);
+        // Made through SMB, so that it belongs to the server's user.
+        let root = Colleague::connect(servers.config(""));
+        root.run(root.backend.mkdir(&RelPath::new(&dirname).expect("a name")))
+            .expect("make the scratch directory");
+        let mut m = SmbMount::on(servers.config(&dirname), &server_dir, cfg);
+        m.remove = true;
+        m
+    }
+
+    /// Mounts the share and base of `smb` (whose directory on the server's
+    /// disk is `server_dir`) with `cfg`.
+    pub fn on(smb: SmbConfig, server_dir: &Path, cfg: FsConfig) -> SmbMount {
+        let mnt = tempfile::tempdir().expect("a temporary directory");
+        let at = mnt.path().join("m");
+        std::fs::create_dir(&at).expect("the mount point");
+        let colleague = Colleague::connect(smb.clone());
+        let m = mount(SmbBackend::new(smb), &at, cfg).unwrap_or_else(|e| {
+            panic!("mounting needs /dev/fuse and fusermount3 (scripts/ci-deps.sh): {e}")
+        });
+        SmbMount {
+            m: Some(m),
+            server_dir: server_dir.to_path_buf(),
+            colleague,
+            remove: false,
+            mnt,
+        }
+    }
+
+    /// The mount point.
+    pub fn path(&self) -> PathBuf {
+        self.mnt.path().join("m")
+    }
+
+    /// A path through the mount.
+    pub fn at(&self, rel: &str) -> PathBuf {
+        self.path().join(rel)
+    }
+
+    /// The same path on the server's disk (to check what really reached
+    /// it).
+    pub fn server(&self, rel: &str) -> PathBuf {
+        self.server_dir.join(rel)
+    }
+
+    /// The file system (its health).
+    pub fn fs(&self) -> &Fs<SmbBackend> {
+        &self.m.as_ref().expect("mounted").fs
+    }
+}
+
+impl Drop for SmbMount {
+    fn drop(&mut self) {
+        if let Some(m) = self.m.take() {
+            m.unmount();
+        }
+        if self.remove {
+            let _ = std::fs::remove_dir_all(&self.server_dir);
+        }
+    }
+}
+
+/// Waits up to `limit` for `f` to hold; whether it did.
+pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The errno of an I/O error (-1 if it has none).
+pub fn errno(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(-1)
+}
