@@ -89,15 +89,16 @@ cleanup() {
   "$MPR" use Y: --delete >/dev/null 2>&1
   if [ -n "$DBUS_PID" ]; then
     gio_ mount -u "smb://$HOST:$PORT/$SHARE" >/dev/null 2>&1
-    # Everything the private bus started, children first (gvfsd-fuse
-    # unmounts its FUSE path when it ends).
-    local pids=() queue=("$DBUS_PID") p
+    # The private bus and what is still its child. GVfs's daemons (started
+    # by the bus, then detached from it) end when their bus goes away, and
+    # gvfsd-fuse unmounts its FUSE path as it ends.
+    local pids=() queue=("$DBUS_PID") p c j
     while [ ${#queue[@]} -gt 0 ]; do
       p=${queue[0]}; queue=("${queue[@]:1}"); pids+=("$p")
       for c in $(pgrep -P "$p"); do queue+=("$c"); done
     done
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
-    sleep 0.2
+    for ((j = ${#pids[@]} - 1; j >= 0; j--)); do kill "${pids[j]}" 2>/dev/null; done
+    for _ in $(seq 20); do mountpoint -q "$B/xdg/gvfs" || break; sleep 0.1; done
     mountpoint -q "$B/xdg/gvfs" && fusermount3 -u -z "$B/xdg/gvfs"
   fi
   for m in "$B/sn" "$B/sn1"; do mountpoint -q "$m" && fusermount3 -u -z "$m"; done
