@@ -56,7 +56,9 @@ impl From<secret_service::Error> for CredError {
     fn from(e: secret_service::Error) -> CredError {
         use secret_service::Error as E;
         match e {
-            E::Unavailable => CredError::NoService("no D-Bus session bus or no Secret Service on it".into()),
+            E::Unavailable => {
+                CredError::NoService("no D-Bus session bus or no Secret Service on it".into())
+            }
             E::Locked | E::Prompt | E::PromptDisconnected => CredError::Locked,
             E::Zbus(zbus::Error::MethodError(name, text, _)) => {
                 let detail = format!("{name}: {}", text.unwrap_or_default());
@@ -68,9 +70,9 @@ impl From<secret_service::Error> for CredError {
                     _ => CredError::Other(detail),
                 }
             }
-            E::ZbusFdo(zbus::fdo::Error::ServiceUnknown(t) | zbus::fdo::Error::NameHasNoOwner(t)) => {
-                CredError::NoService(t)
-            }
+            E::ZbusFdo(
+                zbus::fdo::Error::ServiceUnknown(t) | zbus::fdo::Error::NameHasNoOwner(t),
+            ) => CredError::NoService(t),
             E::ZbusFdo(zbus::fdo::Error::AccessDenied(t)) => CredError::Denied(t),
             E::Zbus(zbus::Error::Address(t)) => CredError::NoService(t),
             E::Zbus(zbus::Error::InputOutput(io)) => CredError::NoService(io.to_string()),
@@ -143,7 +145,11 @@ impl Keyring {
     /// Connects to the Secret Service of the session bus, with an encrypted
     /// session (secrets do not cross the bus in clear).
     pub fn connect() -> Result<Keyring, CredError> {
-        let service = SecretService::connect(EncryptionType::Dh)?;
+        // No session bus at all is "no Secret Service", whatever the reason
+        // zbus gives (no address, a socket that is not there).
+        let bus = zbus::blocking::Connection::session()
+            .map_err(|e| CredError::NoService(format!("no D-Bus session bus: {e}")))?;
+        let service = SecretService::connect_with_existing(EncryptionType::Dh, bus)?;
         Ok(Keyring { service })
     }
 

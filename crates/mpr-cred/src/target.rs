@@ -286,7 +286,10 @@ mod tests {
         assert_eq!(t("smb://h/share"), Err(TargetError::HasPath));
         assert_eq!(t(r"\\h\share"), Err(TargetError::HasPath));
         assert_eq!(t("smb://bob@h"), Err(TargetError::HasUser));
-        assert_eq!(t("http://h"), Err(TargetError::UnknownScheme("http".into())));
+        assert_eq!(
+            t("http://h"),
+            Err(TargetError::UnknownScheme("http".into()))
+        );
         assert_eq!(t("h"), Err(TargetError::Syntax));
         assert_eq!(t("smb://h:x"), Err(TargetError::Syntax));
         assert_eq!(t("smb://h:70000"), Err(TargetError::Syntax));

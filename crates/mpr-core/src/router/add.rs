@@ -240,7 +240,11 @@ impl Router {
 
     /// The password saved for this provider, server and user, when the
     /// call has a user and no password and saved credentials are in use.
-    fn saved_password(&self, p: &Arc<dyn NetworkProvider>, call: &ConnectCall<'_>) -> Option<Secret> {
+    fn saved_password(
+        &self,
+        p: &Arc<dyn NetworkProvider>,
+        call: &ConnectCall<'_>,
+    ) -> Option<Secret> {
         let saved = self.saved.as_ref()?;
         let user = call.user.filter(|u| !u.is_empty())?;
         if call.password.is_some() {
@@ -405,7 +409,10 @@ mod tests {
             (last(&a), last(&b))
         };
         // The saved password goes to b only: a is asked without one.
-        assert_eq!(add(r"\\h\s", Some("bob"), None), (None, Some("pw-b".into())));
+        assert_eq!(
+            add(r"\\h\s", Some("bob"), None),
+            (None, Some("pw-b".into()))
+        );
         // A password given wins; another user or server, or no user, gets none.
         assert_eq!(
             add(r"\\h\t", Some("bob"), Some("given")),
