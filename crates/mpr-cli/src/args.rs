@@ -132,9 +132,9 @@ pub enum Command {
     /// no password is given. `mpr use ... --savecred` saves one after a
     /// successful connect.
     ///
-    /// A TARGET is the server as a URL without a path: smb://host[:port],
-    /// sftp://host[:port], dav://host[:port] (WebDAV over HTTP),
-    /// davs://host[:port] (over HTTPS), or \\host[@port] (SMB). It is
+    /// A TARGET is the server as a URL without a path: `smb://host[:port]`,
+    /// `sftp://host[:port]`, `dav://host[:port]` (WebDAV over HTTP),
+    /// `davs://host[:port]` (over HTTPS), or `\\host[@port]` (SMB). It is
     /// printed in URL form, without the scheme's default port.
     #[command(subcommand)]
     Cred(CredCommand),
@@ -258,8 +258,8 @@ pub enum CredCommand {
     /// Save the password of a user on a server (replacing what was saved
     /// for them).
     Add {
-        /// The server: smb://host[:port], sftp://..., dav://..., davs://...
-        /// or \\host[@port].
+        /// The server: `smb://host[:port]`, `sftp://...`, `dav://...`, `davs://...`
+        /// or `\\host[@port]`.
         target: OsString,
         /// The user.
         #[arg(long, value_name = "USER")]
