@@ -91,7 +91,7 @@ pub fn run(cli: Cli) -> Result {
             };
             let in_flight = Arc::new(InFlight::default());
             let mut router = build_router_watched(false, &in_flight)?;
-            router.use_saved_credentials(Arc::new(crate::cred::KeyringPasswords::default()));
+            router.use_saved_credentials(crate::cred::keyring_passwords());
             restore(&router, out, local.as_deref(), in_flight)
         }
     }
@@ -248,7 +248,7 @@ fn use_cmd(a: UseArgs) -> Result {
     };
     let in_flight = Arc::new(InFlight::default());
     let mut router = build_router_watched(true, &in_flight)?;
-    router.use_saved_credentials(Arc::new(crate::cred::KeyringPasswords::default()));
+    router.use_saved_credentials(crate::cred::keyring_passwords());
     let label = match (&local, auto_pick) {
         (Some(l), _) => format!("Connecting {l} to {remote}"),
         (None, true) => format!("Connecting a free drive letter to {remote}"),

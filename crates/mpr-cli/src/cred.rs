@@ -1,5 +1,5 @@
 //! Saved credentials: the `mpr cred` verbs, `mpr use --savecred`, and
-//! [`KeyringPasswords`], through which the router takes a saved password
+//! [`keyring_passwords`], through which the router takes a saved password
 //! when a connect or restore names a user and gives no password. The
 //! keyring is the user's Secret Service ([`mpr_cred`]); no secret is
 //! printed, logged or written anywhere else.
@@ -8,12 +8,10 @@ use crate::credentials::{prompt_password, read_password_stdin};
 use crate::error::CliError;
 use crate::output::{Cell, Out, Table, obj, stdout_line, warn};
 use mpr_core::plugin::Secret;
-use mpr_core::router::SavedCredentials;
-use mpr_cred::{CredError, Keyring, Target};
+use mpr_cred::{Keyring, KeyringPasswords, Target};
 use serde_json::json;
 use std::ffi::OsString;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Arc;
 
 type Result<T = (), E = CliError> = std::result::Result<T, E>;
 
@@ -147,43 +145,10 @@ pub fn savecred_store(
     }
 }
 
-/// Saved passwords for the router, from the keyring, connected on first
-/// use (a connect or restore without a user never touches it). A missing
-/// Secret Service means "nothing saved", silently; a locked keyring or
+/// Saved passwords for the router, from the keyring; a locked keyring or
 /// another failure is said once, as a warning.
-#[derive(Debug, Default)]
-pub struct KeyringPasswords {
-    keyring: OnceLock<Option<Mutex<Keyring>>>,
-    warned: AtomicBool,
-}
-
-impl KeyringPasswords {
-    fn warn_once(&self, e: &CredError) {
-        if !self.warned.swap(true, Ordering::Relaxed) {
-            warn(&format!("saved credentials cannot be used: {e}"));
-        }
-    }
-}
-
-impl SavedCredentials for KeyringPasswords {
-    fn password(&self, provider: &str, remote: &str, user: &str) -> Option<Secret> {
-        let target = Target::for_connection(provider, remote)?;
-        let keyring = self.keyring.get_or_init(|| match Keyring::connect() {
-            Ok(k) => Some(Mutex::new(k)),
-            Err(CredError::NoService(_)) => None,
-            Err(e) => {
-                self.warn_once(&e);
-                None
-            }
-        });
-        let keyring = keyring.as_ref()?.lock().ok()?;
-        match keyring.lookup(&target, user) {
-            Ok(found) => found,
-            Err(CredError::NoService(_)) => None,
-            Err(e) => {
-                self.warn_once(&e);
-                None
-            }
-        }
-    }
+pub fn keyring_passwords() -> Arc<KeyringPasswords> {
+    Arc::new(KeyringPasswords::new(|e| {
+        warn(&format!("saved credentials cannot be used: {e}"))
+    }))
 }

@@ -20,6 +20,10 @@ assert_eq!(keyring.delete(&nas, Some("alice"))?, 1);
 # Ok::<(), mpr_cred::CredError>(())
 ```
 
+[`KeyringPasswords`] hands saved passwords to the router
+(`Router::use_saved_credentials`), so that a connect or restore with a user
+and no password takes the one saved for that provider, server and user.
+
 Secrets are held in [`Secret`](mpr_core::plugin::Secret) (wiped when dropped,
 `***` in `Debug`); no error or `Debug` output of this crate carries one.
 */
@@ -29,5 +33,5 @@ Secrets are held in [`Secret`](mpr_core::plugin::Secret) (wiped when dropped,
 mod store;
 mod target;
 
-pub use store::{APPLICATION, CredError, Keyring, SCHEMA, Saved};
+pub use store::{APPLICATION, CredError, Keyring, KeyringPasswords, SCHEMA, Saved};
 pub use target::{Scheme, Target, TargetError};

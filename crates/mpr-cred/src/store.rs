@@ -3,10 +3,13 @@
 
 use crate::target::{Scheme, Target};
 use mpr_core::plugin::Secret;
+use mpr_core::router::SavedCredentials;
 use secret_service::EncryptionType;
 use secret_service::blocking::{Item, SecretService};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use zeroize::Zeroizing;
 
 /// The `application` attribute of every item mpr saves.
@@ -229,5 +232,70 @@ impl Keyring {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+/// Saved passwords for the router ([`SavedCredentials`]), from the keyring,
+/// connected on first use: a connect or restore without a user never
+/// touches it. A missing Secret Service means "nothing saved", silently; a
+/// locked keyring or another failure goes to `on_error`, once, and then
+/// also means "nothing saved" (a locked item is never unlocked here: that
+/// could wait for a person who is not there, at login).
+///
+/// ```no_run
+/// # fn router() -> mpr_core::router::Router { unimplemented!() }
+/// let mut router = router();
+/// router.use_saved_credentials(std::sync::Arc::new(mpr_cred::KeyringPasswords::new(
+///     |e| eprintln!("warning: saved credentials cannot be used: {e}"),
+/// )));
+/// ```
+pub struct KeyringPasswords {
+    keyring: OnceLock<Option<Mutex<Keyring>>>,
+    on_error: Box<dyn Fn(&CredError) + Send + Sync>,
+    reported: AtomicBool,
+}
+
+impl fmt::Debug for KeyringPasswords {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyringPasswords")
+    }
+}
+
+impl KeyringPasswords {
+    /// Saved passwords that report a failure (once) to `on_error`.
+    pub fn new(on_error: impl Fn(&CredError) + Send + Sync + 'static) -> KeyringPasswords {
+        KeyringPasswords {
+            keyring: OnceLock::new(),
+            on_error: Box::new(on_error),
+            reported: AtomicBool::new(false),
+        }
+    }
+
+    fn report(&self, e: &CredError) {
+        if !matches!(e, CredError::NoService(_)) && !self.reported.swap(true, Ordering::Relaxed) {
+            (self.on_error)(e);
+        }
+    }
+}
+
+impl SavedCredentials for KeyringPasswords {
+    fn password(&self, provider: &str, remote: &str, user: &str) -> Option<Secret> {
+        let target = Target::for_connection(provider, remote)?;
+        let keyring = self
+            .keyring
+            .get_or_init(|| match Keyring::connect() {
+                Ok(k) => Some(Mutex::new(k)),
+                Err(e) => {
+                    self.report(&e);
+                    None
+                }
+            })
+            .as_ref()?
+            .lock()
+            .ok()?;
+        keyring.lookup(&target, user).unwrap_or_else(|e| {
+            self.report(&e);
+            None
+        })
     }
 }
