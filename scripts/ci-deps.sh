@@ -40,6 +40,10 @@ PACKAGES=(
   dpkg-dev       # dpkg-architecture, dpkg-shlibdeps, dpkg-buildflags: building the .deb (scripts/check-deb.sh)
   lintian        # checks the .deb against Debian policy (scripts/check-deb.sh)
   fio            # fio --verify=crc32c on mpr's own SMB mount (crates/mpr-smb/tests/mount.rs)
+  gnome-keyring  # gnome-keyring-daemon: the real Secret Service of the saved-credential tests (scripts/test-keyring.sh)
+  dbus-daemon    # dbus-run-session: the private session bus the test keyring runs on
+  dbus-bin       # dbus-send: test-keyring.sh waits until the keyring owns org.freedesktop.secrets
+  libsecret-tools # secret-tool: the credential tests read the keyring as another client would
 )
 
 say() { printf 'ci-deps.sh: %s\n' "$*" >&2; }

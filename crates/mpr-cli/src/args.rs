@@ -122,6 +122,22 @@ pub enum Command {
     /// List the network providers.
     #[command(subcommand)]
     Provider(ProviderCommand),
+    /// List, save or delete saved credentials (like `cmdkey`).
+    ///
+    /// A saved credential is a password for one user on one server, kept in
+    /// your keyring: the Secret Service of your desktop session
+    /// (gnome-keyring, or KeePassXC with its Secret Service integration),
+    /// never in a file of mpr's. `mpr use` and `mpr restore` take it when
+    /// they connect to that server as that user through that provider and
+    /// no password is given. `mpr use ... --savecred` saves one after a
+    /// successful connect.
+    ///
+    /// A TARGET is the server as a URL without a path: `smb://host[:port]`,
+    /// `sftp://host[:port]`, `dav://host[:port]` (WebDAV over HTTP),
+    /// `davs://host[:port]` (over HTTPS), or `\\host[@port]` (SMB). It is
+    /// printed in URL form, without the scheme's default port.
+    #[command(subcommand)]
+    Cred(CredCommand),
     /// Follow the audit journal live, like `tail -f`.
     ///
     /// Prints the last records (--lines, default 10), then every new record
@@ -229,6 +245,51 @@ pub enum NotifyeeCommand {
     },
 }
 
+/// `mpr cred ...`.
+#[derive(Debug, Subcommand)]
+pub enum CredCommand {
+    /// List the saved credentials: target, provider and user (never the
+    /// password).
+    List {
+        /// Print one JSON object on standard output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save the password of a user on a server (replacing what was saved
+    /// for them).
+    Add {
+        /// The server: `smb://host[:port]`, `sftp://...`, `dav://...`, `davs://...`
+        /// or `\\host[@port]`.
+        target: OsString,
+        /// The user.
+        #[arg(long, value_name = "USER")]
+        user: OsString,
+        /// Read the password from standard input (one line).
+        #[arg(long, required_unless_present = "interactive")]
+        password_stdin: bool,
+        /// Ask for the password on the terminal, without echo.
+        #[arg(long, conflicts_with = "password_stdin")]
+        interactive: bool,
+        /// Print one JSON object on standard output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete what is saved for a server (for one user, or for all).
+    ///
+    /// Deleting what is not there is not an error: the result says how many
+    /// credentials were deleted.
+    Delete {
+        /// The server, as for `mpr cred add`.
+        target: OsString,
+        /// Only this user's credential.
+        #[arg(long, value_name = "USER")]
+        user: Option<OsString>,
+        /// Print one JSON object on standard output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// `--isolation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum IsolationArg {
@@ -299,6 +360,13 @@ pub struct UseArgs {
     /// (CONNECT_INTERACTIVE); an error when there is no terminal.
     #[arg(long, conflicts_with = "password_stdin")]
     pub interactive: bool,
+    /// Save the password in your keyring after a successful connect, for
+    /// this user on this server through the provider that connected (see
+    /// `mpr cred`); later connects and restores take it. Needs --user and
+    /// a password (--password-stdin or --interactive), and a Secret Service
+    /// (gnome-keyring, KeePassXC), checked before anything is connected.
+    #[arg(long, requires = "user", conflicts_with = "delete")]
+    pub savecred: bool,
     /// Print one JSON object on standard output.
     #[arg(long)]
     pub json: bool,

@@ -2,7 +2,7 @@
 //! [`crate::registry`]; [`run`] dispatches.
 
 use crate::args::{
-    Cli, Command, IsolationArg, NotifyeeCommand, PolicyArg, ProviderCommand, UseArgs,
+    Cli, Command, CredCommand, IsolationArg, NotifyeeCommand, PolicyArg, ProviderCommand, UseArgs,
 };
 use crate::credentials::{prompt_password, read_password_stdin};
 use crate::error::CliError;
@@ -50,6 +50,17 @@ pub fn run(cli: Cli) -> Result {
             registry::notifyee_remove(Out { json }, name)
         }
         Command::Provider(ProviderCommand::List { json }) => registry::provider_list(Out { json }),
+        Command::Cred(CredCommand::List { json }) => crate::cred::list(Out { json }),
+        Command::Cred(CredCommand::Add {
+            target,
+            user,
+            interactive,
+            json,
+            ..
+        }) => crate::cred::add(Out { json }, &target, &user, interactive),
+        Command::Cred(CredCommand::Delete { target, user, json }) => {
+            crate::cred::delete(Out { json }, &target, user.as_ref())
+        }
         // `watch` ends with success (Ctrl-C, or its reader went away) or
         // an error; its exit code carries nothing more.
         Command::Watch { json, lines } => crate::watch::watch(json, lines)
@@ -79,7 +90,8 @@ pub fn run(cli: Cli) -> Result {
                 None => None,
             };
             let in_flight = Arc::new(InFlight::default());
-            let router = build_router_watched(false, &in_flight)?;
+            let mut router = build_router_watched(false, &in_flight)?;
+            router.use_saved_credentials(crate::cred::keyring_passwords());
             restore(&router, out, local.as_deref(), in_flight)
         }
     }
@@ -173,6 +185,7 @@ fn use_cmd(a: UseArgs) -> Result {
                 || a.provider.is_some()
                 || a.persistent
                 || a.temporary
+                || a.savecred
             {
                 return Err(CliError::Usage(
                     "connect options need a remote name: mpr use [LOCAL] REMOTE".into(),
@@ -212,6 +225,19 @@ fn use_cmd(a: UseArgs) -> Result {
     if auto_pick {
         flags |= abi::CONNECT_REDIRECT;
     }
+    if a.savecred && !a.password_stdin && !a.interactive {
+        return Err(CliError::Usage(
+            "--savecred saves the password it is given: add --password-stdin or --interactive"
+                .into(),
+        ));
+    }
+    // Before anything is connected, remembered or asked: without a usable
+    // keyring, --savecred changes nothing at all.
+    let keyring = if a.savecred {
+        Some(crate::cred::savecred_check()?)
+    } else {
+        None
+    };
     let password = if a.password_stdin {
         Some(read_password_stdin()?)
     } else if a.interactive {
@@ -221,7 +247,8 @@ fn use_cmd(a: UseArgs) -> Result {
         None
     };
     let in_flight = Arc::new(InFlight::default());
-    let router = build_router_watched(true, &in_flight)?;
+    let mut router = build_router_watched(true, &in_flight)?;
+    router.use_saved_credentials(crate::cred::keyring_passwords());
     let label = match (&local, auto_pick) {
         (Some(l), _) => format!("Connecting {l} to {remote}"),
         (None, true) => format!("Connecting a free drive letter to {remote}"),
@@ -241,18 +268,38 @@ fn use_cmd(a: UseArgs) -> Result {
     let spinner = Spinner::start(label, in_flight);
     let result = router.add(&req);
     spinner.stop();
+    // --savecred: the password of a successful connect goes to the keyring.
+    let saved = match (&keyring, &result, &req.user, &req.password) {
+        (Some(k), Ok(o), Some(user), Some(pw)) => {
+            crate::cred::savecred_store(k, &o.provider, &o.remote, user, pw)
+        }
+        _ => None,
+    };
+    let o_user = req.user.clone();
     drop(req);
     match result {
-        Ok(o) => out.success(
-            obj(json!({
+        Ok(o) => {
+            let mut fields = obj(json!({
                 "local": o.local, "remote": o.remote, "provider": o.provider, "provider_name": o.provider_name,
                 "access_name": o.access_name, "directory": o.directory.display().to_string(), "remembered": o.remembered,
-            })),
-            || {
-                let what = o.local.clone().unwrap_or_else(|| o.directory.display().to_string());
-                stdout_line(&format!("{what} is now connected to {} ({}).", o.remote, o.provider_name));
-            },
-        ),
+            }));
+            if a.savecred {
+                fields.insert("saved_credential".into(), json!(saved));
+            }
+            out.success(fields, || {
+                let what = o
+                    .local
+                    .clone()
+                    .unwrap_or_else(|| o.directory.display().to_string());
+                stdout_line(&format!(
+                    "{what} is now connected to {} ({}).",
+                    o.remote, o.provider_name
+                ));
+                if let (Some(t), Some(u)) = (&saved, &o_user) {
+                    stdout_line(&format!("The password of {u} on {t} is saved."));
+                }
+            })
+        }
         Err(e) => Err(out.failure(e)),
     }
 }
@@ -362,10 +409,12 @@ fn restore(router: &Router, out: Out, only: Option<&str>, in_flight: Arc<InFligh
                     "{} was already connected to {}.",
                     r.entry.local, r.entry.remote
                 )),
+                // "Y: was not restored: ..." (a plain "Y:: ..." read as a
+                // doubled colon).
                 Err(e) => crate::output::error_line(
                     *e,
                     &format!(
-                        "{}: {}",
+                        "{} was not restored: {}",
                         r.entry.local,
                         r.detail.clone().unwrap_or_else(|| e.to_string())
                     ),

@@ -7,6 +7,7 @@
 //! | standard output closed by its reader (broken pipe) | 0 |
 //! | a `WN_*` failure | 1 |
 //! | a usage error, or an unusable configuration or environment | 2 |
+//! | the keyring (Secret Service) is missing, locked or refuses | 2 |
 //! | mpr's own failure: an I/O error writing its output, a bug | 3 |
 //! | a signal while asking for a password (SIGINT) | 128 + signal (130) |
 //!
@@ -44,6 +45,9 @@ pub enum CliError {
     /// `output::Out::failure` does that and returns this), so only the
     /// exit status is left.
     Wn(WnError),
+    /// The keyring of saved credentials cannot be used (no Secret
+    /// Service, locked, refused).
+    Keyring(mpr_cred::CredError),
     /// A signal ended the password prompt (the terminal is restored).
     Interrupted(i32),
     /// The reader of standard output went away: not an error.
@@ -57,10 +61,18 @@ impl CliError {
     /// The nearest `WN_*` code, for the JSON object of an error that is not
     /// a `WN_*` failure: `WN_BAD_PROFILE` for a malformed configuration
     /// file (as libmpr), `WN_NET_ERROR` (the generic failure) for an
-    /// internal error, `WN_BAD_VALUE` for everything else.
+    /// internal error, for the keyring `WN_NOT_SUPPORTED` when there is
+    /// none, `WN_ACCESS_DENIED` when it is locked or refuses and
+    /// `WN_NET_ERROR` for its other failures, `WN_BAD_VALUE` for
+    /// everything else.
     pub fn json_code(&self) -> WnError {
         match self {
             CliError::Wn(e) => *e,
+            CliError::Keyring(mpr_cred::CredError::NoService(_)) => WnError::NotSupported,
+            CliError::Keyring(mpr_cred::CredError::Locked | mpr_cred::CredError::Denied(_)) => {
+                WnError::AccessDenied
+            }
+            CliError::Keyring(mpr_cred::CredError::Other(_)) => WnError::NetError,
             CliError::Config(_) => WnError::BadProfile,
             CliError::Internal(_) => WnError::NetError,
             CliError::Clap(_)
@@ -83,6 +95,7 @@ impl fmt::Display for CliError {
             }
             CliError::Usage(m) | CliError::Config(m) | CliError::Environment(m) => f.write_str(m),
             CliError::Wn(e) => e.fmt(f),
+            CliError::Keyring(e) => e.fmt(f),
             CliError::Interrupted(sig) => write!(f, "interrupted by signal {sig}"),
             CliError::BrokenPipe => f.write_str("standard output was closed"),
             CliError::Internal(e) => write!(f, "internal error: {e:#}"),
@@ -133,9 +146,11 @@ pub fn exit_code(error: Option<&CliError>) -> u8 {
         CliError::Clap(c) if !c.use_stderr() => SUCCESS,
         CliError::BrokenPipe => SUCCESS,
         CliError::Wn(_) => WN_FAILURE,
-        CliError::Clap(_) | CliError::Usage(_) | CliError::Config(_) | CliError::Environment(_) => {
-            USAGE
-        }
+        CliError::Clap(_)
+        | CliError::Usage(_)
+        | CliError::Config(_)
+        | CliError::Environment(_)
+        | CliError::Keyring(_) => USAGE,
         CliError::Internal(_) => INTERNAL,
         CliError::Interrupted(sig) => u8::try_from(128 + sig).unwrap_or(INTERNAL),
     }
@@ -172,6 +187,13 @@ mod tests {
             (Err(CliError::Usage("--delete takes one name".into())), 2),
             (Err(CliError::Config("/etc/mpr/mpr.toml:4: x".into())), 2),
             (Err(CliError::Environment("HOME is not set".into())), 2),
+            (
+                Err(CliError::Keyring(mpr_cred::CredError::NoService(
+                    "no bus".into(),
+                ))),
+                2,
+            ),
+            (Err(CliError::Keyring(mpr_cred::CredError::Locked)), 2),
             (Err(CliError::Internal(anyhow::anyhow!("disk full"))), 3),
             (Err(CliError::Interrupted(2)), 130),
             (Err(CliError::Interrupted(15)), 143),

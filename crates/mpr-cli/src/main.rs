@@ -7,7 +7,7 @@
 //! [`registry`] (`notifyee` and `provider`), [`watch`] (following the
 //! journal), [`generate`] (man page and completions), [`output`] (tables,
 //! colour, JSON, error reports), [`progress`] (the spinner), [`credentials`]
-//! (passwords), [`error`] (how a command fails).
+//! (passwords), [`cred`] (saved credentials in the keyring), [`error`] (how a command fails).
 //!
 //! Every verb returns `Result<(), CliError>`; the exit status is decided in
 //! one place, [`error::exit_code`], from the type of the error: 0 success,
@@ -17,6 +17,7 @@
 
 mod args;
 mod commands;
+mod cred;
 mod credentials;
 mod error;
 mod generate;

@@ -378,6 +378,7 @@ pub fn report(e: &CliError, json: bool) {
         CliError::Usage(_)
         | CliError::Config(_)
         | CliError::Environment(_)
+        | CliError::Keyring(_)
         | CliError::Internal(_) => usage_line(&e.to_string()),
     }
     if json {

@@ -3,6 +3,7 @@
 mod bad_input;
 mod capi;
 mod contract;
+mod cred;
 mod credentials;
 mod docs_links;
 mod isolation;

@@ -13,7 +13,7 @@ use crate::WnError;
 use crate::event::{Event, OpKind, ProviderEvent, ProviderStartEvent, Status};
 use crate::lasterror;
 use crate::names::{LocalName, RemoteName};
-use crate::plugin::{Claim, ConnectCall, NetworkProvider};
+use crate::plugin::{Claim, ConnectCall, NetworkProvider, Secret};
 use mpr_abi as abi;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -189,10 +189,22 @@ impl Router {
             flags: req.flags,
             claimed: false,
         };
+        // A saved password (the keyring's) stands in for a missing one.
+        let add = |p: &Arc<dyn NetworkProvider>, call: &ConnectCall| match self
+            .saved_password(p, call)
+        {
+            Some(saved) => self.call_add(
+                p,
+                &ConnectCall {
+                    password: Some(&saved),
+                    ..*call
+                },
+                site,
+            ),
+            None => self.call_add(p, call, site),
+        };
         if let Some(p) = explicit {
-            return self
-                .call_add(p, &call, site)
-                .map(|()| (p, directory.clone()));
+            return add(p, &call).map(|()| (p, directory.clone()));
         }
         let capable: Vec<&Arc<dyn NetworkProvider>> = self
             .ready_providers()
@@ -214,14 +226,13 @@ impl Router {
                 .position(|c| Arc::ptr_eq(c, p))
                 .expect("a capable provider");
             match claims.answer(i) {
-                None => self.call_add(p, &call, site),
-                Some(Ok(())) => self.call_add(
+                None => add(p, &call),
+                Some(Ok(())) => add(
                     p,
                     &ConnectCall {
                         claimed: true,
                         ..call
                     },
-                    site,
                 ),
                 Some(Err(not_mine)) => {
                     lasterror::set(
@@ -265,6 +276,21 @@ impl Router {
             }
         }
         Err(e)
+    }
+
+    /// The password saved for this provider, server and user, when the
+    /// call has a user and no password and saved credentials are in use.
+    fn saved_password(
+        &self,
+        p: &Arc<dyn NetworkProvider>,
+        call: &ConnectCall<'_>,
+    ) -> Option<Secret> {
+        let saved = self.saved.as_ref()?;
+        let user = call.user.filter(|u| !u.is_empty())?;
+        if call.password.is_some() {
+            return None;
+        }
+        saved.password(p.key(), call.remote, user)
     }
 
     /// One `NPAddConnection3`, between its two events.
@@ -386,6 +412,98 @@ mod tests {
         assert_eq!(ids.len(), 3, "{events:?}");
         assert!(ids.iter().all(|i| *i == ids[0]));
         assert!(matches!(events.last(), Some(Event::Operation(o)) if o.result == 0 && o.notified));
+    }
+
+    /// A provider that records the password each add hands it.
+    #[derive(Debug)]
+    struct Seer {
+        key: &'static str,
+        answer: Result<(), WnError>,
+        seen: std::sync::Mutex<Vec<Option<String>>>,
+    }
+
+    impl NetworkProvider for Seer {
+        fn key(&self) -> &str {
+            self.key
+        }
+        fn display_name(&self) -> &str {
+            self.key
+        }
+        fn connection_caps(&self) -> u32 {
+            abi::WNNC_CON_ADDCONNECTION3
+        }
+        fn origin(&self) -> crate::plugin::Origin {
+            crate::plugin::Origin::BuiltIn
+        }
+        fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
+            let pw = call.password.map(|p| p.expose().to_string());
+            self.seen.lock().unwrap().push(pw);
+            self.answer
+        }
+        fn cancel_connection(&self, _: &crate::plugin::CancelCall<'_>) -> Result<(), WnError> {
+            Ok(())
+        }
+        fn get_connection(&self, _: &str, _: Option<&std::path::Path>) -> Result<String, WnError> {
+            Err(WnError::NotSupported)
+        }
+    }
+
+    /// One password, saved for provider `b`, user `bob`, server `h`.
+    #[derive(Debug)]
+    struct OneSaved;
+
+    impl super::super::SavedCredentials for OneSaved {
+        fn password(&self, provider: &str, remote: &str, user: &str) -> Option<Secret> {
+            (provider == "b" && remote.starts_with(r"\\h\") && user == "bob")
+                .then(|| Secret::new("pw-b".into()))
+        }
+    }
+
+    #[test]
+    fn a_saved_password_reaches_only_its_provider_and_only_when_none_was_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let seer = |key, answer| {
+            Arc::new(Seer {
+                key,
+                answer,
+                seen: Default::default(),
+            })
+        };
+        let (a, b) = (seer("a", Err(WnError::BadNetName)), seer("b", Ok(())));
+        let mut router = super::super::Router::new(super::super::RouterParts {
+            providers: vec![
+                super::super::ProviderSlot::Ready(a.clone()),
+                super::super::ProviderSlot::Ready(b.clone()),
+            ],
+            notifyees: vec![],
+            store: crate::state::Store::memory(),
+            drives_dir: dir.path().join("drives"),
+            runtime_dir: dir.path().join("run"),
+            observers: vec![],
+            max_retry_rounds: 1,
+        });
+        router.use_saved_credentials(Arc::new(OneSaved));
+        let add = |remote: &str, user: Option<&str>, password: Option<&str>| {
+            let mut req = AddRequest::new(super::super::AddApi::Use, None, remote, 0);
+            req.user = user.map(str::to_string);
+            req.password = password.map(|p| Secret::new(p.into()));
+            router.add(&req).unwrap();
+            let last = |p: &Seer| p.seen.lock().unwrap().last().cloned().flatten();
+            (last(&a), last(&b))
+        };
+        // The saved password goes to b only: a is asked without one.
+        assert_eq!(
+            add(r"\\h\s", Some("bob"), None),
+            (None, Some("pw-b".into()))
+        );
+        // A password given wins; another user or server, or no user, gets none.
+        assert_eq!(
+            add(r"\\h\t", Some("bob"), Some("given")),
+            (Some("given".into()), Some("given".into()))
+        );
+        assert_eq!(add(r"\\h\u", Some("eve"), None), (None, None));
+        assert_eq!(add(r"\\g\s", Some("bob"), None), (None, None));
+        assert_eq!(add(r"\\h\v", None, None), (None, None));
     }
 
     #[test]

@@ -44,7 +44,7 @@ use crate::WnError;
 use crate::config::{Isolation, Policy};
 use crate::event::Observer;
 use crate::lasterror;
-use crate::plugin::{ConnectNotifier, NetworkProvider};
+use crate::plugin::{ConnectNotifier, NetworkProvider, Secret};
 use crate::state::Store;
 use observe::Observers;
 use std::path::PathBuf;
@@ -114,6 +114,18 @@ pub struct RouterParts {
     pub max_retry_rounds: u32,
 }
 
+/// Where the router finds a saved password (the user's keyring, in `mpr`)
+/// for a connection asked for with a user and no password: each provider
+/// is asked for its own, so a password saved for one kind of server never
+/// reaches another provider.
+pub trait SavedCredentials: Send + Sync + std::fmt::Debug {
+    /// The password saved for `user` on the server of `remote` (a
+    /// validated remote name) through the provider with key `provider`,
+    /// if any. Failures are the implementation's to report; they mean
+    /// `None` here.
+    fn password(&self, provider: &str, remote: &str, user: &str) -> Option<Secret>;
+}
+
 /// The Multiple Provider Router.
 #[derive(Debug)]
 pub struct Router {
@@ -124,6 +136,7 @@ pub struct Router {
     runtime_dir: PathBuf,
     observers: Observers,
     max_retry_rounds: u32,
+    saved: Option<Arc<dyn SavedCredentials>>,
 }
 
 /// Records the router's own failure detail and returns the error.
@@ -164,7 +177,15 @@ impl Router {
             runtime_dir: parts.runtime_dir,
             observers: Observers::new(parts.observers),
             max_retry_rounds: parts.max_retry_rounds,
+            saved: None,
         }
+    }
+
+    /// Sets where saved passwords come from: an add or restore with a user
+    /// and no password then takes the one saved for that provider, server
+    /// and user.
+    pub fn use_saved_credentials(&mut self, saved: Arc<dyn SavedCredentials>) {
+        self.saved = Some(saved);
     }
 
     /// Adds an observer of the router's events (after those it was built
