@@ -35,12 +35,14 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The fuzz targets are a workspace of their own (fuzz/): keep them formatted
-# and compiling. Type-checking only, without libFuzzer's C++ build, and in
-# the same target directory, so it reuses clippy's work (a few seconds);
-# `bash scripts/fuzz.sh` runs them (docs/fuzzing.md).
-echo "== fuzz targets (check only)"
+# and linted (type-checking without libFuzzer's C++ build, in the same target
+# directory, so it reuses clippy's work), then run every one for 20 s
+# (scripts/fuzz.sh installs cargo-fuzz through scripts/fuzz-deps.sh when it
+# is missing; docs/fuzzing.md).
+echo "== fuzz targets (lint, then 20 s each)"
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --manifest-path fuzz/Cargo.toml --no-default-features --locked --target-dir target -- -D warnings
+bash scripts/fuzz.sh all 20
 echo "== cargo deny (bans, licenses, sources; deny.toml)"
 command -v cargo-deny >/dev/null || cargo install --locked --quiet cargo-deny
 cargo deny --log-level error check bans licenses sources

@@ -3,6 +3,7 @@
 mod bad_input;
 mod capi;
 mod contract;
+mod crash;
 mod cred;
 mod credentials;
 mod docs_links;

@@ -341,3 +341,49 @@ fn refuses_plugin_below_a_sticky_world_writable_directory() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
     check_refused(&e, &p, "world-writable (mode 1777, sticky bit or not)");
 }
+
+// See: issue 11 (every file that configuration names is opened without
+// blocking and refused unless regular: sftp's `ssh_config` too).
+#[test]
+fn a_strange_ssh_config_is_refused_at_once() {
+    let e = Env::new();
+    let (paths, _listener) = strange_paths(&e);
+    for (path, what) in &paths {
+        let shown = path.display().to_string();
+        e.config(&format!(
+            "[providers]\norder = [\"sftp\"]\n[providers.sftp]\nssh_config = \"{shown}\"\n"
+        ));
+        let r = mpr_within(
+            &e,
+            &[
+                "use",
+                "Z:",
+                "sftp://127.0.0.1:1/x",
+                "--provider",
+                "sftp",
+                "--json",
+            ],
+            BOUND,
+        );
+        assert_eq!(r.wn(), 5, "{shown}: {r:?}");
+        assert!(
+            r.stderr.contains("ssh_config") && r.stderr.contains(&shown) && r.stderr.contains(what),
+            "{shown}: {}",
+            r.stderr
+        );
+        // The provider refused it within 100 ms (its own time, as the
+        // journal records it, not the whole command's).
+        let took = e
+            .journal()
+            .iter()
+            .rev()
+            .find(|r| r["event"] == "provider")
+            .and_then(|r| r["duration_us"].as_u64())
+            .unwrap_or_else(|| panic!("{shown}: no provider event in the journal"));
+        assert!(took < 100_000, "{shown}: refused after {took} µs");
+        assert!(
+            !crate::servers::mounted_under(&e.path("drives")),
+            "{shown}: something was mounted"
+        );
+    }
+}

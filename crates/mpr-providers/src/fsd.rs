@@ -110,7 +110,10 @@ pub fn start(program: &Path, req: &Request, log: &Path, timeout: Duration) -> Re
 }
 
 /// Spawns the server: own process group, stdin and stdout piped, stderr to
-/// `log`, its pid recorded.
+/// `log`, its pid recorded. The server needs no start gate like the other
+/// helpers (see `helper.rs`): it does nothing before it has read its whole
+/// request, which is written only once the pid is on record, and a killed
+/// `mpr` closes the pipe, so the server exits at once.
 fn spawn(program: &Path, log: &Path) -> std::io::Result<Child> {
     if let Some(dir) = log.parent() {
         mpr_core::state::ensure_private_dir(dir)?;
@@ -120,13 +123,16 @@ fn spawn(program: &Path, log: &Path) -> std::io::Result<Child> {
         .write(true)
         .truncate(true)
         .open(log)?;
-    let child = Command::new(program)
+    let mut child = Command::new(program)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(err)
         .process_group(0)
         .spawn()?;
-    record_pid(log, child.id());
+    if let Err(e) = record_pid(log, child.id()) {
+        kill(&mut child);
+        return Err(e);
+    }
     Ok(child)
 }
 

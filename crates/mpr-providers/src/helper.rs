@@ -6,14 +6,31 @@
 //! terminal does not reach it. Its output goes to a log file in the runtime
 //! directory, which the provider reads to classify a failure. A password
 //! reaches it on standard input, never in its argv.
+//!
+//! A helper is bound to the `mpr` process that starts it until its pid is
+//! on record: it starts as `/bin/sh`, which waits on a pipe ("the gate")
+//! and only then `exec`s the helper program (same pid, same process group).
+//! `mpr` opens the gate after it has written the pid file, so a connect
+//! killed at any moment leaves either a helper whose pid the next command
+//! finds (and kills: [`kill_recorded`]), or a shell that reads end-of-file
+//! on the gate and exits without ever mounting.
 
 use mpr_core::plugin::Secret;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
+
+/// Held while a gate is inheritable for a spawn, so that a helper started
+/// at the same moment on another thread (a restore starts them in
+/// parallel) does not inherit it too.
+static SPAWNING: Mutex<()> = Mutex::new(());
+
+/// How long [`kill_recorded`] waits for a killed helper to be gone.
+const KILL_WAIT: Duration = Duration::from_secs(2);
 
 /// How a start ended.
 #[derive(Debug)]
@@ -35,13 +52,18 @@ pub struct Helper {
 }
 
 impl Helper {
-    /// Spawns `cmd` in its own process group, output to `log`, and writes
-    /// `stdin_secret` (plus a newline) to its standard input.
+    /// Spawns `cmd` in its own process group, behind its gate (see the
+    /// module's docs), output to `log`, and writes `stdin_secret` (plus a
+    /// newline) to its standard input. Only the program and arguments, the
+    /// environment changes and the working directory of `cmd` are used. A
+    /// program that is not found is `NotFound`, as [`Command::spawn`] would
+    /// say.
     pub fn spawn(
-        mut cmd: Command,
+        cmd: Command,
         log: &Path,
         stdin_secret: Option<&Secret>,
     ) -> std::io::Result<Helper> {
+        find_program(Path::new(cmd.get_program()))?;
         if let Some(dir) = log.parent() {
             mpr_core::state::ensure_private_dir(dir)?;
         }
@@ -51,24 +73,66 @@ impl Helper {
             .truncate(true)
             .open(log)?;
         let err = out.try_clone()?;
-        cmd.stdout(out).stderr(err).process_group(0);
-        cmd.stdin(if stdin_secret.is_some() {
+        // A stale pid file must not name someone else's process.
+        let _ = std::fs::remove_file(pid_path(log));
+        let (gate_out, gate_in) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let mut gated = Command::new("/bin/sh");
+        gated
+            .arg("-c")
+            .arg(format!(
+                "read -r _ </proc/self/fd/{} || exit 125; exec \"$@\"",
+                gate_out.as_raw_fd()
+            ))
+            .arg("helper-gate")
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => gated.env(k, v),
+                None => gated.env_remove(k),
+            };
+        }
+        if let Some(d) = cmd.get_current_dir() {
+            gated.current_dir(d);
+        }
+        gated.stdout(out).stderr(err).process_group(0);
+        gated.stdin(if stdin_secret.is_some() {
             Stdio::piped()
         } else {
             Stdio::null()
         });
-        let mut child = cmd.spawn()?;
+        let mut child = {
+            let _only_us = SPAWNING.lock().unwrap_or_else(PoisonError::into_inner);
+            let set = |flags| rustix::io::fcntl_setfd(&gate_out, flags);
+            let spawned = set(rustix::io::FdFlags::empty())
+                .map_err(std::io::Error::from)
+                .and_then(|()| gated.spawn());
+            set(rustix::io::FdFlags::CLOEXEC)?;
+            spawned?
+        };
         if let (Some(secret), Some(mut stdin)) = (stdin_secret, child.stdin.take()) {
             let mut line = zeroize::Zeroizing::new(secret.expose().as_bytes().to_vec());
             line.push(b'\n');
             // A helper that died before reading is reported by the wait.
             let _ = stdin.write_all(&line);
         }
-        record_pid(log, child.id());
-        Ok(Helper {
+        let recorded = record_pid(log, child.id());
+        let mut helper = Helper {
             child,
             log: log.to_path_buf(),
-        })
+        };
+        // Only a helper on record may start: one nobody could find again
+        // would outlive a kill of this process.
+        // The read end stays open here until then, so that this write
+        // never meets a closed pipe (no SIGPIPE for a C program using
+        // libmpr.so, even if the shell died meanwhile).
+        let opened = recorded.and_then(|()| (&std::fs::File::from(gate_in)).write_all(b"go\n"));
+        drop(gate_out);
+        if let Err(e) = opened {
+            helper.kill();
+            return Err(e);
+        }
+        Ok(helper)
     }
 
     /// The helper's pid.
@@ -134,8 +198,8 @@ impl Helper {
 
 /// Records `pid` as the helper whose log is `log` (in the pid file beside
 /// it), so that a later command can find it.
-pub fn record_pid(log: &Path, pid: u32) {
-    let _ = std::fs::write(pid_path(log), pid.to_string());
+pub fn record_pid(log: &Path, pid: u32) -> std::io::Result<()> {
+    std::fs::write(pid_path(log), pid.to_string())
 }
 
 /// The pid file beside a helper's log.
@@ -186,6 +250,12 @@ pub fn kill_recorded(log: &Path) {
     if let Some(pid) = pid {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
+    // A helper killed inside its mount(2) still completes it: wait until it
+    // is gone, so that the unmount that follows sees that mount.
+    let deadline = Instant::now() + KILL_WAIT;
+    while running(log) == Some(true) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// Forgets a helper's pid file (it has exited), keeping its log.
@@ -193,10 +263,45 @@ pub fn forget_pid(log: &Path) {
     let _ = std::fs::remove_file(pid_path(log));
 }
 
-/// Forgets a helper's log and pid file.
+/// `NotFound` (as `exec` would say) unless `program` names an executable
+/// file: itself when it has a `/`, else one in `$PATH`.
+fn find_program(program: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let found = if program.as_os_str().as_encoded_bytes().contains(&b'/') {
+        executable(program)
+    } else {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|d| executable(&d.join(program))))
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(std::io::Error::from_raw_os_error(
+            rustix::io::Errno::NOENT.raw_os_error(),
+        ))
+    }
+}
+
+/// Forgets a helper's log, pid file and private copies.
 pub fn forget(log: &Path) {
     let _ = std::fs::remove_file(log);
     let _ = std::fs::remove_file(pid_path(log));
+    for what in PRIVATE_COPIES {
+        let _ = std::fs::remove_file(private_copy(log, what));
+    }
+}
+
+/// What a provider may keep beside a helper's log ([`private_copy`]).
+const PRIVATE_COPIES: [&str; 1] = ["ssh_config"];
+
+/// Where a provider keeps a private file `what` (one of a fixed few: the
+/// `ssh_config` copy) for the helper whose log is `log`; [`forget`]
+/// removes it with the log.
+pub fn private_copy(log: &Path, what: &str) -> PathBuf {
+    log.with_extension(what)
 }
 
 /// Where a provider keeps the log of the helper serving `dir`.

@@ -6,7 +6,14 @@
 //! ssh's own: keys, the agent and `~/.ssh/config` work as they do for `ssh`;
 //! a password given with `--password-stdin` reaches sshfs on its standard
 //! input (`-o password_stdin`), never in an argv. `[providers.sftp]
-//! ssh_config` names an ssh configuration file passed as `ssh -F`.
+//! ssh_config` names an ssh configuration file passed as `ssh -F`: mpr
+//! opens it first (without blocking, and only if it is a regular file of
+//! sane size: a FIFO or a device there is refused at once, `WN_ACCESS_DENIED`)
+//! and hands ssh a private copy of what it read, beside the helper's log,
+//! so that ssh reads what was checked. (ssh closes every inherited
+//! descriptor when it starts, so an open `/dev/fd/N` cannot reach it; and
+//! sshfs runs ssh again on every reconnect, so the copy lives as long as
+//! the connection.)
 
 use crate::helper::{Helper, Start, log_path};
 use crate::options::SftpOptions;
@@ -14,6 +21,7 @@ use crate::{Failure, mount};
 use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -54,6 +62,45 @@ pub fn parse(remote: &str) -> Result<Target, WnError> {
         return Err(WnError::BadNetName);
     }
     Ok(t)
+}
+
+/// Reads the `ssh_config` file, refusing at once (before a byte is read,
+/// without blocking) anything but a regular file of sane size, and writes
+/// what it read to a private copy beside the helper's `log`, for ssh.
+/// Symbolic links are followed, as ssh follows them (a loop is refused);
+/// the file they lead to is checked. The error is the reason, in words.
+fn copy_ssh_config(path: &Path, log: &Path) -> Result<PathBuf, String> {
+    let real = std::fs::canonicalize(path).map_err(|e| {
+        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            format!("ssh_config {} is a loop of symbolic links", path.display())
+        } else {
+            format!("ssh_config {} cannot be opened: {e}", path.display())
+        }
+    })?;
+    let max = mpr_core::trust::MAX_TEXT_LEN;
+    let file = mpr_core::trust::open_regular(&real, max).map_err(|r| {
+        if real == path {
+            format!("ssh_config {r}")
+        } else {
+            format!(
+                "ssh_config {} (which is {}) {}",
+                path.display(),
+                real.display(),
+                r.unfit
+            )
+        }
+    })?;
+    let mut text = Vec::new();
+    // Bounded: the file may have grown since it was checked.
+    file.take(max)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("ssh_config {} cannot be read: {e}", path.display()))?;
+    let copy = crate::helper::private_copy(log, "ssh_config");
+    copy.parent()
+        .map_or(Ok(()), mpr_core::state::ensure_private_dir)
+        .and_then(|()| mpr_core::state::atomic_write(&copy, &text, 0o600))
+        .map_err(|e| format!("cannot copy ssh_config to {}: {e}", copy.display()))?;
+    Ok(copy)
 }
 
 /// The built-in SFTP provider.
@@ -184,6 +231,14 @@ impl NetworkProvider for Sftp {
             }
         }
         let dir = call.directory;
+        let log = log_path(&self.runtime_dir, "sftp", dir);
+        let config = match &self.opts.ssh_config {
+            Some(path) => Some(
+                copy_ssh_config(path, &log)
+                    .or_else(|why| Failure::new(WnError::AccessDenied, why).report(&self.name))?,
+            ),
+            None => None,
+        };
         crate::prepare_mount_point(dir, &self.name)?;
         let user = call.user.map(str::to_string).or(t.user.clone());
         let mut spec = String::new();
@@ -203,8 +258,8 @@ impl NetworkProvider for Sftp {
         if let Some(p) = t.port {
             cmd.arg("-p").arg(p.to_string());
         }
-        if let Some(cfg) = &self.opts.ssh_config {
-            cmd.arg("-F").arg(cfg);
+        if let Some(copy) = &config {
+            cmd.arg("-F").arg(copy);
         }
         let timeout = self.opts.connect_timeout;
         let mut o = format!(
@@ -218,7 +273,6 @@ impl NetworkProvider for Sftp {
             o.push_str(",BatchMode=yes");
         }
         cmd.arg("-o").arg(o);
-        let log = log_path(&self.runtime_dir, "sftp", dir);
         let mut helper = Helper::spawn(cmd, &log, password)
             .map_err(crate::spawn_failed("sshfs", "sshfs", &self.name))?;
         let probe_dir: PathBuf = dir.to_path_buf();

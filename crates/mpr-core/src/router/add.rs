@@ -190,19 +190,18 @@ impl Router {
             claimed: false,
         };
         // A saved password (the keyring's) stands in for a missing one.
-        let add = |p: &Arc<dyn NetworkProvider>, call: &ConnectCall| match self
-            .saved_password(p, call)
-        {
-            Some(saved) => self.call_add(
-                p,
-                &ConnectCall {
-                    password: Some(&saved),
-                    ..*call
-                },
-                site,
-            ),
-            None => self.call_add(p, call, site),
-        };
+        let add =
+            |p: &Arc<dyn NetworkProvider>, call: &ConnectCall| match self.saved_password(p, call) {
+                Some(saved) => self.call_add(
+                    p,
+                    &ConnectCall {
+                        password: Some(&saved),
+                        ..*call
+                    },
+                    site,
+                ),
+                None => self.call_add(p, call, site),
+            };
         if let Some(p) = explicit {
             return add(p, &call).map(|()| (p, directory.clone()));
         }

@@ -41,6 +41,8 @@
 //! (it runs plugin code), or the notifyee cannot be loaded. It runs as the
 //! caller, with the caller's environment and working directory.
 
+#[doc(hidden)]
+pub mod fuzzing;
 mod host;
 mod wire;
 
