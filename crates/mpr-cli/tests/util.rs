@@ -15,9 +15,18 @@ pub fn repo() -> PathBuf {
         .unwrap()
 }
 
+/// Where the tests make their files: Cargo's scratch directory, or
+/// `MPR_TEST_SCRATCH` when the tests run as a user who cannot write there
+/// (scripts/test-unprivileged.sh).
+pub fn scratch() -> PathBuf {
+    std::env::var_os("MPR_TEST_SCRATCH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")))
+}
+
 /// A directory for compiled plugins whose ancestors pass the trust checks.
 fn plugin_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugins");
+    let d = scratch().join("plugins");
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -149,7 +158,7 @@ impl From<Output> for Run {
 
 impl Env {
     pub fn new() -> Env {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("envs");
+        let base = scratch().join("envs");
         std::fs::create_dir_all(&base).unwrap();
         let root = tempfile::tempdir_in(&base).unwrap();
         // Plain directories with default permissions, as any harness makes

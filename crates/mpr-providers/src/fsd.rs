@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn the_server_is_found_only_as_an_executable_file() {
-        let d = tempfile_dir();
+        let d = tempfile_dir("find");
         assert_eq!(find(std::slice::from_ref(&d)), None);
         std::fs::create_dir(d.join(PROGRAM)).unwrap();
         assert_eq!(
@@ -186,8 +186,10 @@ mod tests {
         std::fs::remove_dir_all(&d).unwrap();
     }
 
-    fn tempfile_dir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("mpr-fsd-find-{}", std::process::id()));
+    /// A fresh directory of this test process, one per `test` (the tests
+    /// run at once).
+    fn tempfile_dir(test: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("mpr-fsd-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
@@ -195,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_server_that_exits_without_a_reply_is_reported_with_its_log() {
-        let d = tempfile_dir().join("x");
+        let d = tempfile_dir("start").join("x");
         std::fs::create_dir_all(&d).unwrap();
         let log = d.join("helpers").join("smb_x.log");
         let req: Request = serde_json::from_str(
