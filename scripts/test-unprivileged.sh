@@ -76,8 +76,9 @@ for d in "$(pwd -P)" "$target"; do
   done
 done
 
+# The test target's executable (the same build also lists the binaries).
 bin=$(cargo test -p mpr-cli --test integration --locked --no-run --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+  | grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 [ -x "$bin" ] || { echo "test-unprivileged.sh: cannot find the integration test binary" >&2; exit 1; }
 
 scratch=$HOME_DIR/mpr-scratch
