@@ -327,3 +327,28 @@ fn parse_call(line: &str) -> Call {
         fields,
     }
 }
+
+/// A loopback TCP port where nothing listens, held for as long as the
+/// value lives: the socket is bound but never listens, so a connect is
+/// refused and no other process can take the port meanwhile (a port of a
+/// dropped listener may be handed to another test's server at once).
+pub struct ClosedPort {
+    _socket: rustix::fd::OwnedFd,
+    /// The port.
+    pub port: u16,
+}
+
+impl ClosedPort {
+    pub fn new() -> ClosedPort {
+        use rustix::net::{AddressFamily, SocketType, bind, getsockname, socket};
+        let socket = socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        bind(&socket, &any).unwrap();
+        let addr = getsockname(&socket).unwrap();
+        let addr = std::net::SocketAddr::try_from(addr).unwrap();
+        ClosedPort {
+            _socket: socket,
+            port: addr.port(),
+        }
+    }
+}
