@@ -62,7 +62,7 @@ pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Result<Health, Strin
 /// failure it reported (the server has exited), or why it could not be
 /// started or did not answer (it is stopped).
 pub fn start(program: &Path, req: &Request, log: &Path, timeout: Duration) -> Result<u32, Failure> {
-    let mut child = spawn(program, log).map_err(|e| {
+    let mut child = spawn(program, &req.mountpoint, log).map_err(|e| {
         Failure::new(
             WnError::NoNetwork,
             format!("cannot run {}: {e}", program.display()),
@@ -109,12 +109,13 @@ pub fn start(program: &Path, req: &Request, log: &Path, timeout: Duration) -> Re
     Err(failure)
 }
 
-/// Spawns the server: own process group, stdin and stdout piped, stderr to
-/// `log`, its pid recorded. The server needs no start gate like the other
+/// Spawns the server: its mount point as its argument (for `ps`), own
+/// process group, stdin and stdout piped, stderr to `log`, its pid
+/// recorded. The server needs no start gate like the other
 /// helpers (see `helper.rs`): it does nothing before it has read its whole
 /// request, which is written only once the pid is on record, and a killed
 /// `mpr` closes the pipe, so the server exits at once.
-fn spawn(program: &Path, log: &Path) -> std::io::Result<Child> {
+fn spawn(program: &Path, mountpoint: &Path, log: &Path) -> std::io::Result<Child> {
     if let Some(dir) = log.parent() {
         mpr_core::state::ensure_private_dir(dir)?;
     }
@@ -124,6 +125,7 @@ fn spawn(program: &Path, log: &Path) -> std::io::Result<Child> {
         .truncate(true)
         .open(log)?;
     let mut child = Command::new(program)
+        .arg(mountpoint)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(err)
