@@ -62,17 +62,16 @@ fn row(e: &crate::util::Env, local: &str) -> (serde_json::Value, Duration) {
     (row, took)
 }
 
-#[test]
-fn an_smb_drive_rides_out_a_server_restart() {
-    let s = Servers::get();
-    let smbd = PrivateSmbd::start("restart");
+/// A test world whose SMB operations wait at most 3 s, with `local`
+/// connected to the share of `smbd`.
+fn connected(s: &Servers, smbd: &PrivateSmbd, local: &str) -> crate::util::Env {
     let e = s.provider_env("[providers.smb]\noperation_timeout = 3\n");
     let remote = format!(r"\\127.0.0.1@{}\share", smbd.port);
     let pw = format!("{}\n", s.password("MPR_TEST_SMB_PASSWORD_FILE"));
     let r = e.mpr_stdin(
         &[
             "use",
-            "R:",
+            local,
             &remote,
             "--provider",
             "smb",
@@ -84,6 +83,14 @@ fn an_smb_drive_rides_out_a_server_restart() {
         &pw,
     );
     assert_eq!(r.wn(), 0, "{r:?}");
+    e
+}
+
+#[test]
+fn an_smb_drive_rides_out_a_server_restart() {
+    let s = Servers::get();
+    let smbd = PrivateSmbd::start("restart");
+    let e = connected(&s, &smbd, "R:");
     let dir = e.path("drives/R");
     std::fs::write(dir.join("kept.txt"), "before\n").unwrap();
     assert_eq!(row(&e, "R:").0["status"], "OK");
@@ -143,24 +150,7 @@ fn an_smb_drive_rides_out_a_server_restart() {
 fn a_share_gone_from_its_server_is_unavailable_with_the_reason() {
     let s = Servers::get();
     let smbd = PrivateSmbd::start("gone");
-    let e = s.provider_env("[providers.smb]\noperation_timeout = 3\n");
-    let remote = format!(r"\\127.0.0.1@{}\share", smbd.port);
-    let pw = format!("{}\n", s.password("MPR_TEST_SMB_PASSWORD_FILE"));
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "G:",
-            &remote,
-            "--provider",
-            "smb",
-            "--user",
-            "mprtest",
-            "--password-stdin",
-            "--json",
-        ],
-        &pw,
-    );
-    assert_eq!(r.wn(), 0, "{r:?}");
+    let e = connected(&s, &smbd, "G:");
     let dir = e.path("drives/G");
     assert_eq!(row(&e, "G:").0["status"], "OK");
 
