@@ -25,6 +25,10 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "test-unprivileged.sh: run as root (it creates the account)" >&2; exit 1; }
 
 USER_NAME=mpruser
+# --prepare: only the set-up (steps 1-4), which scripts/test.sh does before
+# the root run too, since some root tests act as an ordinary user.
+prepare_only=false
+if [ "${1:-}" = --prepare ]; then prepare_only=true; shift; fi
 FILTERS=("$@")
 [ ${#FILTERS[@]} -gt 0 ] || FILTERS=(sftp:: smb_dav:: providers_common:: selection:: cred:: agent::)
 
@@ -77,12 +81,13 @@ for d in "$(pwd -P)" "$target"; do
 done
 
 # The test target's executable (the same build also lists the binaries).
+scratch=$HOME_DIR/mpr-scratch
+install -d -m 755 -o "$USER_NAME" -g "$USER_NAME" "$scratch"
+$prepare_only && exit 0
+
 bin=$(cargo test -p mpr-cli --test integration --locked --no-run --message-format=json 2>/dev/null \
   | grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 [ -x "$bin" ] || { echo "test-unprivileged.sh: cannot find the integration test binary" >&2; exit 1; }
-
-scratch=$HOME_DIR/mpr-scratch
-install -d -m 755 -o "$USER_NAME" -g "$USER_NAME" "$scratch"
 
 echo "== the user-facing tests again, as $USER_NAME (uid $(id -u "$USER_NAME")): ${FILTERS[*]}"
 cd "$HOME_DIR"

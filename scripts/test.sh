@@ -57,6 +57,11 @@ if [ "$(id -u)" -eq 0 ]; then
   command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
   bash scripts/check-deb.sh
 fi
+if [ "$(id -u)" -eq 0 ]; then
+  # The ordinary account and a way for it to the build (some root tests
+  # act as an ordinary user too).
+  bash scripts/test-unprivileged.sh --prepare
+fi
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"; stop_servers' EXIT
