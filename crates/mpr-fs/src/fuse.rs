@@ -308,12 +308,15 @@ impl<B: Backend> Filesystem for FuseFs<B> {
         reply: ReplyWrite,
     ) {
         let fs = self.fs.clone();
+        // The one copy: the session's buffer is reused for the next request.
         let data = data.to_vec();
         self.spawn(async move {
-            match fs.write(fh.0, offset, &data).await {
+            // Answered once queued; the task goes on until it has landed.
+            fs.write_behind(fh.0, offset, &data, |r| match r {
                 Ok(n) => reply.written(n),
                 Err(e) => reply.error(errno(&e)),
-            }
+            })
+            .await;
         });
     }
 
