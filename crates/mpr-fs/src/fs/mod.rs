@@ -658,7 +658,19 @@ impl<B: Backend> Fs<B> {
             exclusive: false,
             ..oflags
         };
-        let (h, attr) = self.run(|| self.backend.open(&path, oflags)).await?;
+        let (h, attr) = match self.run(|| self.backend.open(&path, oflags)).await {
+            Ok(r) => r,
+            Err(FsError::NotFound) => {
+                // Removed on the server while the kernel still holds the
+                // name (for up to the TTL): forget it here, and answer
+                // ESTALE, on which the kernel looks the name up again and
+                // retries the open, so an `open(O_CREAT)` creates the
+                // file anew instead of failing with ENOENT.
+                self.removed(&path);
+                return Err(FsError::Stale);
+            }
+            Err(e) => return Err(e),
+        };
         if attr.kind == FileKind::Directory {
             let _ = tokio::time::timeout(self.cfg.op_timeout, self.backend.close(h)).await;
             return Err(FsError::IsDirectory);
