@@ -286,6 +286,13 @@ impl<B: Backend> Filesystem for FuseFs<B> {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
+        // Bytes already read ahead are answered from this thread: one
+        // hand-over to a task and back less per request.
+        let _rt = self.rt.enter();
+        if let Some(d) = self.fs.read_ready(fh.0, offset, size) {
+            reply.data(&d);
+            return;
+        }
         let fs = self.fs.clone();
         self.spawn(async move {
             match fs.read(fh.0, offset, size).await {

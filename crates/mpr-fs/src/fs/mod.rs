@@ -734,6 +734,32 @@ impl<B: Backend> Fs<B> {
         .await
     }
 
+    /// `read` answered at once, without waiting for anything: from bytes
+    /// the handle already read ahead, when no write of the file is queued.
+    /// The session's thread calls it (within the runtime's context: it may
+    /// start fetches) before it hands the read to a task; `None`: call
+    /// [`Fs::read`].
+    pub fn read_ready(&self, fh: u64, offset: u64, size: u32) -> Option<Vec<u8>> {
+        let of = self.handles.file(fh)?;
+        if self
+            .handles
+            .files_of(of.ino)
+            .iter()
+            .any(|f| f.queue.is_busy())
+        {
+            return None;
+        }
+        let handle = {
+            let st = of.state.try_read().ok()?;
+            if st.generation != self.conn.generation() {
+                return None;
+            }
+            st.handle.clone()?
+        };
+        let plan = self.plan_read_ahead(&of, handle, offset, size)?;
+        prefetch::assemble_ready(&plan.covering, offset, size)
+    }
+
     /// The answer to a read from the handle's read-ahead, after starting
     /// the fetches that keep its window ahead; `None`: read directly.
     async fn read_ahead(
@@ -742,9 +768,6 @@ impl<B: Backend> Fs<B> {
         offset: u64,
         size: u32,
     ) -> Option<Vec<u8>> {
-        if self.cfg.read_ahead == 0 || self.cfg.attr_ttl.is_zero() {
-            return None;
-        }
         let handle = {
             let st = of.state.read().await;
             if st.generation != self.conn.generation() {
@@ -753,12 +776,36 @@ impl<B: Backend> Fs<B> {
             }
             st.handle.clone()?
         };
+        let plan = self.plan_read_ahead(of, handle, offset, size)?;
+        if plan.covering.is_empty() {
+            return None;
+        }
+        let d = prefetch::assemble(&plan.covering, offset, size).await;
+        if d.is_none() {
+            // A fetch failed: the direct read retries it as every call is.
+            of.read_ahead.reset();
+        }
+        d
+    }
+
+    /// Plans a read in the handle's window and starts the fetches that
+    /// keep it ahead (`None`: no read-ahead on this mount).
+    fn plan_read_ahead(
+        &self,
+        of: &OpenFile<B::Handle>,
+        handle: Arc<B::Handle>,
+        offset: u64,
+        size: u32,
+    ) -> Option<prefetch::Plan> {
+        if self.cfg.read_ahead == 0 || self.cfg.attr_ttl.is_zero() {
+            return None;
+        }
         let limits = prefetch::Limits {
             window: self.cfg.read_ahead,
             max_age: self.cfg.attr_ttl,
         };
-        let plan = of.read_ahead.plan(offset, size, limits, &self.budget);
-        for f in plan.fetches {
+        let mut plan = of.read_ahead.plan(offset, size, limits, &self.budget);
+        for f in std::mem::take(&mut plan.fetches) {
             let backend = self.backend.clone();
             let h = handle.clone();
             let bound = self.cfg.op_timeout;
@@ -770,15 +817,7 @@ impl<B: Backend> Fs<B> {
                 drop(f.reservation);
             }));
         }
-        if plan.covering.is_empty() {
-            return None;
-        }
-        let d = prefetch::assemble(&plan.covering, offset, size).await;
-        if d.is_none() {
-            // A fetch failed: the direct read retries it as every call is.
-            of.read_ahead.reset();
-        }
-        d
+        Some(plan)
     }
 
     /// `write` through to the server: all of `data` at `offset`, or at the

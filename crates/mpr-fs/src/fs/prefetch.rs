@@ -305,10 +305,33 @@ impl ReadAhead {
 /// Assembles the answer to a read of `size` bytes at `offset` from the
 /// chunks that cover it; `None` if a fetch failed.
 pub async fn assemble(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option<Vec<u8>> {
+    let mut data = Vec::with_capacity(covering.len());
+    for c in covering {
+        data.push(c.get().await?);
+    }
+    Some(join(covering, &data, offset, size))
+}
+
+/// As [`assemble`], only if every fetch it needs is done (and none
+/// failed): a read the session's thread can answer at once.
+pub fn assemble_ready(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option<Vec<u8>> {
+    if covering.is_empty() {
+        return None;
+    }
+    let mut data = Vec::with_capacity(covering.len());
+    for c in covering {
+        match &*c.rx.borrow() {
+            Some(Ok(d)) => data.push(d.clone()),
+            _ => return None,
+        }
+    }
+    Some(join(covering, &data, offset, size))
+}
+
+fn join(covering: &[Arc<Chunk>], data: &[Arc<Vec<u8>>], offset: u64, size: u32) -> Vec<u8> {
     let end = offset + u64::from(size);
     let mut out = Vec::with_capacity(size as usize);
-    for c in covering {
-        let data = c.get().await?;
+    for (c, data) in covering.iter().zip(data) {
         let have = c.offset + data.len() as u64;
         let from = offset.max(c.offset);
         let to = end.min(have);
@@ -320,7 +343,7 @@ pub async fn assemble(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option
             break;
         }
     }
-    Some(out)
+    out
 }
 
 #[cfg(test)]

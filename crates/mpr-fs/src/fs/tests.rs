@@ -843,3 +843,47 @@ async fn a_truncate_and_a_rename_wait_for_queued_writes() {
     assert!(b.get("g").unwrap() == pattern(1 << 20, 3));
     fs.release(o.fh).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_read_ahead_are_answered_at_once_but_never_past_a_queued_write() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    let data = pattern(4 << 20, 4);
+    b.put("f", &data);
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let o = fs.open(e.ino, RW).await.unwrap();
+    assert_eq!(fs.read_ready(o.fh, 0, K128), None, "no window yet");
+    fs.read(o.fh, 0, K128).await.unwrap();
+    fs.read(o.fh, u64::from(K128), K128).await.unwrap();
+    // The window's first MiB arrives; a read in it is answered at once.
+    let at = 2 * u64::from(K128);
+    assert!(
+        eventually_some(|| fs.read_ready(o.fh, at, K128)).await
+            == data[at as usize..][..K128 as usize]
+    );
+    // While a write of the file is queued, only the task may answer.
+    b.set_delay(Some(Duration::from_millis(50)));
+    let f2 = fs.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        f2.write_behind(o.fh, 3 * u64::from(K128), b"W", |r| {
+            let _ = tx.send(r);
+        })
+        .await;
+    });
+    rx.await.unwrap().unwrap();
+    assert_eq!(fs.read_ready(o.fh, 3 * u64::from(K128), 1), None);
+    assert_eq!(fs.read(o.fh, 3 * u64::from(K128), 1).await.unwrap(), b"W");
+    task.await.unwrap();
+    fs.release(o.fh).await.unwrap();
+}
+
+async fn eventually_some(f: impl Fn() -> Option<Vec<u8>>) -> Vec<u8> {
+    for _ in 0..200 {
+        if let Some(d) = f() {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("never answered at once");
+}
