@@ -103,6 +103,10 @@ pub enum FsError {
     /// Someone changed the file on the server since it was opened, and
     /// writing would overwrite their change (WebDAV's ETag check).
     Conflict(String),
+    /// The file a name stood for is gone on the server (removed there
+    /// while the kernel still held the name): the kernel looks the name
+    /// up again and retries (`ESTALE`).
+    Stale,
     /// The session is gone; the layer above reconnects and retries.
     Disconnected(String),
     /// The connect itself failed (handshake and reconnect).
@@ -132,7 +136,7 @@ impl FsError {
             FsError::InvalidName(_) => libc_errno::EINVAL,
             FsError::Busy => libc_errno::EBUSY,
             FsError::NotSupported => libc_errno::EOPNOTSUPP,
-            FsError::Conflict(_) => libc_errno::ESTALE,
+            FsError::Conflict(_) | FsError::Stale => libc_errno::ESTALE,
             FsError::Disconnected(_) | FsError::Connect(_) | FsError::TimedOut | FsError::Io(_) => {
                 libc_errno::EIO
             }
@@ -159,6 +163,7 @@ impl fmt::Display for FsError {
             FsError::Busy => f.write_str("the file is in use"),
             FsError::NotSupported => f.write_str("the protocol cannot do this"),
             FsError::Conflict(why) => write!(f, "changed on the server meanwhile: {why}"),
+            FsError::Stale => f.write_str("removed on the server: look the name up again"),
             FsError::Disconnected(why) => write!(f, "disconnected: {why}"),
             FsError::Connect(e) => e.fmt(f),
             FsError::TimedOut => f.write_str("timed out"),

@@ -286,6 +286,13 @@ impl<B: Backend> Filesystem for FuseFs<B> {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
+        // Bytes already read ahead are answered from this thread: one
+        // hand-over to a task and back less per request.
+        let _rt = self.rt.enter();
+        if let Some(d) = self.fs.read_ready(fh.0, offset, size) {
+            reply.data(&d);
+            return;
+        }
         let fs = self.fs.clone();
         self.spawn(async move {
             match fs.read(fh.0, offset, size).await {
@@ -308,12 +315,15 @@ impl<B: Backend> Filesystem for FuseFs<B> {
         reply: ReplyWrite,
     ) {
         let fs = self.fs.clone();
+        // The one copy: the session's buffer is reused for the next request.
         let data = data.to_vec();
         self.spawn(async move {
-            match fs.write(fh.0, offset, &data).await {
+            // Answered once queued; the task goes on until it has landed.
+            fs.write_behind(fh.0, offset, &data, |r| match r {
                 Ok(n) => reply.written(n),
                 Err(e) => reply.error(errno(&e)),
-            }
+            })
+            .await;
         });
     }
 

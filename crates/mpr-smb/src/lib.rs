@@ -54,6 +54,7 @@ use smb2::msg::query_info::InfoType;
 use smb2::msg::read::{ReadRequest, ReadResponse, SMB2_CHANNEL_NONE};
 use smb2::msg::set_info::SetInfoRequest;
 use smb2::msg::write::{WriteRequest, WriteResponse};
+use smb2::pack::WriteCursor;
 use smb2::pack::{FileTime, ReadCursor, Unpack};
 use smb2::types::flags::{FileAccessMask, FileAttributes};
 use smb2::types::{Command, CreditCharge, FileId, OplockLevel};
@@ -480,16 +481,10 @@ impl SmbBackend {
         let mut done = 0usize;
         while done < data.len() {
             let part = &data[done..];
-            let req = WriteRequest {
-                data_offset: 0x70,
+            let req = WriteBody {
                 offset: offset + done as u64,
                 file_id,
-                channel: 0,
-                remaining_bytes: 0,
-                write_channel_info_offset: 0,
-                write_channel_info_length: 0,
-                flags: 0,
-                data: part.to_vec(),
+                data: part,
             };
             let body = self
                 .call(live, Command::Write, &req, charge(part.len()))
@@ -908,6 +903,39 @@ impl Backend for SmbBackend {
     }
 }
 
+/// An SMB2 WRITE request that borrows its data (`smb2`'s `WriteRequest`
+/// owns it, which would copy every write once more before it is packed).
+struct WriteBody<'a> {
+    offset: u64,
+    file_id: FileId,
+    data: &'a [u8],
+}
+
+impl smb2::pack::Pack for WriteBody<'_> {
+    fn pack(&self, cursor: &mut WriteCursor) {
+        // The layout of [MS-SMB2] 2.2.21, as `WriteRequest` packs it: the
+        // data right after the 48 bytes of the fixed part (header 64 +
+        // 48 = 0x70), no channel, no flags.
+        cursor.write_u16_le(WriteRequest::STRUCTURE_SIZE);
+        cursor.write_u16_le(0x70);
+        cursor.write_u32_le(self.data.len() as u32);
+        cursor.write_u64_le(self.offset);
+        cursor.write_u64_le(self.file_id.persistent);
+        cursor.write_u64_le(self.file_id.volatile);
+        cursor.write_u32_le(0); // Channel
+        cursor.write_u32_le(0); // RemainingBytes
+        cursor.write_u16_le(0); // WriteChannelInfoOffset
+        cursor.write_u16_le(0); // WriteChannelInfoLength
+        cursor.write_u32_le(0); // Flags
+        if self.data.is_empty() {
+            // StructureSize 49 counts one byte of the buffer.
+            cursor.write_u8(0);
+        } else {
+            cursor.write_bytes(self.data);
+        }
+    }
+}
+
 /// Awaits futures together (they share one connection, so their requests
 /// are in flight at once), keeping their order.
 async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
@@ -981,6 +1009,38 @@ mod tests {
         let b = SmbBackend::new(c);
         assert_eq!(b.full(&RelPath::new("x/y").unwrap()), "base dir/x/y");
         assert_eq!(b.full(&RelPath::root()), "base dir");
+    }
+
+    #[test]
+    fn a_borrowed_write_packs_as_smb2s_own() {
+        use smb2::pack::Pack;
+        let file_id = FileId {
+            persistent: 0x0102_0304_0506_0708,
+            volatile: 0x1112_1314_1516_1718,
+        };
+        for data in [&b""[..], b"hello"] {
+            let mut ours = WriteCursor::new();
+            WriteBody {
+                offset: 77,
+                file_id,
+                data,
+            }
+            .pack(&mut ours);
+            let mut theirs = WriteCursor::new();
+            WriteRequest {
+                data_offset: 0x70,
+                offset: 77,
+                file_id,
+                channel: 0,
+                remaining_bytes: 0,
+                write_channel_info_offset: 0,
+                write_channel_info_length: 0,
+                flags: 0,
+                data: data.to_vec(),
+            }
+            .pack(&mut theirs);
+            assert_eq!(ours.into_inner(), theirs.into_inner());
+        }
     }
 
     #[test]

@@ -381,6 +381,32 @@ fn a_colleagues_change_is_read_whole_at_its_new_size_on_the_next_open() {
 }
 
 #[test]
+fn a_file_removed_on_the_server_can_be_created_again_at_once() {
+    let m = SmbMount::new("recreate");
+    fs::write(m.at("f"), b"old").unwrap();
+    // The kernel now holds the name, with its attributes, for a second.
+    assert_eq!(fs::metadata(m.at("f")).unwrap().len(), 3);
+    m.colleague.unlink("f");
+    // Within that second, `>` and `open(O_CREAT)` make it anew (the stale
+    // name is looked up again), and a plain open says it is gone.
+    fs::write(m.at("f"), b"new").unwrap();
+    assert_eq!(fs::read(m.server("f")).unwrap(), b"new");
+    assert_eq!(fs::read(m.at("f")).unwrap(), b"new");
+    assert_eq!(fs::metadata(m.at("f")).unwrap().len(), 3);
+    m.colleague.unlink("f");
+    let e = File::open(m.at("f")).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(m.at("f"))
+        .unwrap();
+    f.write_all(b"again").unwrap();
+    drop(f);
+    assert_eq!(fs::read(m.server("f")).unwrap(), b"again");
+}
+
+#[test]
 fn a_new_server_file_is_listed_within_a_second() {
     let m = SmbMount::new("listing");
     fs::write(m.at("ours"), b"").unwrap();

@@ -3,13 +3,16 @@
 //! A file handle keeps the back end's handle together with what is needed
 //! to open it again after the session was re-established (its path, kept
 //! current across renames, and its flags), the session generation it was
-//! opened in, the end-of-file position for `O_APPEND` writes, and whether
-//! it was written since the last flush. A directory handle keeps the
-//! listing taken when it was opened, so that `readdir` offsets stay stable
-//! while the program reads it.
+//! opened in, the end-of-file position for `O_APPEND` writes, whether it
+//! was written since the last flush, what is read ahead for it
+//! ([`ReadAhead`]) and its writes not landed yet ([`WriteQueue`]). A
+//! directory handle keeps the listing taken when it was opened, so that
+//! `readdir` offsets stay stable while the program reads it.
 
 use crate::backend::{FileKind, OpenFlags, RelPath};
 use crate::fs::inodes::Ino;
+use crate::fs::prefetch::ReadAhead;
+use crate::fs::writeback::WriteQueue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,6 +49,10 @@ pub struct OpenFile<H> {
     /// The back end's handle; read-locked while a call uses it,
     /// write-locked to open it again.
     pub state: tokio::sync::RwLock<HandleState<H>>,
+    /// What is read ahead for it.
+    pub read_ahead: ReadAhead,
+    /// Its writes answered but not landed yet.
+    pub queue: WriteQueue,
 }
 
 impl<H> OpenFile<H> {
@@ -76,6 +83,8 @@ impl<H> OpenFile<H> {
                 handle: Some(Arc::new(handle)),
                 generation,
             }),
+            read_ahead: ReadAhead::default(),
+            queue: WriteQueue::default(),
         }
     }
 

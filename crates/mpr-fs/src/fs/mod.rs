@@ -12,8 +12,15 @@
 //!   modification time are those it had at the last open ([`Opened`]);
 //!   attributes live at most [`FsConfig::attr_ttl`]; listings are never
 //!   cached.
-//! - **Write-through**: a write reaches the server before it is answered;
-//!   `flush` (each `close(2)`) and `fsync` make it durable there.
+//! - **Write-behind, exact at every sync point**: a write is answered once
+//!   it is queued, and several of a handle's writes are in flight at once
+//!   ([`writeback`]); `flush` (each `close(2)`) and `fsync` wait for them,
+//!   report any that failed, and make them durable on the server. A read,
+//!   size change, `getattr`, lookup or rename of the file waits for them
+//!   first.
+//! - **Read-ahead**: a handle read sequentially has the next few MiB asked
+//!   of the server in parallel ([`prefetch`]), never served past a change
+//!   made through the mount or an open of the file.
 //!
 //! The `fuser` adapter (`crate::fuse`) only translates the kernel's
 //! callbacks into calls on [`Fs`].
@@ -22,6 +29,8 @@ pub mod attrs;
 pub mod connection;
 pub mod handles;
 pub mod inodes;
+pub mod prefetch;
+pub mod writeback;
 
 use crate::backend::{Attr, Backend, FileKind, OpenFlags, RelPath, StatFs, Times};
 use crate::error::FsError;
@@ -58,6 +67,16 @@ pub struct FsConfig {
     pub uid: u32,
     /// The group shown for every file.
     pub gid: u32,
+    /// The largest read-ahead window of one handle, in bytes (default
+    /// 8 MiB; 0: no read-ahead).
+    pub read_ahead: u64,
+    /// The bound on what all handles together have read ahead (default
+    /// 64 MiB).
+    pub read_ahead_total: u64,
+    /// The bytes of one handle's writes that may be answered before they
+    /// reached the server (default 8 MiB; 0: each write reaches the
+    /// server before it is answered).
+    pub write_behind: u64,
 }
 
 impl Default for FsConfig {
@@ -71,6 +90,9 @@ impl Default for FsConfig {
             health_file: None,
             uid: 0,
             gid: 0,
+            read_ahead: 8 << 20,
+            read_ahead_total: 64 << 20,
+            write_behind: 8 << 20,
         }
     }
 }
@@ -191,7 +213,8 @@ pub mod rename_flags {
 
 /// The file system over one back end.
 pub struct Fs<B: Backend> {
-    backend: B,
+    backend: Arc<B>,
+    budget: Arc<prefetch::Budget>,
     cfg: FsConfig,
     inodes: Mutex<InodeTable>,
     attrs: Mutex<AttrCache>,
@@ -224,7 +247,8 @@ impl<B: Backend> Fs<B> {
             inodes: Mutex::new(InodeTable::new()),
             versions: Mutex::new(Versions::default()),
             handles: HandleTable::default(),
-            backend,
+            backend: Arc::new(backend),
+            budget: prefetch::Budget::new(cfg.read_ahead_total),
             cfg,
         }
     }
@@ -272,7 +296,7 @@ impl<B: Backend> Fs<B> {
                 Err(FsError::Disconnected(why)) => {
                     match self
                         .conn
-                        .reconnect(&self.backend, generation, why, deadline)
+                        .reconnect(&*self.backend, generation, why, deadline)
                         .await
                     {
                         Ok(()) => continue,
@@ -349,6 +373,42 @@ impl<B: Backend> Fs<B> {
         self.handles.file(fh).ok_or(FsError::BadHandle)
     }
 
+    /// Waits for the queued writes of every handle of `ino`, so that what
+    /// the server says of the file, or gives of it, includes them.
+    async fn settle(&self, ino: Ino) {
+        for of in self.handles.files_of(ino) {
+            of.queue.drain().await;
+        }
+    }
+
+    /// Waits for the queued writes of the files open at `path` (and below
+    /// it, with `below`).
+    async fn settle_path(&self, path: &RelPath, below: bool) {
+        for of in self.handles.files_at(path) {
+            if below || of.path() == *path {
+                of.queue.drain().await;
+            }
+        }
+    }
+
+    /// Waits for the queued writes of the files open in directory `dir`
+    /// (before it is listed: the sizes of a listing are cached).
+    async fn settle_children(&self, dir: &RelPath) {
+        for of in self.handles.files_at(dir) {
+            if of.path().parent().as_ref() == Some(dir) {
+                of.queue.drain().await;
+            }
+        }
+    }
+
+    /// The file's data changed through this mount (or it was opened
+    /// again): what its handles read ahead is dropped.
+    fn data_changed(&self, ino: Ino) {
+        for of in self.handles.files_of(ino) {
+            of.read_ahead.reset();
+        }
+    }
+
     /// Remembers fresh attributes of `path`; the TTL for the kernel.
     fn remember(&self, path: &RelPath, attr: &Attr) -> Duration {
         self.attrs
@@ -385,6 +445,7 @@ impl<B: Backend> Fs<B> {
     /// the kernel holds on it).
     pub async fn lookup(&self, parent: Ino, name: &str) -> Result<Entry, FsError> {
         let path = self.child(parent, name)?;
+        self.settle_path(&path, false).await;
         let (attr, ttl) = self.attr_of(&path).await?;
         Ok(self.entry(&path, attr, ttl))
     }
@@ -401,6 +462,7 @@ impl<B: Backend> Fs<B> {
     /// `getattr`: the attributes of `ino` and how long they may be
     /// trusted. A file removed while open shows its last attributes.
     pub async fn getattr(&self, ino: Ino) -> Result<(Attr, Duration), FsError> {
+        self.settle(ino).await;
         let path = match self.path(ino) {
             Ok(p) => p,
             Err(e) => {
@@ -426,6 +488,7 @@ impl<B: Backend> Fs<B> {
     /// the values already shown (anything else is `EPERM`: the protocols
     /// have no owners or modes to store).
     pub async fn setattr(&self, ino: Ino, req: SetAttr) -> Result<(Attr, Duration), FsError> {
+        self.settle(ino).await;
         let path = self.path(ino);
         let (current, _) = match &path {
             Ok(p) => self.attr_of(p).await?,
@@ -455,6 +518,7 @@ impl<B: Backend> Fs<B> {
                     self.run(|| self.backend.truncate(&p, size)).await?;
                 }
             }
+            self.data_changed(ino);
             // Every descriptor of this file (removed while open or not)
             // now appends from the new end.
             for of in self.handles.files_of(ino) {
@@ -501,6 +565,7 @@ impl<B: Backend> Fs<B> {
     /// listing for `readdir`.
     pub async fn opendir(&self, ino: Ino) -> Result<u64, FsError> {
         let path = self.path(ino)?;
+        self.settle_children(&path).await;
         let list = self.run(|| self.backend.list(&path)).await?;
         let mut slots = Vec::with_capacity(list.len() + 2);
         {
@@ -564,6 +629,9 @@ impl<B: Backend> Fs<B> {
             keep
         };
         self.remember(&path, attr);
+        // Close-to-open: nothing read ahead before this open is served
+        // after it.
+        self.data_changed(ino);
         let of = OpenFile::new(
             ino,
             path,
@@ -583,13 +651,26 @@ impl<B: Backend> Fs<B> {
     /// close-to-open coherence).
     pub async fn open(&self, ino: Ino, flags: i32) -> Result<Opened, FsError> {
         let path = self.path(ino)?;
+        self.settle(ino).await;
         let (oflags, _) = open_flags(flags);
         let oflags = OpenFlags {
             create: false,
             exclusive: false,
             ..oflags
         };
-        let (h, attr) = self.run(|| self.backend.open(&path, oflags)).await?;
+        let (h, attr) = match self.run(|| self.backend.open(&path, oflags)).await {
+            Ok(r) => r,
+            Err(FsError::NotFound) => {
+                // Removed on the server while the kernel still holds the
+                // name (for up to the TTL): forget it here, and answer
+                // ESTALE, on which the kernel looks the name up again and
+                // retries the open, so an `open(O_CREAT)` creates the
+                // file anew instead of failing with ENOENT.
+                self.removed(&path);
+                return Err(FsError::Stale);
+            }
+            Err(e) => return Err(e),
+        };
         if attr.kind == FileKind::Directory {
             let _ = tokio::time::timeout(self.cfg.op_timeout, self.backend.close(h)).await;
             return Err(FsError::IsDirectory);
@@ -609,6 +690,7 @@ impl<B: Backend> Fs<B> {
         flags: i32,
     ) -> Result<(Entry, Opened), FsError> {
         let path = self.child(parent, name)?;
+        self.settle_path(&path, false).await;
         let (oflags, _) = open_flags(flags);
         let oflags = OpenFlags {
             create: true,
@@ -637,9 +719,14 @@ impl<B: Backend> Fs<B> {
         self.attrs.lock().expect("attr lock").invalidate(path);
     }
 
-    /// `read`: up to `size` bytes at `offset` (fewer only at end of file).
+    /// `read`: up to `size` bytes at `offset` (fewer only at end of file),
+    /// from the handle's read-ahead when the pattern is sequential.
     pub async fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
         let of = self.file(fh)?;
+        self.settle(of.ino).await;
+        if let Some(d) = self.read_ahead(&of, offset, size).await {
+            return Ok(d);
+        }
         self.run_handle(
             &of,
             |h| async move { self.backend.read(&h, offset, size).await },
@@ -647,11 +734,138 @@ impl<B: Backend> Fs<B> {
         .await
     }
 
-    /// `write`: all of `data` at `offset`, or at the end of file for an
-    /// `O_APPEND` handle; it has reached the server when this returns.
+    /// `read` answered at once, without waiting for anything: from bytes
+    /// the handle already read ahead, when no write of the file is queued.
+    /// The session's thread calls it (within the runtime's context: it may
+    /// start fetches) before it hands the read to a task; `None`: call
+    /// [`Fs::read`].
+    pub fn read_ready(&self, fh: u64, offset: u64, size: u32) -> Option<Vec<u8>> {
+        let of = self.handles.file(fh)?;
+        if self
+            .handles
+            .files_of(of.ino)
+            .iter()
+            .any(|f| f.queue.is_busy())
+        {
+            return None;
+        }
+        let handle = {
+            let st = of.state.try_read().ok()?;
+            if st.generation != self.conn.generation() {
+                return None;
+            }
+            st.handle.clone()?
+        };
+        let plan = self.plan_read_ahead(&of, handle, offset, size)?;
+        prefetch::assemble_ready(&plan.covering, offset, size)
+    }
+
+    /// The answer to a read from the handle's read-ahead, after starting
+    /// the fetches that keep its window ahead; `None`: read directly.
+    async fn read_ahead(
+        &self,
+        of: &OpenFile<B::Handle>,
+        offset: u64,
+        size: u32,
+    ) -> Option<Vec<u8>> {
+        let handle = {
+            let st = of.state.read().await;
+            if st.generation != self.conn.generation() {
+                // Opened again by the direct read first.
+                return None;
+            }
+            st.handle.clone()?
+        };
+        let plan = self.plan_read_ahead(of, handle, offset, size)?;
+        if plan.covering.is_empty() {
+            return None;
+        }
+        let d = prefetch::assemble(&plan.covering, offset, size).await;
+        if d.is_none() {
+            // A fetch failed: the direct read retries it as every call is.
+            of.read_ahead.reset();
+        }
+        d
+    }
+
+    /// Plans a read in the handle's window and starts the fetches that
+    /// keep it ahead (`None`: no read-ahead on this mount).
+    fn plan_read_ahead(
+        &self,
+        of: &OpenFile<B::Handle>,
+        handle: Arc<B::Handle>,
+        offset: u64,
+        size: u32,
+    ) -> Option<prefetch::Plan> {
+        if self.cfg.read_ahead == 0 || self.cfg.attr_ttl.is_zero() {
+            return None;
+        }
+        let limits = prefetch::Limits {
+            window: self.cfg.read_ahead,
+            max_age: self.cfg.attr_ttl,
+        };
+        let mut plan = of.read_ahead.plan(offset, size, limits, &self.budget);
+        for f in std::mem::take(&mut plan.fetches) {
+            let backend = self.backend.clone();
+            let h = handle.clone();
+            let bound = self.cfg.op_timeout;
+            of.read_ahead.track(tokio::spawn(async move {
+                let r = tokio::time::timeout(bound, backend.read(&h, f.offset, f.len))
+                    .await
+                    .unwrap_or(Err(FsError::TimedOut));
+                let _ = f.tx.send(Some(r.map(Arc::new)));
+                drop(f.reservation);
+            }));
+        }
+        Some(plan)
+    }
+
+    /// `write` through to the server: all of `data` at `offset`, or at the
+    /// end of file for an `O_APPEND` handle; it has reached the server
+    /// when this returns (after the handle's writes queued before it).
     pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> Result<u32, FsError> {
-        let of = self.file(fh)?;
-        let len = u32::try_from(data.len()).map_err(|_| FsError::InvalidArgument)?;
+        let mut answer = None;
+        self.write_inner(fh, offset, data, false, |r| answer = Some(r))
+            .await;
+        answer.unwrap_or_else(|| Err(FsError::Io("the write was not answered".into())))
+    }
+
+    /// `write` behind: as [`Fs::write`], but `answer` is called as soon as
+    /// the write is queued (within [`FsConfig::write_behind`] bytes per
+    /// handle; at once with its error if an earlier queued write of the
+    /// handle failed), and this returns once it has reached the server. A
+    /// failure then is reported at the handle's next write, `flush`,
+    /// `fsync` or release. With `write_behind` 0, `answer` is called when
+    /// the write has reached the server.
+    pub async fn write_behind(
+        &self,
+        fh: u64,
+        offset: u64,
+        data: &[u8],
+        answer: impl FnOnce(Result<u32, FsError>),
+    ) {
+        let behind = self.cfg.write_behind > 0;
+        self.write_inner(fh, offset, data, behind, answer).await;
+    }
+
+    async fn write_inner(
+        &self,
+        fh: u64,
+        offset: u64,
+        data: &[u8],
+        behind: bool,
+        answer: impl FnOnce(Result<u32, FsError>),
+    ) {
+        let of = match self.file(fh) {
+            Ok(of) => of,
+            Err(e) => return answer(Err(e)),
+        };
+        if let Some(e) = of.queue.take_error() {
+            return answer(Err(e));
+        }
+        let Ok(len) = u32::try_from(data.len()) else {
+            return answer(Err(FsError::InvalidArgument));
+        };
         // The kernel puts an O_APPEND write at the end of file as it
         // knows it, which is exact for everything done through this
         // mount; the size the server reported at open is the floor for the
@@ -662,30 +876,52 @@ impl<B: Backend> Fs<B> {
         } else {
             offset
         };
-        at.checked_add(data.len() as u64)
-            .ok_or(FsError::InvalidArgument)?;
-        self.run_handle(
-            &of,
-            |h| async move { self.backend.write(&h, at, data).await },
-        )
-        .await?;
+        let Some(end) = at.checked_add(u64::from(len)) else {
+            return answer(Err(FsError::InvalidArgument));
+        };
+        let ticket = of.queue.admit(at, end, self.cfg.write_behind).await;
         of.mark_dirty();
-        if of.is_detached() {
-            self.versions
-                .lock()
-                .expect("version lock")
-                .detached_resized(of.ino, at + u64::from(len), false);
+        let answer = if behind {
+            answer(Ok(len));
+            None
         } else {
-            let path = of.path();
-            self.attrs.lock().expect("attr lock").invalidate(&path);
+            Some(answer)
+        };
+        let r = self
+            .run_handle(
+                &of,
+                |h| async move { self.backend.write(&h, at, data).await },
+            )
+            .await;
+        if r.is_ok() {
+            if of.is_detached() {
+                self.versions
+                    .lock()
+                    .expect("version lock")
+                    .detached_resized(of.ino, end, false);
+            } else {
+                let path = of.path();
+                self.attrs.lock().expect("attr lock").invalidate(&path);
+            }
         }
-        Ok(len)
+        // After it landed (or failed half way), nothing read ahead before
+        // it is served.
+        self.data_changed(of.ino);
+        of.queue.done(ticket, &r, behind);
+        if let Some(answer) = answer {
+            answer(r.map(|()| len));
+        }
     }
 
     /// `flush` (each `close(2)` of a descriptor): what was written through
-    /// this handle is durable on the server when this returns.
+    /// this handle is durable on the server when this returns, or the
+    /// failure of a queued write is reported.
     pub async fn flush(&self, fh: u64) -> Result<(), FsError> {
         let of = self.file(fh)?;
+        of.queue.drain().await;
+        if let Some(e) = of.queue.take_error() {
+            return Err(e);
+        }
         if !of.take_dirty() {
             return Ok(());
         }
@@ -717,6 +953,10 @@ impl<B: Backend> Fs<B> {
     }
 
     async fn sync_one(&self, of: &OpenFile<B::Handle>) -> Result<(), FsError> {
+        of.queue.drain().await;
+        if let Some(e) = of.queue.take_error() {
+            return Err(e);
+        }
         of.take_dirty();
         let r = self
             .run_handle(of, |h| async move { self.backend.flush(&h).await })
@@ -728,9 +968,21 @@ impl<B: Backend> Fs<B> {
     }
 
     /// `release`: closes the handle on the server (the last close of the
-    /// file's descriptors).
+    /// file's descriptors), after its queued writes and fetches ended; a
+    /// queued write that failed and was not reported yet is reported here.
     pub async fn release(&self, fh: u64) -> Result<(), FsError> {
         let of = self.handles.remove_file(fh).ok_or(FsError::BadHandle)?;
+        of.queue.drain().await;
+        of.read_ahead.quiesce().await;
+        let unreported = of.queue.take_error();
+        let r = self.close_handle(&of).await;
+        match unreported {
+            Some(e) => Err(e),
+            None => r,
+        }
+    }
+
+    async fn close_handle(&self, of: &OpenFile<B::Handle>) -> Result<(), FsError> {
         let handle = {
             let mut st = of.state.write().await;
             if st.generation != self.conn.generation() {
@@ -767,6 +1019,7 @@ impl<B: Backend> Fs<B> {
     /// `unlink`.
     pub async fn unlink(&self, parent: Ino, name: &str) -> Result<(), FsError> {
         let path = self.child(parent, name)?;
+        self.settle_path(&path, false).await;
         if self.is_open(&path)
             && let Ok(aside) = self.move_aside(&path).await
         {
@@ -824,6 +1077,9 @@ impl<B: Backend> Fs<B> {
     /// below it is open. A handle in use by a call right now is left open.
     async fn park(&self, files: &[Arc<OpenFile<B::Handle>>]) {
         for of in files {
+            // Their queued writes and fetches hold the handle.
+            of.queue.drain().await;
+            of.read_ahead.quiesce().await;
             let mut st = of.state.write().await;
             let Some(h) = st.handle.take() else {
                 continue;
@@ -870,6 +1126,8 @@ impl<B: Backend> Fs<B> {
         if flags & rename_flags::RENAME_EXCHANGE != 0 || flags & !3 != 0 {
             return Err(FsError::InvalidArgument);
         }
+        self.settle_path(&from, true).await;
+        self.settle_path(&to, false).await;
         if flags & rename_flags::RENAME_NOREPLACE != 0 {
             match self.run(|| self.backend.stat(&to)).await {
                 Ok(_) => return Err(FsError::Exists),

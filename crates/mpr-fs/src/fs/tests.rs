@@ -538,3 +538,352 @@ async fn unknown_handles_are_ebadf() {
     );
     assert_eq!(fs.readdir(77, 0).unwrap_err().errno(), libc_errno::EBADF);
 }
+
+/// Bytes that differ at every offset (a pattern that shows a misplaced
+/// chunk).
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed)
+        .collect()
+}
+
+const K128: u32 = 128 * 1024;
+
+async fn read_all(fs: &Fs<MemBackend>, fh: u64, size: u64, step: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        let d = fs.read(fh, at, step).await.unwrap();
+        if d.is_empty() {
+            break;
+        }
+        at += d.len() as u64;
+        out.extend_from_slice(&d);
+        assert!(at <= size);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequential_read_is_answered_from_reads_ahead_in_parallel_byte_exact() {
+    let (fs, b) = fs_with(cfg()).await;
+    // Not a multiple of the chunk, so that the end of file falls in one.
+    let data = pattern(9 * (1 << 20) + 12_345, 7);
+    b.put("big", &data);
+    let e = fs.lookup(ROOT_INO, "big").await.unwrap();
+    let o = fs.open(e.ino, 0).await.unwrap();
+    b.set_delay(Some(Duration::from_millis(5)));
+    b.reset_most_in_flight();
+    let calls = b.calls();
+    let got = read_all(&fs, o.fh, data.len() as u64, K128).await;
+    assert!(got == data, "the bytes read are the file's");
+    assert!(
+        b.most_in_flight() >= 2,
+        "reads ahead overlap ({} at most)",
+        b.most_in_flight()
+    );
+    let of = fs.file(o.fh).unwrap();
+    let hits = of.read_ahead.hits();
+    assert!(hits >= 60, "most reads are served from the window ({hits})");
+    assert!(
+        b.calls() - calls < 20,
+        "1 MiB fetches, not 128 KiB reads ({} calls)",
+        b.calls() - calls
+    );
+    fs.release(o.fh).await.unwrap();
+    assert_eq!(fs.budget.used(), 0, "released with the handle");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_reads_are_exact_and_drop_the_window() {
+    let (fs, b) = fs_with(cfg()).await;
+    let data = pattern(6 << 20, 3);
+    b.put("f", &data);
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let o = fs.open(e.ino, 0).await.unwrap();
+    // A sequential run, then jumps back and forth, then sequential again.
+    let mut offsets: Vec<u64> = (0..6).map(|i| i * u64::from(K128)).collect();
+    offsets.extend([5 << 20, 17, 3 << 20, (3 << 20) + 100_000, 1 << 20]);
+    offsets.extend((0..12).map(|i| (2 << 20) + i * u64::from(K128)));
+    offsets.push((6 << 20) - 10);
+    for at in offsets {
+        let got = fs.read(o.fh, at, K128).await.unwrap();
+        let end = (at as usize + K128 as usize).min(data.len());
+        assert!(got == data[at as usize..end], "read at {at}");
+    }
+    fs.release(o.fh).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_read_ahead_is_served_after_a_write_or_a_new_open() {
+    let (fs, b) = fs_with(cfg()).await;
+    let data = pattern(4 << 20, 1);
+    b.put("f", &data);
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let r = fs.open(e.ino, 0).await.unwrap();
+    fs.read(r.fh, 0, K128).await.unwrap();
+    fs.read(r.fh, u64::from(K128), K128).await.unwrap();
+    // The window now holds the next MiB; another handle writes in it.
+    let w = fs.open(e.ino, RW).await.unwrap();
+    fs.write(w.fh, 2 * u64::from(K128), b"NEW").await.unwrap();
+    let got = fs.read(r.fh, 2 * u64::from(K128), 3).await.unwrap();
+    assert_eq!(got, b"NEW");
+    // Queued behind, then read: the read waits for it.
+    let fs = Arc::new(fs);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let f2 = fs.clone();
+    let task = tokio::spawn(async move {
+        f2.write_behind(w.fh, 3 * u64::from(K128), b"BEHIND", |r| {
+            let _ = tx.send(r);
+        })
+        .await;
+    });
+    assert_eq!(rx.await.unwrap().unwrap(), 6);
+    let got = fs.read(r.fh, 3 * u64::from(K128), 6).await.unwrap();
+    assert_eq!(got, b"BEHIND");
+    task.await.unwrap();
+    fs.release(w.fh).await.unwrap();
+    // A colleague changes the file; our next open must not see old bytes
+    // through the old handle's window either.
+    fs.read(r.fh, 4 * u64::from(K128), K128).await.unwrap();
+    fs.read(r.fh, 5 * u64::from(K128), K128).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let changed = pattern(4 << 20, 9);
+    b.put("f", &changed);
+    let r2 = fs.open(e.ino, 0).await.unwrap();
+    assert!(!r2.keep_cache);
+    let at = 6 * u64::from(K128);
+    let got = fs.read(r.fh, at, K128).await.unwrap();
+    assert!(got == changed[at as usize..(at + u64::from(K128)) as usize]);
+    fs.release(r.fh).await.unwrap();
+    fs.release(r2.fh).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fetch_ahead_is_retried_by_the_read() {
+    let (fs, b) = fs_with(cfg()).await;
+    let data = pattern(3 << 20, 5);
+    b.put("f", &data);
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let o = fs.open(e.ino, 0).await.unwrap();
+    fs.read(o.fh, 0, K128).await.unwrap();
+    // A fetch this read starts fails; the read itself does not (it is
+    // made directly, and the window starts again).
+    b.fail_next(vec![FsError::Io("flaky".into())]);
+    let got = fs.read(o.fh, u64::from(K128), K128).await.unwrap();
+    assert!(got == data[K128 as usize..2 * K128 as usize]);
+    let got = read_all(&fs, o.fh, data.len() as u64, K128).await;
+    assert!(got == data);
+    fs.release(o.fh).await.unwrap();
+}
+
+/// Writes `n` blocks of 1 MiB behind, as the kernel would (the next only
+/// once the previous one is answered); the answers, in order.
+async fn write_blocks_behind(
+    fs: &Arc<Fs<MemBackend>>,
+    fh: u64,
+    blocks: &[Vec<u8>],
+) -> (Vec<Result<u32, FsError>>, Vec<tokio::task::JoinHandle<()>>) {
+    let mut answers = Vec::new();
+    let mut tasks = Vec::new();
+    let mut at = 0u64;
+    for block in blocks {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let f = fs.clone();
+        let len = block.len() as u64;
+        let block = block.clone();
+        tasks.push(tokio::spawn(async move {
+            f.write_behind(fh, at, &block, |r| {
+                let _ = tx.send(r);
+            })
+            .await;
+        }));
+        answers.push(rx.await.unwrap());
+        at += len;
+    }
+    (answers, tasks)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_answered_when_queued_and_several_are_in_flight() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    let (e, o) = fs.create(ROOT_INO, "w", RW).await.unwrap();
+    let blocks: Vec<Vec<u8>> = (0..12).map(|i| pattern(1 << 20, i)).collect();
+    b.set_delay(Some(Duration::from_millis(30)));
+    b.reset_most_in_flight();
+    let t0 = Instant::now();
+    let (answers, _tasks) = write_blocks_behind(&fs, o.fh, &blocks).await;
+    assert!(answers.iter().all(|a| *a == Ok(1 << 20)));
+    // 12 writes of 30 ms each, one at a time, would take 360 ms.
+    assert!(
+        b.most_in_flight() >= 4,
+        "{} in flight at most",
+        b.most_in_flight()
+    );
+    fs.flush(o.fh).await.unwrap();
+    let took = t0.elapsed();
+    assert!(took < Duration::from_millis(300), "took {took:?}");
+    assert!(b.get("w").unwrap() == blocks.concat(), "landed whole");
+    // The size the kernel is told includes every queued write.
+    let (a, _) = fs.getattr(e.ino).await.unwrap();
+    assert_eq!(a.size, 12 << 20);
+    fs.release(o.fh).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_of_a_handle_is_bounded() {
+    let (fs, b) = fs_with(FsConfig {
+        write_behind: 2 << 20,
+        ..cfg()
+    })
+    .await;
+    let fs = Arc::new(fs);
+    let (_, o) = fs.create(ROOT_INO, "w", RW).await.unwrap();
+    let blocks: Vec<Vec<u8>> = (0..8).map(|i| pattern(1 << 20, i)).collect();
+    b.set_delay(Some(Duration::from_millis(20)));
+    b.reset_most_in_flight();
+    write_blocks_behind(&fs, o.fh, &blocks).await;
+    assert!(b.most_in_flight() <= 2, "{}", b.most_in_flight());
+    fs.release(o.fh).await.unwrap();
+    assert!(b.get("w").unwrap() == blocks.concat());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_writes_behind_land_in_order() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    let (_, o) = fs.create(ROOT_INO, "f", RW).await.unwrap();
+    b.set_delay(Some(Duration::from_millis(10)));
+    let blocks = vec![
+        b"aaaaaaaa".to_vec(),
+        b"bbbb".to_vec(),
+        b"cc".to_vec(),
+        b"d".to_vec(),
+    ];
+    // Each at offset 2 × its index: every write overlaps the one before.
+    let mut tasks = Vec::new();
+    for (i, block) in blocks.into_iter().enumerate() {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let f = fs.clone();
+        tasks.push(tokio::spawn(async move {
+            f.write_behind(o.fh, 2 * i as u64, &block, |r| {
+                let _ = tx.send(r);
+            })
+            .await;
+        }));
+        rx.await.unwrap().unwrap();
+    }
+    fs.fsync(o.fh).await.unwrap();
+    assert_eq!(b.get("f").unwrap(), b"aabbccda");
+    fs.release(o.fh).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_queued_write_is_reported_at_fsync_and_at_close_never_lost() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    let (_, o) = fs.create(ROOT_INO, "f", RW).await.unwrap();
+    b.fail_next(vec![FsError::Io("disk on fire".into())]);
+    let (answers, tasks) = write_blocks_behind(&fs, o.fh, &[b"x".to_vec()]).await;
+    assert_eq!(answers, [Ok(1)], "answered before it failed");
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let err = fs.fsync(o.fh).await.unwrap_err();
+    assert_eq!(err.errno(), libc_errno::EIO);
+    // Reported once; the next write and close go on.
+    fs.fsync(o.fh).await.unwrap();
+    // At close (flush), too: a failure of the last write before it.
+    b.fail_next(vec![FsError::Io("again".into())]);
+    let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"y".to_vec()]).await;
+    assert_eq!(answers, [Ok(1)]);
+    assert_eq!(fs.flush(o.fh).await.unwrap_err().errno(), libc_errno::EIO);
+    // And at release, when no flush came between.
+    b.fail_next(vec![FsError::Io("and again".into())]);
+    let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"z".to_vec()]).await;
+    assert_eq!(answers, [Ok(1)]);
+    assert_eq!(fs.release(o.fh).await.unwrap_err().errno(), libc_errno::EIO);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_queued_write_fails_the_next_write() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    let (_, o) = fs.create(ROOT_INO, "f", RW).await.unwrap();
+    b.fail_next(vec![FsError::NoSpace]);
+    let (_, tasks) = write_blocks_behind(&fs, o.fh, &[b"x".to_vec()]).await;
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"y".to_vec()]).await;
+    assert_eq!(answers, [Err(FsError::NoSpace)]);
+    fs.release(o.fh).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncate_and_a_rename_wait_for_queued_writes() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    let (e, o) = fs.create(ROOT_INO, "f", RW).await.unwrap();
+    b.set_delay(Some(Duration::from_millis(20)));
+    write_blocks_behind(&fs, o.fh, &[pattern(1 << 20, 1), pattern(1 << 20, 2)]).await;
+    fs.setattr(
+        e.ino,
+        SetAttr {
+            size: Some(10),
+            ..SetAttr::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.get("f").unwrap().len(), 10, "the cut came last");
+    write_blocks_behind(&fs, o.fh, &[pattern(1 << 20, 3)]).await;
+    fs.rename(ROOT_INO, "f", ROOT_INO, "g", 0).await.unwrap();
+    assert!(b.get("g").unwrap() == pattern(1 << 20, 3));
+    fs.release(o.fh).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_read_ahead_are_answered_at_once_but_never_past_a_queued_write() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    let data = pattern(4 << 20, 4);
+    b.put("f", &data);
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    let o = fs.open(e.ino, RW).await.unwrap();
+    assert_eq!(fs.read_ready(o.fh, 0, K128), None, "no window yet");
+    fs.read(o.fh, 0, K128).await.unwrap();
+    fs.read(o.fh, u64::from(K128), K128).await.unwrap();
+    // The window's first MiB arrives; a read in it is answered at once.
+    let at = 2 * u64::from(K128);
+    assert!(
+        eventually_some(|| fs.read_ready(o.fh, at, K128)).await
+            == data[at as usize..][..K128 as usize]
+    );
+    // While a write of the file is queued, only the task may answer.
+    b.set_delay(Some(Duration::from_millis(50)));
+    let f2 = fs.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        f2.write_behind(o.fh, 3 * u64::from(K128), b"W", |r| {
+            let _ = tx.send(r);
+        })
+        .await;
+    });
+    rx.await.unwrap().unwrap();
+    assert_eq!(fs.read_ready(o.fh, 3 * u64::from(K128), 1), None);
+    assert_eq!(fs.read(o.fh, 3 * u64::from(K128), 1).await.unwrap(), b"W");
+    task.await.unwrap();
+    fs.release(o.fh).await.unwrap();
+}
+
+async fn eventually_some(f: impl Fn() -> Option<Vec<u8>>) -> Vec<u8> {
+    for _ in 0..200 {
+        if let Some(d) = f() {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("never answered at once");
+}

@@ -122,6 +122,8 @@ pub struct MemBackend {
     faults: Arc<Mutex<Faults>>,
     connects: Arc<AtomicU64>,
     calls: Arc<AtomicU64>,
+    in_flight: Arc<AtomicU64>,
+    most_in_flight: Arc<AtomicU64>,
 }
 
 impl Default for MemBackend {
@@ -150,6 +152,8 @@ impl MemBackend {
             })),
             connects: Arc::new(AtomicU64::new(0)),
             calls: Arc::new(AtomicU64::new(0)),
+            in_flight: Arc::new(AtomicU64::new(0)),
+            most_in_flight: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -188,6 +192,18 @@ impl MemBackend {
         self.calls.load(Ordering::SeqCst)
     }
 
+    /// The most calls (other than connect) that were in the back end at
+    /// once since the last [`MemBackend::reset_most_in_flight`] (calls
+    /// overlap while they wait out the delay of [`MemBackend::set_delay`]).
+    pub fn most_in_flight(&self) -> u64 {
+        self.most_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Starts counting [`MemBackend::most_in_flight`] afresh.
+    pub fn reset_most_in_flight(&self) {
+        self.most_in_flight.store(0, Ordering::SeqCst);
+    }
+
     /// Writes a whole file directly, as a colleague on the server would
     /// (creating it, and its directory must exist).
     pub fn put(&self, path: &str, data: &[u8]) {
@@ -223,9 +239,12 @@ impl MemBackend {
 
     async fn enter(&self) -> Result<(), FsError> {
         let delay = self.faults.lock().expect("mem lock").delay;
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
         if let Some(d) = delay {
             tokio::time::sleep(d).await;
         }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.calls.fetch_add(1, Ordering::SeqCst);
         if !self.state.lock().expect("mem lock").connected {
             return Err(FsError::Disconnected("connection reset by peer".into()));

@@ -1,0 +1,388 @@
+//! Read-ahead: on a sequential read pattern of a handle, a window of the
+//! next few MiB is asked of the back end in parallel (several
+//! [`Backend::read`](crate::backend::Backend::read) calls in flight), and the
+//! kernel's small reads (128 KiB: its own read-ahead on a FUSE mount) are
+//! answered from it. A network file system's throughput is bound by the
+//! requests in flight, not by each one's size; this is how mountpoint-s3
+//! reads, and how `smbclient` does.
+//!
+//! The rules, so that nothing stale is ever served:
+//!
+//! - Each handle has its own window, and a new handle starts without one
+//!   (close-to-open: an `open` also drops the windows of the file's other
+//!   handles, so bytes fetched before an open that found the file changed
+//!   are never served after it).
+//! - A write, a truncate or a cut of the file through any handle drops the
+//!   windows of all its handles, after the change has reached the server.
+//! - A read that is not where the last one ended (random access) drops the
+//!   window; a window is only started on the second sequential read, so a
+//!   small file read whole in one request costs nothing more.
+//! - Fetched bytes older than the attribute TTL are not served.
+//! - A fetch that failed is never an answer: the window is dropped and the
+//!   read is made directly (with the reconnect and retry of every call).
+//!
+//! Memory is bounded per handle (the window's size) and in total (a
+//! [`Budget`] shared by all handles: past it, no more is fetched ahead).
+
+use crate::error::FsError;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The size of one read asked of the back end ahead of time.
+pub const CHUNK: u32 = 1024 * 1024;
+
+/// The bytes fetched ahead by all handles together, and its bound.
+#[derive(Debug)]
+pub struct Budget {
+    used: AtomicU64,
+    max: u64,
+}
+
+impl Budget {
+    /// A budget of `max` bytes.
+    pub fn new(max: u64) -> Arc<Budget> {
+        Arc::new(Budget {
+            used: AtomicU64::new(0),
+            max,
+        })
+    }
+
+    /// The bytes reserved now.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::SeqCst)
+    }
+
+    fn reserve(self: &Arc<Self>, len: u64) -> Option<Reservation> {
+        let before = self.used.fetch_add(len, Ordering::SeqCst);
+        if before + len > self.max {
+            self.used.fetch_sub(len, Ordering::SeqCst);
+            return None;
+        }
+        Some(Reservation {
+            budget: self.clone(),
+            len,
+        })
+    }
+}
+
+/// Bytes of the [`Budget`] held until the fetch and its chunk are both
+/// gone.
+#[derive(Debug)]
+pub struct Reservation {
+    budget: Arc<Budget>,
+    len: u64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.len, Ordering::SeqCst);
+    }
+}
+
+/// What one fetch gave (`None` while in flight).
+type Fetched = Option<Result<Arc<Vec<u8>>, FsError>>;
+
+/// One read asked ahead of time.
+#[derive(Debug)]
+pub struct Chunk {
+    offset: u64,
+    len: u32,
+    started: Instant,
+    rx: watch::Receiver<Fetched>,
+    _reservation: Arc<Reservation>,
+}
+
+impl Chunk {
+    fn end(&self) -> u64 {
+        self.offset + u64::from(self.len)
+    }
+
+    /// Waits for the fetch; `None` when it failed (or its task is gone).
+    async fn get(&self) -> Option<Arc<Vec<u8>>> {
+        let mut rx = self.rx.clone();
+        let r = rx.wait_for(Option::is_some).await.ok()?;
+        match &*r {
+            Some(Ok(d)) => Some(d.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether it is done and came back short (the end of file is in it).
+    fn is_short(&self) -> bool {
+        matches!(&*self.rx.borrow(), Some(Ok(d)) if d.len() < self.len as usize)
+    }
+}
+
+/// A fetch to start: where, how much, and the sender of its result.
+#[derive(Debug)]
+pub struct Fetch {
+    /// The offset to read at.
+    pub offset: u64,
+    /// How much to read.
+    pub len: u32,
+    /// Where the result goes.
+    pub tx: watch::Sender<Fetched>,
+    /// Held by the fetch's task until it ends.
+    pub reservation: Arc<Reservation>,
+}
+
+/// How a handle reads ahead.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest window (0: no read-ahead).
+    pub window: u64,
+    /// How long fetched bytes may be served.
+    pub max_age: Duration,
+}
+
+/// The read-ahead state of one handle.
+#[derive(Debug, Default)]
+pub struct ReadAhead {
+    inner: Mutex<Window>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    /// Contiguous chunks, in order.
+    chunks: VecDeque<Arc<Chunk>>,
+    /// Where the last read ended: the next sequential read starts here.
+    next: u64,
+    /// Whether the last read was sequential (the one before ended where
+    /// it started).
+    sequential: bool,
+    /// The window's size now (grows as it is consumed).
+    size: u64,
+    /// Reads served from the window (for tests).
+    hits: u64,
+}
+
+/// What a read gets from the window: the chunks that cover it (to wait
+/// for) and the fetches to start.
+#[derive(Debug)]
+pub struct Plan {
+    /// The chunks covering the read, in order (empty: read directly).
+    pub covering: Vec<Arc<Chunk>>,
+    /// New fetches to start.
+    pub fetches: Vec<Fetch>,
+}
+
+impl ReadAhead {
+    /// Drops the window (the file changed, or a fetch failed); fetches in
+    /// flight finish, and their bytes are thrown away.
+    pub fn reset(&self) {
+        let mut w = self.inner.lock().expect("read-ahead lock");
+        w.chunks.clear();
+        w.size = 0;
+        w.sequential = false;
+    }
+
+    /// How many reads were answered from the window.
+    pub fn hits(&self) -> u64 {
+        self.inner.lock().expect("read-ahead lock").hits
+    }
+
+    /// Keeps the task of a fetch (to wait for it before the handle is
+    /// closed: it holds the back end's handle).
+    pub fn track(&self, task: JoinHandle<()>) {
+        let mut t = self.tasks.lock().expect("read-ahead tasks lock");
+        t.retain(|h| !h.is_finished());
+        t.push(task);
+    }
+
+    /// Drops the window and waits for the fetches in flight to end.
+    pub async fn quiesce(&self) {
+        self.reset();
+        let tasks = std::mem::take(&mut *self.tasks.lock().expect("read-ahead tasks lock"));
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Plans a read of `size` bytes at `offset`: which chunks answer it,
+    /// and what to fetch next. An empty `covering` means: read directly.
+    pub fn plan(&self, offset: u64, size: u32, limits: Limits, budget: &Arc<Budget>) -> Plan {
+        let mut w = self.inner.lock().expect("read-ahead lock");
+        let end = offset.saturating_add(u64::from(size));
+        let mut plan = Plan {
+            covering: Vec::new(),
+            fetches: Vec::new(),
+        };
+        if limits.window == 0 || size == 0 {
+            return plan;
+        }
+        if w.chunks
+            .front()
+            .is_some_and(|c| c.started.elapsed() > limits.max_age)
+        {
+            w.chunks.clear();
+            w.size = 0;
+        }
+        let start = w.chunks.front().map_or(0, |c| c.offset);
+        let stop = w.chunks.back().map_or(0, |c| c.end());
+        let in_window = !w.chunks.is_empty() && offset >= start && offset < stop;
+        let at_next = offset == w.next;
+        if !in_window {
+            // Not served by the window: a new one starts at the second
+            // sequential read in a row.
+            let seq = at_next && w.sequential;
+            w.sequential = at_next;
+            w.next = end;
+            w.chunks.clear();
+            if !seq {
+                w.size = 0;
+                return plan;
+            }
+            w.size = (2 * u64::from(CHUNK)).min(limits.window);
+            Self::top_up(&mut w, offset, end, budget, &mut plan);
+        } else {
+            w.sequential = true;
+            w.next = w.next.max(end);
+            // Consumed chunks go; each one consumed grows the window.
+            while w.chunks.front().is_some_and(|c| c.end() <= offset) {
+                w.chunks.pop_front();
+                w.size = (w.size * 2).min(limits.window).max(u64::from(CHUNK));
+            }
+            let from = w.chunks.back().map_or(offset, |c| c.end());
+            Self::top_up(&mut w, from, end, budget, &mut plan);
+        }
+        plan.covering = w
+            .chunks
+            .iter()
+            .skip_while(|c| c.end() <= offset)
+            .take_while(|c| c.offset < end)
+            .cloned()
+            .collect();
+        let covered = plan.covering.last().map_or(0, |c| c.end());
+        if plan.covering.first().is_none_or(|c| c.offset > offset) || covered < end {
+            // Not all of it is in the window (the budget ran out): read
+            // directly; what was fetched stays for the next reads.
+            plan.covering.clear();
+        } else {
+            w.hits += 1;
+        }
+        plan
+    }
+
+    /// Adds chunks from `from` on until the window reaches `size` past
+    /// the read's start (and at least its end), within the budget, and not
+    /// past a chunk that found the end of file.
+    fn top_up(w: &mut Window, from: u64, read_end: u64, budget: &Arc<Budget>, plan: &mut Plan) {
+        if w.chunks.iter().any(|c| c.is_short()) {
+            return;
+        }
+        let base = w.chunks.front().map_or(from, |c| c.offset);
+        let target = base.saturating_add(w.size).max(read_end);
+        let mut at = from;
+        while at < target {
+            let Some(res) = budget.reserve(u64::from(CHUNK)) else {
+                break;
+            };
+            let res = Arc::new(res);
+            let (tx, rx) = watch::channel(None);
+            w.chunks.push_back(Arc::new(Chunk {
+                offset: at,
+                len: CHUNK,
+                started: Instant::now(),
+                rx,
+                _reservation: res.clone(),
+            }));
+            plan.fetches.push(Fetch {
+                offset: at,
+                len: CHUNK,
+                tx,
+                reservation: res,
+            });
+            at += u64::from(CHUNK);
+        }
+    }
+}
+
+/// Assembles the answer to a read of `size` bytes at `offset` from the
+/// chunks that cover it; `None` if a fetch failed.
+pub async fn assemble(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option<Vec<u8>> {
+    let mut data = Vec::with_capacity(covering.len());
+    for c in covering {
+        data.push(c.get().await?);
+    }
+    Some(join(covering, &data, offset, size))
+}
+
+/// As [`assemble`], only if every fetch it needs is done (and none
+/// failed): a read the session's thread can answer at once.
+pub fn assemble_ready(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option<Vec<u8>> {
+    if covering.is_empty() {
+        return None;
+    }
+    let mut data = Vec::with_capacity(covering.len());
+    for c in covering {
+        match &*c.rx.borrow() {
+            Some(Ok(d)) => data.push(d.clone()),
+            _ => return None,
+        }
+    }
+    Some(join(covering, &data, offset, size))
+}
+
+fn join(covering: &[Arc<Chunk>], data: &[Arc<Vec<u8>>], offset: u64, size: u32) -> Vec<u8> {
+    let end = offset + u64::from(size);
+    let mut out = Vec::with_capacity(size as usize);
+    for (c, data) in covering.iter().zip(data) {
+        let have = c.offset + data.len() as u64;
+        let from = offset.max(c.offset);
+        let to = end.min(have);
+        if to > from {
+            out.extend_from_slice(&data[(from - c.offset) as usize..(to - c.offset) as usize]);
+        }
+        if have < end.min(c.end()) {
+            // The end of file: nothing after it belongs to this read.
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            window: 8 * u64::from(CHUNK),
+            max_age: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn a_window_starts_at_the_second_sequential_read_and_random_access_drops_it() {
+        let ra = ReadAhead::default();
+        let b = Budget::new(64 << 20);
+        let k = 128 * 1024;
+        let p = ra.plan(0, k, limits(), &b);
+        assert!(p.covering.is_empty() && p.fetches.is_empty());
+        let p = ra.plan(u64::from(k), k, limits(), &b);
+        assert_eq!(p.fetches.len(), 2);
+        assert_eq!(p.covering.len(), 1);
+        assert_eq!(b.used(), 2 * u64::from(CHUNK));
+        // A jump elsewhere drops the window and its memory.
+        drop(p);
+        let p = ra.plan(50 << 20, k, limits(), &b);
+        assert!(p.covering.is_empty() && p.fetches.is_empty());
+        assert_eq!(b.used(), 0);
+    }
+
+    #[test]
+    fn the_total_budget_bounds_what_is_fetched() {
+        let ra = ReadAhead::default();
+        let b = Budget::new(u64::from(CHUNK));
+        let k = 128 * 1024;
+        ra.plan(0, k, limits(), &b);
+        let p = ra.plan(u64::from(k), k, limits(), &b);
+        assert_eq!(p.fetches.len(), 1);
+        assert!(b.used() <= u64::from(CHUNK));
+    }
+}
