@@ -272,6 +272,11 @@ impl Store {
         self.runtime_dir.join("connections.toml")
     }
 
+    /// The runtime directory (empty for a memory store).
+    pub fn runtime_dir(&self) -> &Path {
+        &self.runtime_dir
+    }
+
     /// The remembered connections.
     pub fn remembered(&self) -> Result<Vec<Remembered>, WnError> {
         if let Some(m) = &self.memory {
@@ -356,19 +361,24 @@ fn reservation_alive(l: &Live) -> bool {
     }
 }
 
+/// When process `pid` started, in clock ticks since boot (field 22 of
+/// `/proc/PID/stat`); `None` if it does not exist or is a zombie. Two
+/// processes that had the same pid never have the same start.
+pub(crate) fn process_start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22 (starttime) counts from the state, the first field after
+    // the parenthesised command name.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    if fields.next()? == "Z" {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
+}
+
 /// When process `pid` started, in seconds since the epoch; `None` if it
 /// does not exist.
 fn process_started_at(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Field 22 (starttime, in clock ticks since boot) counts from the
-    // state, the first field after the parenthesised command name.
-    let ticks: u64 = stat
-        .rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(19)?
-        .parse()
-        .ok()?;
+    let ticks = process_start_ticks(pid)?;
     let boot: u64 = std::fs::read_to_string("/proc/stat")
         .ok()?
         .lines()
