@@ -124,6 +124,7 @@ fn spawn(program: &Path, log: &Path) -> std::io::Result<Child> {
         .truncate(true)
         .open(log)?;
     let mut child = Command::new(program)
+        .env_remove(crate::helper::NOTIFY_SOCKET)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(err)
