@@ -35,7 +35,7 @@
 
 use crate::WnError;
 use crate::lasterror;
-use crate::state::{Store, atomic_write, ensure_private_dir, process_start_ticks};
+use crate::state::{Store, atomic_write, ensure_private_dir, process_stat};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -77,13 +77,15 @@ impl AgentId {
         let pid = std::process::id();
         Some(AgentId {
             pid,
-            start: process_start_ticks(pid)?,
+            start: process_stat(pid)?.1,
         })
     }
 
-    /// Whether the process still runs (and is the same process).
+    /// Whether the process still runs (the same process, and not a
+    /// zombie waiting to be reaped).
     pub fn is_alive(&self) -> bool {
-        process_start_ticks(self.pid) == Some(self.start)
+        matches!(process_stat(self.pid), Some((state, start))
+            if start == self.start && state != 'Z' && state != 'X')
     }
 }
 
