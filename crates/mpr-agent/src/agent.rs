@@ -177,6 +177,10 @@ pub struct Agent {
     _lock: File,
 }
 
+/// How long a look may run before the agent starts another one anyway
+/// (every probe in it has its own bound of a few seconds).
+const LOOK_GIVEN_UP: Duration = Duration::from_secs(30);
+
 /// Seconds since the epoch.
 fn epoch_now() -> u64 {
     SystemTime::now()
@@ -275,12 +279,23 @@ impl Agent {
         systemd::ready(&self.status_line(false));
         let mut next_check = Instant::now();
         let mut checking = false;
+        let mut look_started = Instant::now();
         let mut look_again = false;
         loop {
             let now = Instant::now();
+            if checking && now.duration_since(look_started) > LOOK_GIVEN_UP {
+                // Its thread hangs somewhere no bound reaches: look again
+                // without it (its answer, if it ever comes, is taken too).
+                eprintln!(
+                    "mpr agent: warning: a look at the connections has not ended for {} s",
+                    LOOK_GIVEN_UP.as_secs()
+                );
+                checking = false;
+            }
             if !checking && now >= next_check {
                 self.look(false);
                 checking = true;
+                look_started = now;
                 next_check = now + self.options.interval;
             }
             let mut until = next_check.max(now);
@@ -310,6 +325,7 @@ impl Agent {
                     } else {
                         self.look(true);
                         checking = true;
+                        look_started = now;
                         next_check = now + self.options.interval;
                     }
                 }
@@ -320,7 +336,8 @@ impl Agent {
                         look_again = false;
                         self.look(true);
                         checking = true;
-                        next_check = Instant::now() + self.options.interval;
+                        look_started = Instant::now();
+                        next_check = look_started + self.options.interval;
                     }
                 }
                 Wake::Attempted(a) => self.attempted(a),
@@ -517,6 +534,13 @@ impl Agent {
                 if restored && !plain_restore {
                     self.router.announce(Event::Repair(event));
                 }
+            }
+            // The name is taken by another connection (made by hand
+            // meanwhile): nothing of the agent's to repair.
+            Err(e @ WnError::AlreadyConnected) => {
+                event.message = Some(r.detail.unwrap_or_else(|| e.to_string()));
+                self.slots.remove(&a.local);
+                self.router.announce(Event::RepairFailed(event));
             }
             Err(e) => {
                 slot.failures += 1;
