@@ -141,8 +141,11 @@ impl fmt::Debug for Wake {
 #[derive(Debug)]
 struct Slot {
     entry: Remembered,
-    /// Why it is not connected: what the agent saw, then the failure of
-    /// the last attempt.
+    /// Why it needed repairing: what the agent saw, or that the agent
+    /// started (the journal's `reason`).
+    cause: String,
+    /// Why it is not connected now: the cause, then the failure of the
+    /// last attempt (what the listing shows).
     reason: String,
     /// Failed attempts in a row.
     failures: u32,
@@ -265,7 +268,8 @@ impl Agent {
                 entry.local.clone(),
                 Slot {
                     entry,
-                    reason: "being restored (the agent started)".into(),
+                    cause: "restoring it as the agent starts".into(),
+                    reason: "being restored as the agent starts".into(),
                     failures: 0,
                     due: now,
                     next_attempt: None,
@@ -455,14 +459,16 @@ impl Agent {
                         // Not remembered: nothing to make it again from.
                         continue;
                     };
+                    let cause = row
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "its provider says it is gone".into());
                     self.slots.insert(
                         row.local.clone(),
                         Slot {
                             entry: entry.clone(),
-                            reason: row
-                                .reason
-                                .clone()
-                                .unwrap_or_else(|| "its provider says it is gone".into()),
+                            reason: cause.clone(),
+                            cause,
                             failures: 0,
                             due: now,
                             next_attempt: None,
@@ -519,7 +525,7 @@ impl Agent {
             local: r.entry.local.clone(),
             remote: r.entry.remote.clone(),
             provider: r.entry.provider.clone(),
-            reason: slot.reason.clone(),
+            reason: slot.cause.clone(),
             attempt,
             result: status.0,
             result_name: status.name().to_string(),
