@@ -5,7 +5,9 @@
 //! only the thread that asked it.
 
 use crate::backoff::Backoff;
-use crate::{knock, netlink, systemd};
+use crate::knock;
+use crate::netlink;
+use crate::systemd::Notifier;
 use mpr_core::WnError;
 use mpr_core::event::{Event, RepairEvent, Status};
 use mpr_core::repairs::{AgentId, Repair};
@@ -176,6 +178,8 @@ pub struct Agent {
     live: usize,
     /// Looks taken.
     checks: u64,
+    /// What systemd is told.
+    notifier: Notifier,
     /// Holds `<runtime dir>/agent.lock` for the agent's life.
     _lock: File,
 }
@@ -231,6 +235,7 @@ impl Agent {
             slots: BTreeMap::new(),
             live: 0,
             checks: 0,
+            notifier: Notifier::start(),
             _lock: file,
         })
     }
@@ -280,7 +285,7 @@ impl Agent {
             );
         }
         self.dispatch();
-        systemd::ready(&self.status_line(false));
+        self.notifier.ready(self.status_line(false));
         let mut next_check = Instant::now();
         let mut checking = false;
         let mut look_started = Instant::now();
@@ -348,7 +353,7 @@ impl Agent {
             }
             self.dispatch();
         }
-        systemd::stopping();
+        self.notifier.stopping();
         self.router.store().clear_repairs(&self.me);
         Ok(())
     }
@@ -497,7 +502,7 @@ impl Agent {
         if self.record() != before {
             self.write_record();
         }
-        systemd::status(&self.status_line(c.network));
+        self.notifier.status(self.status_line(c.network));
     }
 
     /// Takes in the end of an attempt: a success ends the repair (and is
@@ -563,7 +568,7 @@ impl Agent {
             }
         }
         self.write_record();
-        systemd::status(&self.status_line(false));
+        self.notifier.status(self.status_line(false));
     }
 
     /// The record of what is being repaired, as the listing shows it.
