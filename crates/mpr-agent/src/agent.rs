@@ -162,6 +162,8 @@ struct Slot {
     at_login: bool,
     /// Whether the server's port did not answer after the last failure.
     server_down: Option<bool>,
+    /// When the last attempt ended.
+    last_end: Option<Instant>,
 }
 
 /// The agent of one user: restores the remembered connections, watches
@@ -187,6 +189,10 @@ pub struct Agent {
 /// How long a look may run before the agent starts another one anyway
 /// (every probe in it has its own bound of a few seconds).
 const LOOK_GIVEN_UP: Duration = Duration::from_secs(30);
+
+/// The shortest time between the end of an attempt and one that a network
+/// change starts early.
+const NETWORK_RETRY_GAP: Duration = Duration::from_secs(1);
 
 /// Seconds since the epoch.
 fn epoch_now() -> u64 {
@@ -281,6 +287,7 @@ impl Agent {
                     running: false,
                     at_login: true,
                     server_down: None,
+                    last_end: None,
                 },
             );
         }
@@ -307,10 +314,17 @@ impl Agent {
                 look_started = now;
                 next_check = now + self.options.interval;
             }
-            let mut until = next_check.max(now);
+            // While a look runs, the next one waits for it (or for it to
+            // be given up); the wait never ends in the past (no spinning).
+            let mut until = if checking {
+                look_started + LOOK_GIVEN_UP
+            } else {
+                next_check
+            };
             for s in self.slots.values().filter(|s| !s.running) {
                 until = until.min(s.due);
             }
+            let until = until.max(now);
             let wake = match self.rx.recv_timeout(until.saturating_duration_since(now)) {
                 Ok(w) => w,
                 Err(RecvTimeoutError::Timeout) => {
@@ -323,10 +337,13 @@ impl Agent {
             match wake {
                 Wake::Stop => break,
                 Wake::Network => {
-                    // Whatever waits for its next attempt tries now.
+                    // Whatever waits for its next attempt tries now, but
+                    // not more than once a second (a host whose routes
+                    // change all the time must not undo the backoff).
                     let now = Instant::now();
                     for s in self.slots.values_mut().filter(|s| !s.running) {
-                        s.due = now;
+                        let soonest = s.last_end.map_or(now, |t| t + NETWORK_RETRY_GAP);
+                        s.due = s.due.min(soonest.max(now));
                     }
                     self.dispatch();
                     if checking {
@@ -480,6 +497,7 @@ impl Agent {
                             running: false,
                             at_login: false,
                             server_down: None,
+                            last_end: None,
                         },
                     );
                 }
@@ -514,6 +532,7 @@ impl Agent {
             return;
         };
         slot.running = false;
+        slot.last_end = Some(Instant::now());
         let r = match a.results {
             Ok(mut v) if !v.is_empty() => v.remove(0),
             // No longer remembered (forgotten meanwhile): nothing to do.
