@@ -411,7 +411,7 @@ fn connect(e: &Env, local: &str, remote: &str, provider: &str, login: Option<(&s
 fn agent_is_ready_at_once_and_brings_back_a_saved_password_connection_after_a_restart() {
     let s = Servers::get();
     // A server that accepts the connection and never says a word: its
-    // restore takes the whole connect timeout (3 s).
+    // restore waits for a greeting that never comes (1.5 s).
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_port = silent.local_addr().unwrap().port();
     let e = s.provider_env("connect_timeout = 3\n");
@@ -448,7 +448,7 @@ fn agent_is_ready_at_once_and_brings_back_a_saved_password_connection_after_a_re
     assert!(!mounted_under(&e.path("drives/Y")));
 
     // Logging in: the agent is ready before any restore has finished (the
-    // silent server's takes 3 s), without a password given.
+    // silent server's takes 1.5 s), without a password given.
     let spawned = Instant::now();
     let agent = Agent::start(&e, Some(&k), &[]);
     agent.ready(Duration::from_secs(3));
