@@ -44,6 +44,7 @@ PACKAGES=(
   dbus-daemon    # dbus-run-session: the private session bus the test keyring runs on
   dbus-bin       # dbus-send: test-keyring.sh waits until the keyring owns org.freedesktop.secrets
   libsecret-tools # secret-tool: the credential tests read the keyring as another client would
+  acl            # setfacl: the unprivileged test run's account may change files in the servers' directories
 )
 
 say() { printf 'ci-deps.sh: %s\n' "$*" >&2; }
@@ -96,7 +97,7 @@ fi
 # The commands the scripts call, by absolute path where the daemons need it.
 for c in /usr/sbin/sshd ssh ssh-keygen sshfs fusermount3 /usr/sbin/smbd smbpasswd smbclient \
          rclone openssl useradd chpasswd ss pgrep flock setsid \
-         /lib/systemd/systemd-journald journalctl fio; do
+         /lib/systemd/systemd-journald journalctl fio setfacl runuser; do
   command -v "$c" >/dev/null 2>&1 || die "command '$c' is missing although its package is installed"
 done
 

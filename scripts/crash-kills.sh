@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # crash-kills.sh: a long run of the crash-consistency test (docs/crash-safety.md).
 #
-# Usage: bash scripts/crash-kills.sh [KILLS] [SEED]
-#   KILLS  how many commands are killed with SIGKILL   (default: 1000)
-#   SEED   the seed of the random sequence              (default: 11)
+# Usage: bash scripts/crash-kills.sh [KILLS] [SEED] [PROVIDER]
+#   KILLS     how many commands are killed with SIGKILL   (default: 1000)
+#   SEED      the seed of the random sequence              (default: 11)
+#   PROVIDER  sftp (sshfs) or smb (mpr's own mpr-fsd)      (default: sftp)
 #
-# Runs the test `crash::commands_killed_at_random_moments_...` of
+# Runs the test `crash::[smb_]commands_killed_at_random_moments_...` of
 # crates/mpr-cli/tests/crash.rs against the loopback test servers (started if
 # they are not running; never stopped): a seeded random sequence of `mpr use
 # NAME URL --persistent`, `mpr use NAME --delete [--keep-remembered]` and
@@ -20,6 +21,12 @@ cd "$(dirname "$0")/.."
 
 kills=${1:-1000}
 seed=${2:-11}
+provider=${3:-sftp}
+case "$provider" in
+  sftp) test=crash::commands_killed_at_random_moments ;;
+  smb) test=crash::smb_commands_killed_at_random_moments ;;
+  *) echo "crash-kills.sh: PROVIDER must be sftp or smb" >&2; exit 2 ;;
+esac
 [[ "$kills" =~ ^[1-9][0-9]*$ ]] || { echo "crash-kills.sh: KILLS must be a positive number" >&2; exit 2; }
 [[ "$seed" =~ ^[0-9]+$ ]] || { echo "crash-kills.sh: SEED must be a number" >&2; exit 2; }
 command -v cargo >/dev/null || { echo "crash-kills.sh: cargo is not installed (https://rustup.rs)" >&2; exit 1; }
@@ -32,13 +39,13 @@ fi
 
 echo "== building the tests"
 cargo test -p mpr-cli --test integration --locked --no-run --quiet
-echo "== $kills kills, seed $seed ($(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d))"
+echo "== $provider: $kills kills, seed $seed ($(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d))"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
 MPR_CRASH_KILLS=$kills MPR_CRASH_SEED=$seed \
   cargo test -p mpr-cli --test integration --locked --quiet \
-  crash::commands_killed_at_random_moments -- --nocapture >"$log" 2>&1
+  "$test" -- --nocapture >"$log" 2>&1
 status=$?
 set -e
 if ! grep '^crash: ' "$log"; then

@@ -38,6 +38,16 @@ for t in "${targets[@]}"; do
   [ "$t" = names ] && extra=(-max_len=10000)
   mkdir -p "corpus/$t"
   echo "== fuzz $t for ${seconds}s"
-  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- \
-    -max_total_time="$seconds" "${extra[@]}"
+  # libFuzzer prints a line per new input: keep it in a log and show its
+  # end (the statistics), or all of it when the target fails.
+  log=$(mktemp "${TMPDIR:-/tmp}/mpr-fuzz-$t.XXXXXX.log")
+  if ! RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- \
+    -max_total_time="$seconds" -print_final_stats=1 "${extra[@]}" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "fuzz.sh: target $t failed (the whole output is above; the input is in fuzz/artifacts/$t/)" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$log" || tail -n 3 "$log"
+  rm -f "$log"
 done

@@ -7,7 +7,9 @@
 #    and quick when they are already there) and the Rust components;
 # 2. starts the private loopback servers (scripts/test-servers.sh) and stops
 #    them on exit, also when a test fails;
-# 3. format, lint, docs, then the whole test suite.
+# 3. format, lint, docs, then the whole test suite;
+# 4. as root, the user-facing tests once more as an ordinary user
+#    (scripts/test-unprivileged.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,4 +68,9 @@ set -e
 # and the last of those is often a crate without doc tests).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+if [ "$(id -u)" -eq 0 ]; then
+  # The user-facing tests once more as an ordinary user (no root, FUSE
+  # through fusermount3), as desktop users run mpr.
+  bash scripts/test-unprivileged.sh
+fi

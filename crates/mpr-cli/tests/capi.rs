@@ -65,7 +65,7 @@ fn program(name: &str) -> PathBuf {
     if let Some(p) = cache.get(name) {
         return p.clone();
     }
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("capi");
+    let dir = crate::util::scratch().join("capi");
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join(name);
     let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));

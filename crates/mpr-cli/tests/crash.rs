@@ -1,5 +1,6 @@
 //! Crash consistency under SIGKILL, against the real sshd on 127.0.0.1 (the
-//! `sftp` provider): a seeded random sequence of `mpr use NAME URL
+//! `sftp` provider, whose helper is sshfs) and the real smbd (the `smb`
+//! provider, whose server is mpr's own `mpr-fsd`): a seeded random sequence of `mpr use NAME URL
 //! --persistent`, `mpr use NAME --delete [--keep-remembered]` and `mpr
 //! restore`, each killed with SIGKILL at a random moment. After every kill
 //! the live table (`mpr use --json`), the mount table and the helper
@@ -7,7 +8,8 @@
 //! clean state: connected and listed, or absent; never a mount or a helper
 //! nobody lists.
 //!
-//! `MPR_CRASH_KILLS` sets the number of kills (default 150) and
+//! `MPR_CRASH_KILLS` sets the number of kills per provider (default 150
+//! for sftp, 100 for smb) and
 //! `MPR_CRASH_SEED` the seed (default 11); `scripts/crash-kills.sh` runs
 //! 1,000. Every problem is counted (and the name cleaned by force so that
 //! the run goes on); the test fails at the end if any was found, with the
@@ -69,9 +71,9 @@ impl Op {
         }
     }
 
-    fn args(self, url: &str) -> Vec<String> {
+    fn args(self, t: &Target) -> Vec<String> {
         let v: Vec<&str> = match self {
-            Op::Use(n) => vec!["use", n, url, "--provider", "sftp", "--persistent"],
+            Op::Use(n) => t.connect(n),
             Op::Delete(n) => vec!["use", n, "--delete"],
             Op::DeleteKeep(n) => vec!["use", n, "--delete", "--keep-remembered"],
             Op::Restore => vec!["restore"],
@@ -80,10 +82,59 @@ impl Op {
     }
 }
 
+/// What is connected: a provider, a name, and a password for it (given on
+/// standard input) when its server needs one.
+struct Target {
+    provider: &'static str,
+    url: String,
+    login: Option<(String, String)>,
+}
+
+impl Target {
+    /// The arguments of a persistent connect of `name`.
+    fn connect<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
+        let mut v = vec![
+            "use",
+            name,
+            &self.url,
+            "--provider",
+            self.provider,
+            "--persistent",
+        ];
+        if let Some((user, _)) = &self.login {
+            v.extend(["--user", user, "--password-stdin"]);
+        }
+        v
+    }
+
+    /// Spawns `mpr args`, giving it the password when it reads one.
+    fn spawn(&self, e: &Env, args: &[String]) -> std::process::Child {
+        let reads = args.iter().any(|a| a == "--password-stdin");
+        let mut child = e
+            .command()
+            .args(args)
+            .stdin(if reads { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let (true, Some((_, pw))) = (reads, &self.login) {
+            use std::io::Write;
+            // A command killed before it read is what this test does.
+            let _ = child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{pw}\n").as_bytes());
+        }
+        child
+    }
+}
+
 /// What one look at the three sources of truth found wrong.
 struct World<'a> {
     e: &'a Env,
-    url: String,
+    target: Target,
     drives: PathBuf,
 }
 
@@ -122,8 +173,9 @@ fn helpers(dir: &Path) -> Vec<(i32, String)> {
             .split(|b| *b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
+        // Not `mpr` itself or its notifyee host (mpr-fsd is a server).
         let program = args.first().map(|a| a.rsplit('/').next().unwrap_or(a));
-        if args.contains(&d) && !program.is_some_and(|p| p.starts_with("mpr")) {
+        if args.contains(&d) && !program.is_some_and(|p| p == "mpr" || p == "mpr-notifyee-host") {
             out.push((pid, args.join(" ")));
         }
     }
@@ -190,16 +242,19 @@ impl World<'_> {
     /// (`connect`) or absent (otherwise).
     fn settle(&self, name: &str, connect: bool) -> Vec<String> {
         let dir = self.dir(name);
-        let r = if connect {
-            self.e.mpr(&[
-                "use",
-                name,
-                &self.url,
-                "--provider",
-                "sftp",
-                "--persistent",
-                "--json",
-            ])
+        let r: Run = if connect {
+            let mut args: Vec<String> = self
+                .target
+                .connect(name)
+                .into_iter()
+                .map(String::from)
+                .collect();
+            args.push("--json".into());
+            self.target
+                .spawn(self.e, &args)
+                .wait_with_output()
+                .unwrap()
+                .into()
         } else {
             self.e.mpr(&["use", name, "--delete", "--json"])
         };
@@ -263,17 +318,46 @@ impl World<'_> {
 
 #[test]
 fn commands_killed_at_random_moments_leave_table_mounts_and_helpers_agreeing() {
-    let kills = env_number("MPR_CRASH_KILLS", 150);
-    let seed = env_number("MPR_CRASH_SEED", 11);
     let s = Servers::get();
-    let e = s.provider_env("");
-    let w = World {
-        e: &e,
+    let target = Target {
+        provider: "sftp",
         url: format!(
             "sftp://mprtest@127.0.0.1:{}{}",
             s.var("MPR_TEST_SSH_PORT"),
             s.path("MPR_TEST_SSH_EXPORT").display()
         ),
+        login: None,
+    };
+    killed_at_random_moments(&s, target, 150);
+}
+
+#[test]
+fn smb_commands_killed_at_random_moments_leave_table_mounts_and_servers_agreeing() {
+    let s = Servers::get();
+    let target = Target {
+        provider: "smb",
+        url: format!(
+            "smb://127.0.0.1:{}/{}",
+            s.var("MPR_TEST_SMB_PORT"),
+            s.var("MPR_TEST_SMB_SHARE")
+        ),
+        login: Some((
+            s.var("MPR_TEST_SMB_USER").to_string(),
+            s.password("MPR_TEST_SMB_PASSWORD_FILE"),
+        )),
+    };
+    killed_at_random_moments(&s, target, 100);
+}
+
+/// The seeded kill sequence against `target` (`default_kills` kills unless
+/// `MPR_CRASH_KILLS` says otherwise).
+fn killed_at_random_moments(s: &Servers, target: Target, default_kills: u64) {
+    let kills = env_number("MPR_CRASH_KILLS", default_kills);
+    let seed = env_number("MPR_CRASH_SEED", 11);
+    let e = s.provider_env("");
+    let w = World {
+        e: &e,
+        target,
         drives: e.path("drives"),
     };
     let mut rng = Rng(seed);
@@ -283,13 +367,7 @@ fn commands_killed_at_random_moments_leave_table_mounts_and_helpers_agreeing() {
     while killed < kills {
         let op = Op::pick(&mut rng);
         let delay = rng.below(151);
-        let mut child = e
-            .command()
-            .args(op.args(&w.url))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = w.target.spawn(&e, &op.args(&w.target));
         std::thread::sleep(Duration::from_millis(delay));
         let done_before = child.try_wait().unwrap().is_some();
         let _ = child.kill();
@@ -335,12 +413,14 @@ fn commands_killed_at_random_moments_leave_table_mounts_and_helpers_agreeing() {
     }
     w.scrub();
     eprintln!(
-        "crash: seed {seed}: {killed} kills ({finished} more commands ended before their kill) in {:.0} s: {orphans} orphans, {disagreements} disagreements",
+        "crash: {}: seed {seed}: {killed} kills ({finished} more commands ended before their kill) in {:.0} s: {orphans} orphans, {disagreements} disagreements",
+        w.target.provider,
         started.elapsed().as_secs_f64()
     );
     assert!(
         problems.is_empty(),
-        "{orphans} orphans, {disagreements} disagreements after {killed} kills (seed {seed}):\n{}",
+        "{}: {orphans} orphans, {disagreements} disagreements after {killed} kills (seed {seed}):\n{}",
+        w.target.provider,
         problems.join("\n")
     );
 }

@@ -11,6 +11,7 @@ mod docs_links;
 mod isolation;
 mod journal;
 mod journald;
+mod local_failures;
 mod output;
 mod providers_common;
 mod readme;

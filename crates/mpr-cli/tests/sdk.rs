@@ -41,7 +41,7 @@ pub(crate) fn copy_of(example_name: &str, file: &str) -> PathBuf {
     if let Some(p) = cache.get(file) {
         return p.clone();
     }
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sdk");
+    let dir = crate::util::scratch().join("sdk");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(file);
     let tmp = dir.join(format!("{file}.{}.tmp", std::process::id()));

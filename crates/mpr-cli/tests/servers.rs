@@ -125,12 +125,13 @@ pub fn helpers_under(dir: &Path) -> Vec<String> {
         }
         let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        // Not `mpr` itself or its notifyee host; judged by the program
-        // alone, since a helper's argv may say "mpr" too (the test user
-        // `mprtest` is in every sshfs source).
+        // Not `mpr` itself or its notifyee host (mpr's own `mpr-fsd` is a
+        // server like any helper); judged by the program alone, since a
+        // helper's argv may say "mpr" too (the test user `mprtest` is in
+        // every sshfs source).
         let program = cmd.split(' ').next().unwrap_or("");
         let program = program.rsplit('/').next().unwrap_or(program);
-        if cmd.contains(&d) && !program.starts_with("mpr") {
+        if cmd.contains(&d) && program != "mpr" && program != "mpr-notifyee-host" {
             out.push(cmd);
         }
     }

@@ -209,11 +209,8 @@ fn wrong_password_is_wn_bad_password_and_leaves_nothing() {
 fn closed_port_is_error_bad_netpath() {
     let s = Servers::get();
     let e = s.provider_env("");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed_port = crate::util::ClosedPort::new();
+    let closed = closed_port.port;
     let r = e.mpr(&[
         "use",
         "W:",

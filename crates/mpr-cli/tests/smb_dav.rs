@@ -172,11 +172,8 @@ fn smb_errors() {
         &pw,
     );
     assert_eq!(r.wn(), 67, "{r:?}");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed_port = crate::util::ClosedPort::new();
+    let closed = closed_port.port;
     let r = e.mpr_stdin(
         &[
             "use",
@@ -266,11 +263,8 @@ fn webdav_errors() {
         &pw,
     );
     assert_eq!(r.wn(), 67, "{r:?}");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed_port = crate::util::ClosedPort::new();
+    let closed = closed_port.port;
     let r = e.mpr_stdin(
         &[
             "use",

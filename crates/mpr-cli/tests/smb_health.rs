@@ -62,17 +62,16 @@ fn row(e: &crate::util::Env, local: &str) -> (serde_json::Value, Duration) {
     (row, took)
 }
 
-#[test]
-fn an_smb_drive_rides_out_a_server_restart() {
-    let s = Servers::get();
-    let smbd = PrivateSmbd::start("restart");
+/// A test world whose SMB operations wait at most 3 s, with `local`
+/// connected to the share of `smbd`.
+fn connected(s: &Servers, smbd: &PrivateSmbd, local: &str) -> crate::util::Env {
     let e = s.provider_env("[providers.smb]\noperation_timeout = 3\n");
     let remote = format!(r"\\127.0.0.1@{}\share", smbd.port);
     let pw = format!("{}\n", s.password("MPR_TEST_SMB_PASSWORD_FILE"));
     let r = e.mpr_stdin(
         &[
             "use",
-            "R:",
+            local,
             &remote,
             "--provider",
             "smb",
@@ -84,6 +83,14 @@ fn an_smb_drive_rides_out_a_server_restart() {
         &pw,
     );
     assert_eq!(r.wn(), 0, "{r:?}");
+    e
+}
+
+#[test]
+fn an_smb_drive_rides_out_a_server_restart() {
+    let s = Servers::get();
+    let smbd = PrivateSmbd::start("restart");
+    let e = connected(&s, &smbd, "R:");
     let dir = e.path("drives/R");
     std::fs::write(dir.join("kept.txt"), "before\n").unwrap();
     assert_eq!(row(&e, "R:").0["status"], "OK");
@@ -136,5 +143,48 @@ fn an_smb_drive_rides_out_a_server_restart() {
         "after\n"
     );
     let r = e.mpr(&["use", "R:", "--delete", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+}
+
+#[test]
+fn a_share_gone_from_its_server_is_unavailable_with_the_reason() {
+    let s = Servers::get();
+    let smbd = PrivateSmbd::start("gone");
+    let e = connected(&s, &smbd, "G:");
+    let dir = e.path("drives/G");
+    assert_eq!(row(&e, "G:").0["status"], "OK");
+
+    // The server comes back without the share: every request of the drive
+    // fails, so the drive is not OK, and the listing says why.
+    smbd.script("stop");
+    let conf = smbd.dir.join("smb.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.contains("[share]"), "{text}");
+    std::fs::write(&conf, text.replace("[share]", "[elsewhere]")).unwrap();
+    smbd.script("again");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let r = loop {
+        let (r, took) = row(&e, "G:");
+        assert!(took < Duration::from_secs(2), "the listing waited {took:?}");
+        if r["status"] == "Unavailable" {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "not Unavailable after 20 s: {r}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let reason = r["reason"].as_str().unwrap_or_else(|| panic!("{r}"));
+    assert!(reason.contains("share"), "{reason}");
+    // It stays so (no flapping back through Reconnecting) while the
+    // share is gone.
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(row(&e, "G:").0["status"], "Unavailable");
+    }
+    // A request fails with EIO within the bound, never hangs.
+    let t = Instant::now();
+    let err = std::fs::metadata(dir.join("not-cached")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    let r = e.mpr(&["use", "G:", "--delete", "--json"]);
     assert_eq!(r.wn(), 0, "{r:?}");
 }

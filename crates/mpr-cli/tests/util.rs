@@ -15,9 +15,18 @@ pub fn repo() -> PathBuf {
         .unwrap()
 }
 
+/// Where the tests make their files: Cargo's scratch directory, or
+/// `MPR_TEST_SCRATCH` when the tests run as a user who cannot write there
+/// (scripts/test-unprivileged.sh).
+pub fn scratch() -> PathBuf {
+    std::env::var_os("MPR_TEST_SCRATCH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")))
+}
+
 /// A directory for compiled plugins whose ancestors pass the trust checks.
 fn plugin_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugins");
+    let d = scratch().join("plugins");
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -149,7 +158,7 @@ impl From<Output> for Run {
 
 impl Env {
     pub fn new() -> Env {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("envs");
+        let base = scratch().join("envs");
         std::fs::create_dir_all(&base).unwrap();
         let root = tempfile::tempdir_in(&base).unwrap();
         // Plain directories with default permissions, as any harness makes
@@ -316,5 +325,30 @@ fn parse_call(line: &str) -> Call {
         op,
         phase,
         fields,
+    }
+}
+
+/// A loopback TCP port where nothing listens, held for as long as the
+/// value lives: the socket is bound but never listens, so a connect is
+/// refused and no other process can take the port meanwhile (a port of a
+/// dropped listener may be handed to another test's server at once).
+pub struct ClosedPort {
+    _socket: rustix::fd::OwnedFd,
+    /// The port.
+    pub port: u16,
+}
+
+impl ClosedPort {
+    pub fn new() -> ClosedPort {
+        use rustix::net::{AddressFamily, SocketType, bind, getsockname, socket};
+        let socket = socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        bind(&socket, &any).unwrap();
+        let addr = getsockname(&socket).unwrap();
+        let addr = std::net::SocketAddr::try_from(addr).unwrap();
+        ClosedPort {
+            _socket: socket,
+            port: addr.port(),
+        }
     }
 }

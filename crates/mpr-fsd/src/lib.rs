@@ -4,7 +4,8 @@ connection, started by a built-in provider and outliving the `mpr` command
 that started it.
 
 1. [`request`]: one handshake request is read from standard input (the
-   password travels only there);
+   password travels only there); the only argument is the mount point,
+   for `ps` to show, and must be the request's;
 2. [`serve`]: the back end for its protocol connects (authenticates, opens
    the share and the path) within the bound, the file system is mounted,
    and every step's outcome is one reply line on standard output: the exact
@@ -41,6 +42,23 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The one argument, if any, is the mount point, so that `ps` shows
+    // which drive a server serves (as it does for other FUSE servers); the
+    // request decides, and the two must agree.
+    if let Some(shown) = std::env::args_os().nth(1)
+        && std::path::Path::new(&shown) != req.mountpoint
+    {
+        let reply = Reply::Failed {
+            code: mpr_abi::WN_BAD_VALUE,
+            message: format!(
+                "the mount point argument {} is not the request's {}",
+                std::path::Path::new(&shown).display(),
+                req.mountpoint.display()
+            ),
+        };
+        let _ = send(&mut out, &reply);
+        return ExitCode::from(2);
+    }
     drop(out);
     match serve::run(req) {
         Ok(()) => ExitCode::SUCCESS,

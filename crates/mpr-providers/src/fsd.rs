@@ -62,7 +62,7 @@ pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Result<Health, Strin
 /// failure it reported (the server has exited), or why it could not be
 /// started or did not answer (it is stopped).
 pub fn start(program: &Path, req: &Request, log: &Path, timeout: Duration) -> Result<u32, Failure> {
-    let mut child = spawn(program, log).map_err(|e| {
+    let mut child = spawn(program, &req.mountpoint, log).map_err(|e| {
         Failure::new(
             WnError::NoNetwork,
             format!("cannot run {}: {e}", program.display()),
@@ -109,12 +109,13 @@ pub fn start(program: &Path, req: &Request, log: &Path, timeout: Duration) -> Re
     Err(failure)
 }
 
-/// Spawns the server: own process group, stdin and stdout piped, stderr to
-/// `log`, its pid recorded. The server needs no start gate like the other
+/// Spawns the server: its mount point as its argument (for `ps`), own
+/// process group, stdin and stdout piped, stderr to `log`, its pid
+/// recorded. The server needs no start gate like the other
 /// helpers (see `helper.rs`): it does nothing before it has read its whole
 /// request, which is written only once the pid is on record, and a killed
 /// `mpr` closes the pipe, so the server exits at once.
-fn spawn(program: &Path, log: &Path) -> std::io::Result<Child> {
+fn spawn(program: &Path, mountpoint: &Path, log: &Path) -> std::io::Result<Child> {
     if let Some(dir) = log.parent() {
         mpr_core::state::ensure_private_dir(dir)?;
     }
@@ -124,6 +125,7 @@ fn spawn(program: &Path, log: &Path) -> std::io::Result<Child> {
         .truncate(true)
         .open(log)?;
     let mut child = Command::new(program)
+        .arg(mountpoint)
         .env_remove(crate::helper::NOTIFY_SOCKET)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -167,7 +169,7 @@ mod tests {
 
     #[test]
     fn the_server_is_found_only_as_an_executable_file() {
-        let d = tempfile_dir();
+        let d = tempfile_dir("find");
         assert_eq!(find(std::slice::from_ref(&d)), None);
         std::fs::create_dir(d.join(PROGRAM)).unwrap();
         assert_eq!(
@@ -187,8 +189,10 @@ mod tests {
         std::fs::remove_dir_all(&d).unwrap();
     }
 
-    fn tempfile_dir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("mpr-fsd-find-{}", std::process::id()));
+    /// A fresh directory of this test process, one per `test` (the tests
+    /// run at once).
+    fn tempfile_dir(test: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("mpr-fsd-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
@@ -196,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_server_that_exits_without_a_reply_is_reported_with_its_log() {
-        let d = tempfile_dir().join("x");
+        let d = tempfile_dir("start").join("x");
         std::fs::create_dir_all(&d).unwrap();
         let log = d.join("helpers").join("smb_x.log");
         let req: Request = serde_json::from_str(

@@ -109,6 +109,32 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// What a FUSE helper's log says when the mount failed on this machine
+/// (no usable `/dev/fuse`, no `fusermount3`, a mount point it cannot use),
+/// as opposed to the server refusing: the failure, with code 1222
+/// (`WN_NO_NETWORK`, as for mpr-fsd) and the helper's own line. Checked
+/// before the login patterns, since "Permission denied" on `/dev/fuse` is
+/// not the server refusing a login.
+pub fn local_failure(log: &str) -> Option<crate::Failure> {
+    const LOCAL: &[&str] = &[
+        "/dev/fuse",
+        "fusermount",
+        "fuse: bad mount point",
+        "fuse: mountpoint is not empty",
+        "fuse: device not found",
+        "failed to mount FUSE fs",
+        "mount helper error",
+    ];
+    let line = log
+        .lines()
+        .find(|l| LOCAL.iter().any(|k| l.contains(k)))?
+        .trim();
+    Some(crate::Failure::new(
+        WnError::NoNetwork,
+        format!("cannot mount on this machine (a local failure, not the server's): {line}"),
+    ))
+}
+
 /// Parses the text of a mountinfo file.
 pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
     text.lines()
@@ -204,6 +230,27 @@ pub fn unmount(dir: &Path, force: bool, provider: &str) -> Result<(), WnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_mount_failures_are_not_login_refusals() {
+        for log in [
+            "fuse: failed to open /dev/fuse: Permission denied",
+            "fusermount3: failed to open /etc/fuse.conf: Permission denied",
+            "fuse: bad mount point `/run/user/1000/mpr/drives/Z': Permission denied",
+            "Fatal error: failed to mount FUSE fs: fusermount: exec: \"fusermount3\": executable file not found in $PATH",
+        ] {
+            let f = local_failure(&format!("exit status: 1\n{log}\n")).expect(log);
+            assert_eq!(f.code, WnError::NoNetwork, "{log}");
+            assert!(f.text.contains(log.trim()), "{}", f.text);
+        }
+        for log in [
+            "mprtest@127.0.0.1: Permission denied (publickey).",
+            "read: Connection reset by peer",
+            "",
+        ] {
+            assert!(local_failure(log).is_none(), "{log}");
+        }
+    }
 
     #[test]
     fn parses_mountinfo_lines() {

@@ -86,8 +86,27 @@ pub fn answer_at(
         .ok_or_else(|| "no address".to_string())?;
     let mut conn = std::net::TcpStream::connect_timeout(&addr, wait).map_err(|e| e.to_string())?;
     let _ = conn.set_read_timeout(Some(wait));
+    // A server of another protocol may close at once, even before it has
+    // read what we sent (then the kernel resets the connection): that is
+    // a hang-up too.
+    let hung_up = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+        )
+    };
+    const HUNG_UP: &str = "it hung up: it speaks another protocol";
     if let Some(h) = hello {
-        conn.write_all(h).map_err(|e| e.to_string())?;
+        conn.write_all(h).map_err(|e| {
+            if hung_up(&e) {
+                HUNG_UP.to_string()
+            } else {
+                e.to_string()
+            }
+        })?;
     }
     let mut buf = vec![0u8; skip + expect.len()];
     match conn.read_exact(&mut buf) {
@@ -104,9 +123,7 @@ pub fn answer_at(
                 wait.as_millis()
             ))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Err("it hung up: it speaks another protocol".into())
-        }
+        Err(e) if hung_up(&e) => Err(HUNG_UP.into()),
         Err(e) => Err(format!("no greeting ({e})")),
     }
 }

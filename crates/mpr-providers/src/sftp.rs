@@ -146,6 +146,9 @@ impl Sftp {
             .unwrap_or("")
             .trim()
             .to_string();
+        if let Some(local) = mount::local_failure(log) {
+            return local;
+        }
         if let Some(l) = line(&[
             "Host key verification failed",
             "REMOTE HOST IDENTIFICATION HAS CHANGED",

@@ -268,7 +268,10 @@ impl NetworkProvider for WebDav {
             Start::Ready => Ok(()),
             Start::Exited(log) => {
                 crate::clean_mount_point(dir);
-                Failure::new(WnError::NetError, format!("rclone mount stopped: {log}"))
+                mount::local_failure(&log)
+                    .unwrap_or_else(|| {
+                        Failure::new(WnError::NetError, format!("rclone mount stopped: {log}"))
+                    })
                     .report(&self.name)
             }
             Start::TimedOut => {

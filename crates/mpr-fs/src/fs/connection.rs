@@ -174,10 +174,15 @@ impl Connection {
             if now >= deadline {
                 return Err(FsError::TimedOut);
             }
-            self.health.set(Health::Reconnecting {
-                reason: reason.clone(),
-                next_attempt: epoch_secs(SystemTime::now()),
-            });
+            // A mount given up for now (the share is gone, the password
+            // refused) stays Unavailable while it tries again, instead of
+            // flapping through Reconnecting on every attempt.
+            if !matches!(self.health.get(), Health::Unavailable { .. }) {
+                self.health.set(Health::Reconnecting {
+                    reason: reason.clone(),
+                    next_attempt: epoch_secs(SystemTime::now()),
+                });
+            }
             match tokio::time::timeout_at(deadline.into(), backend.connect()).await {
                 Err(_) => return Err(FsError::TimedOut),
                 Ok(Ok(())) => {
