@@ -98,10 +98,9 @@ enum Wake {
 
 /// What a look at the connections found.
 struct Checked {
-    /// The connections as the providers see them.
-    rows: Result<Vec<ConnectionStatus>, WnError>,
-    /// The remembered connections.
-    remembered: Result<Vec<Remembered>, WnError>,
+    /// The connections as the providers see them, and the remembered
+    /// ones; or why they could not be read.
+    found: Result<(Vec<ConnectionStatus>, Vec<Remembered>), String>,
     /// For repairs waiting: whether their server answers.
     knocks: Vec<(String, bool)>,
     /// Whether a network change asked for it.
@@ -442,10 +441,12 @@ impl Agent {
                     knocking.into_iter().filter_map(|k| k.join().ok()).collect();
                 (rows, knocks)
             });
-            let remembered = router.store().remembered();
+            // The detail of a failure is this thread's last error.
+            let found = rows
+                .and_then(|r| Ok((r, router.store().remembered()?)))
+                .map_err(|e| mpr_core::lasterror::get().map_or_else(|| e.to_string(), |d| d.text));
             let _ = tx.send(Wake::Checked(Checked {
-                rows,
-                remembered,
+                found,
                 knocks,
                 network,
             }));
@@ -458,12 +459,12 @@ impl Agent {
     /// at once.
     fn checked(&mut self, c: Checked) {
         self.checks += 1;
-        let (Ok(rows), Ok(remembered)) = (c.rows, c.remembered) else {
-            eprintln!(
-                "mpr agent: warning: cannot read the connections: {}",
-                mpr_core::lasterror::get().map_or_else(String::new, |d| d.text)
-            );
-            return;
+        let (rows, remembered) = match c.found {
+            Ok(found) => found,
+            Err(detail) => {
+                eprintln!("mpr agent: warning: cannot read the connections: {detail}");
+                return;
+            }
         };
         let now = Instant::now();
         let before = self.record();
