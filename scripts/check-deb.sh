@@ -104,15 +104,15 @@ for f in /usr/bin/mpr /usr/libexec/mpr/mpr-notifyee-host /usr/libexec/mpr/mpr-fs
          /usr/include/mpr/winnetwk.h /usr/include/mpr/npapi.h "/usr/lib/$ma/pkgconfig/mpr.pc" \
          /usr/share/man/man1/mpr.1.gz /usr/share/bash-completion/completions/mpr \
          /usr/share/zsh/vendor-completions/_mpr /usr/share/fish/vendor_completions.d/mpr.fish \
-         /usr/lib/systemd/user/mpr-restore.service /etc/mpr/mpr.toml \
+         /usr/lib/systemd/user/mpr-agent.service /etc/mpr/mpr.toml \
          /usr/lib/mpr/notifyees/libmpr_audit.so /usr/lib/mpr/notifyees/libmpr_policy.so \
          /usr/lib/mpr/notifyees/libmpr_autodial.so /usr/share/doc/mpr/copyright; do
   grep -qxF "$f" "$T/files" && [ -e "$f" ] || die "the installed package has no $f"
 done
 [ "$(readlink "/usr/lib/$ma/libmpr.so")" = libmpr.so.0 ] || die "/usr/lib/$ma/libmpr.so does not point at libmpr.so.0"
 objdump -p "/usr/lib/$ma/libmpr.so.0" | grep -q 'SONAME *libmpr\.so\.0$' || die "the installed libmpr has no SONAME libmpr.so.0"
-grep -qx 'ExecStart=/usr/bin/mpr restore' /usr/lib/systemd/user/mpr-restore.service ||
-  die "mpr-restore.service does not run /usr/bin/mpr restore"
+grep -qx 'ExecStart=/usr/bin/mpr agent' /usr/lib/systemd/user/mpr-agent.service ||
+  die "mpr-agent.service does not run /usr/bin/mpr agent"
 dpkg-query -W -f='${Conffiles}' mpr | grep -q '^ /etc/mpr/mpr.toml ' || die "/etc/mpr/mpr.toml is not a conffile"
 got=$(/usr/bin/mpr --version)
 [ "$got" = "mpr $version" ] || die "/usr/bin/mpr --version says '$got', not 'mpr $version'"

@@ -32,10 +32,10 @@ PACKAGES=(
   g++            # C++ ABI test harnesses
   make           # builds tests/c
   pkg-config     # lets -sys crates find system libraries
-  iproute2       # ss: test-servers.sh checks listening ports and their owners
+  iproute2       # ss: test-servers.sh checks listening ports and their owners; ip: the agent test
   procps         # pgrep/ps/kill: finding sshd session children, process checks
   psmisc         # fuser: finding what keeps a mountpoint busy
-  util-linux     # flock, setsid, mountpoint (essential; listed for completeness)
+  util-linux     # flock, setsid, mountpoint, unshare, nsenter (essential; listed for completeness)
   systemd        # systemd-journald and journalctl: the system journal sink's tests (scripts/test-journald.sh)
   dpkg-dev       # dpkg-architecture, dpkg-shlibdeps, dpkg-buildflags: building the .deb (scripts/check-deb.sh)
   lintian        # checks the .deb against Debian policy (scripts/check-deb.sh)

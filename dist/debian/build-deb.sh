@@ -64,9 +64,9 @@ sed -e 's|@PREFIX@|/usr|g' -e "s|@LIBDIR@|/usr/lib/$multiarch|g" \
 "$release/mpr" generate zsh > "$stage/completions/_mpr"
 "$release/mpr" generate fish > "$stage/completions/mpr.fish"
 
-sed 's|/usr/local/bin/mpr|/usr/bin/mpr|g' dist/mpr-restore.service > "$stage/mpr-restore.service"
-grep -q '^ExecStart=/usr/bin/mpr ' "$stage/mpr-restore.service" ||
-  die "dist/mpr-restore.service: no ExecStart=/usr/local/bin/mpr to point at /usr/bin/mpr"
+sed 's|/usr/local/bin/mpr|/usr/bin/mpr|g' dist/mpr-agent.service > "$stage/mpr-agent.service"
+grep -q '^ExecStart=/usr/bin/mpr ' "$stage/mpr-agent.service" ||
+  die "dist/mpr-agent.service: no ExecStart=/usr/local/bin/mpr to point at /usr/bin/mpr"
 
 # The C sample, with Debian's hardening flags (what a package build uses).
 # shellcheck disable=SC2046

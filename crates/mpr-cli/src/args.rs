@@ -87,9 +87,11 @@ pub enum Command {
     },
     /// List connections, or only the remembered ones.
     ///
-    /// The Status column says OK (connected and alive), Unavailable (in the
-    /// table, but its provider says it is gone) or Remembered (remembered,
-    /// not connected now: `mpr restore` brings it back).
+    /// The Status column says OK (connected and alive), Reconnecting (its
+    /// session is being re-established, or `mpr agent` is making it again),
+    /// Unavailable (in the table, but its provider says it is gone) or
+    /// Remembered (remembered, not connected now: `mpr restore` brings it
+    /// back).
     List {
         /// Only the remembered (persistent) connections.
         #[arg(long)]
@@ -100,7 +102,7 @@ pub enum Command {
     },
     /// Reconnect remembered connections (all, or one), without notifications.
     ///
-    /// This is what runs at login (see dist/mpr-restore.service). Remembered
+    /// `mpr agent` does this at login (see dist/mpr-agent.service). Remembered
     /// connections are restored in parallel; one that is already connected
     /// is left as it is. Restoring sends no notifications (as on Windows).
     Restore {
@@ -157,6 +159,23 @@ pub enum Command {
         #[arg(short = 'n', long, value_name = "N", default_value_t = 10)]
         lines: usize,
     },
+    /// Run the per-user agent: restore, watch and repair connections.
+    ///
+    /// Meant to run as the systemd user unit mpr-agent.service (Type=notify;
+    /// see docs/agent.md), which it tells READY=1 as soon as it watches. At
+    /// start it restores every remembered connection in the background, in
+    /// parallel, with saved credentials (no notifications, as `mpr
+    /// restore`). Then it looks at every live connection every 5 s, and at
+    /// once when the network changes (an address or a route), and makes a
+    /// remembered connection that died (its helper exited, its mount is gone
+    /// or does not answer within 2 s) again, as a restore does; a failed
+    /// attempt is tried again after 1 s, 2 s, 4 s, ... up to 60 s, and at
+    /// once when its server answers again. Meanwhile `mpr use` lists it as
+    /// Reconnecting with the reason and the next attempt. Each repair and
+    /// failed attempt is an event of the audit journal (repair,
+    /// repair_failed). One agent runs per user; it stops on SIGTERM, SIGINT
+    /// or SIGHUP. It prints nothing on standard output (no --json).
+    Agent,
     /// Print the man page or a shell completion script on standard output.
     ///
     /// `mpr generate man > mpr.1`, `mpr generate bash >

@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> Result {
             .map(drop)
             .map_err(CliError::from),
         Command::Generate { what } => crate::generate::generate(what),
+        Command::Agent => crate::agent::agent(),
         Command::Use(a) => use_cmd(a),
         Command::Get { local, json } => {
             let out = Out { json };

@@ -240,7 +240,7 @@ fn extra_sections() -> Roff {
     }
     para(
         &mut r,
-        "To restore remembered connections at login, install dist/mpr-restore.service as a systemd user unit and enable it with `systemctl --user enable mpr-restore.service'.",
+        "To restore remembered connections at login and keep them alive, install dist/mpr-agent.service as a systemd user unit and enable it with `systemctl --user enable --now mpr-agent.service' (see docs/agent.md).",
     );
 
     r.control("SH", ["SEE ALSO"]);

@@ -7,7 +7,8 @@
 //! [`registry`] (`notifyee` and `provider`), [`watch`] (following the
 //! journal), [`generate`] (man page and completions), [`output`] (tables,
 //! colour, JSON, error reports), [`progress`] (the spinner), [`credentials`]
-//! (passwords), [`cred`] (saved credentials in the keyring), [`error`] (how a command fails).
+//! (passwords), [`cred`] (saved credentials in the keyring), [`agent`] (the
+//! per-user service), [`error`] (how a command fails).
 //!
 //! Every verb returns `Result<(), CliError>`; the exit status is decided in
 //! one place, [`error::exit_code`], from the type of the error: 0 success,
@@ -15,6 +16,7 @@
 //! error, 128 + signal when a signal ends the password prompt.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod args;
 mod commands;
 mod cred;

@@ -12,14 +12,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A private session bus with an unlocked gnome-keyring on it, for one
-/// test; stopped (bus, daemon and all) when dropped.
-struct Keyring {
+/// test; stopped (bus, daemon and all) when dropped (the agent's tests use
+/// it too).
+pub(crate) struct Keyring {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Keyring {
-    fn start(e: &Env) -> Keyring {
+    pub(crate) fn start(e: &Env) -> Keyring {
         let dir = e.path("keyring");
         let addr_file = dir.join("address");
         std::fs::create_dir_all(&dir).unwrap();
@@ -62,7 +63,7 @@ impl Keyring {
     }
 
     /// `mpr ARGS` with this keyring.
-    fn mpr(&self, e: &Env, args: &[&str]) -> Run {
+    pub(crate) fn mpr(&self, e: &Env, args: &[&str]) -> Run {
         e.command()
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
             .args(args)
@@ -72,7 +73,7 @@ impl Keyring {
     }
 
     /// `mpr ARGS` with this keyring and `input` on standard input.
-    fn mpr_stdin(&self, e: &Env, args: &[&str], input: &str) -> Run {
+    pub(crate) fn mpr_stdin(&self, e: &Env, args: &[&str], input: &str) -> Run {
         use std::io::Write;
         let mut child = e
             .command()
@@ -117,7 +118,7 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 /// The files under `dir` that contain `secret`.
-fn files_with(dir: &Path, secret: &str) -> Vec<PathBuf> {
+pub(crate) fn files_with(dir: &Path, secret: &str) -> Vec<PathBuf> {
     files_under(dir)
         .into_iter()
         .filter(|(_, b)| b.windows(secret.len()).any(|w| w == secret.as_bytes()))

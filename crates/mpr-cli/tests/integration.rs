@@ -1,5 +1,6 @@
 //! The `mpr` command tested as users and plugin authors use it.
 
+mod agent;
 mod bad_input;
 mod capi;
 mod contract;

@@ -19,13 +19,15 @@ const SOCKET: &str = "/run/systemd/journal/socket";
 const PW: &str = "Journald-S3cret-41";
 
 /// The MESSAGE_IDs as docs/audit.md lists them (fixed for good).
-const IDS: [(&str, &str); 6] = [
+const IDS: [(&str, &str); 8] = [
     ("operation", "d90fd742f925433fa2ac81ad55ba6cb0"),
     ("provider", "b37d172818e44477bf87ba92bff15946"),
     ("notify", "218902891346419c80f31a74af0bdc91"),
     ("refused", "28de759536434d2fa1f7623596156d5a"),
     ("retry_limit", "ee0f5d6dc76a436e99d24a8927ffd274"),
     ("registry", "87e1f843b8634b558a5336b12733f158"),
+    ("repair", "1c220228f2cf4f67a58f89eaddc3f6d8"),
+    ("repair_failed", "df2418ccf3d040c3b70c93fb0921970c"),
 ];
 
 fn need_journald() {

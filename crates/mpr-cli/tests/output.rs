@@ -206,18 +206,18 @@ fn completions_for_every_shell() {
 }
 
 #[test]
-fn the_login_restore_unit_runs_mpr_restore() {
-    let unit = std::fs::read_to_string(repo().join("dist/mpr-restore.service")).unwrap();
+fn the_login_unit_runs_mpr_agent() {
+    let unit = std::fs::read_to_string(repo().join("dist/mpr-agent.service")).unwrap();
     let exec = unit
         .lines()
         .find(|l| l.starts_with("ExecStart="))
         .expect("ExecStart=");
-    assert!(exec.ends_with("mpr restore"), "{exec}");
-    assert!(unit.contains("Type=oneshot") && unit.contains("WantedBy=default.target"));
-    let docs = std::fs::read_to_string(repo().join("docs/cli.md")).unwrap();
+    assert!(exec.ends_with("mpr agent"), "{exec}");
+    assert!(unit.contains("\nType=notify\n") && unit.contains("WantedBy=default.target"));
+    let docs = std::fs::read_to_string(repo().join("docs/agent.md")).unwrap();
     assert!(
-        docs.contains("systemctl --user enable"),
-        "docs/cli.md says how to install it"
+        docs.contains("systemctl --user enable --now mpr-agent.service"),
+        "docs/agent.md says how to install it"
     );
 }
 

@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A private smbd, cleaned up on drop.
-struct PrivateSmbd {
-    dir: PathBuf,
-    port: u16,
+/// A private smbd, cleaned up on drop (the agent's tests use it too).
+pub(crate) struct PrivateSmbd {
+    pub(crate) dir: PathBuf,
+    pub(crate) port: u16,
 }
 
 impl PrivateSmbd {
-    fn script(&self, verb: &str) {
+    pub(crate) fn script(&self, verb: &str) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/private-smbd.sh");
         let mut cmd = Command::new("bash");
         cmd.arg(script).arg(verb).arg(&self.dir);
@@ -28,7 +28,7 @@ impl PrivateSmbd {
         assert!(st.success(), "private-smbd.sh {verb} failed");
     }
 
-    fn start(name: &str) -> PrivateSmbd {
+    pub(crate) fn start(name: &str) -> PrivateSmbd {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

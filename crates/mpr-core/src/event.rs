@@ -262,6 +262,41 @@ pub struct RegistryEvent {
     pub config: String,
 }
 
+/// `mpr agent` repaired a connection, or one of its attempts failed: a
+/// connection that died (its helper exited, its mount stopped answering)
+/// or that could not be restored at login is made again as a restore
+/// makes it (without notifications). The attempt's own `operation` and
+/// `provider` records carry the same `op_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairEvent {
+    /// The id of the attempt's restore operation.
+    #[serde(default)]
+    pub op_id: String,
+    /// The local name.
+    pub local: String,
+    /// The remote name.
+    pub remote: String,
+    /// The provider key.
+    pub provider: String,
+    /// Why it needed repairing (what the agent saw, or the failure of the
+    /// attempt before).
+    pub reason: String,
+    /// Which attempt this was: 1 for the first.
+    pub attempt: u32,
+    /// The attempt's result.
+    pub result: u32,
+    /// Its `WN_*` name.
+    pub result_name: String,
+    /// How long the attempt took.
+    pub duration_us: u64,
+    /// Why the attempt failed, when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// After a failed attempt: seconds until the next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_in_s: Option<u64>,
+}
+
 /// One thing that happened, as observers see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -280,6 +315,10 @@ pub enum Event {
     RetryLimit(RetryLimitEvent),
     /// The registry changed.
     Registry(RegistryEvent),
+    /// `mpr agent` repaired a connection.
+    Repair(RepairEvent),
+    /// An attempt of `mpr agent` to repair a connection failed.
+    RepairFailed(RepairEvent),
 }
 
 impl Event {
@@ -299,6 +338,8 @@ impl Event {
             Event::Refused(_) => "refused",
             Event::RetryLimit(_) => "retry_limit",
             Event::Registry(_) => "registry",
+            Event::Repair(_) => "repair",
+            Event::RepairFailed(_) => "repair_failed",
         }
     }
 }
@@ -419,6 +460,25 @@ impl Event {
                     RegistryAction::Remove => "remove",
                 };
                 format!("{action} notifyee {} ({})", g.name, g.path)
+            }
+            Event::Repair(r) | Event::RepairFailed(r) => {
+                let mut t = format!(
+                    "{} {} via {} (attempt {}; {}){}{}",
+                    r.local,
+                    r.remote,
+                    r.provider,
+                    r.attempt,
+                    r.reason,
+                    result_text(&r.result_name, paint),
+                    duration_text(r.duration_us)
+                );
+                if let Some(m) = r.message.as_deref().filter(|m| !m.is_empty()) {
+                    t.push_str(&format!(": {m}"));
+                }
+                if let Some(s) = r.retry_in_s {
+                    t.push_str(&format!("; next attempt in {s} s"));
+                }
+                t
             }
         }
     }
@@ -552,6 +612,43 @@ mod tests {
         assert_eq!(v["isolation"], "process");
         assert_eq!(v["policy"], "advisory");
         assert_eq!(v["event"], "notify");
+    }
+
+    #[test]
+    fn repair_events_say_why_and_when_the_next_attempt_is() {
+        let r = RepairEvent {
+            op_id: "9-1".into(),
+            local: "Z:".into(),
+            remote: r"\\h\s".into(),
+            provider: "sftp".into(),
+            reason: "its helper has exited".into(),
+            attempt: 2,
+            result: mpr_abi::WN_BAD_NETNAME,
+            result_name: "WN_BAD_NETNAME".into(),
+            duration_us: 1500,
+            message: Some("h refused the connection".into()),
+            retry_in_s: Some(4),
+        };
+        let e = Event::RepairFailed(r.clone());
+        assert_eq!(e.kind(), "repair_failed");
+        assert!(e.is_audited());
+        assert_eq!(
+            e.summary(),
+            r"Z: \\h\s via sftp (attempt 2; its helper has exited) -> WN_BAD_NETNAME (1.5 ms): h refused the connection; next attempt in 4 s"
+        );
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            (v["event"].as_str(), v["retry_in_s"].as_u64()),
+            (Some("repair_failed"), Some(4))
+        );
+        let ok = Event::Repair(RepairEvent {
+            message: None,
+            retry_in_s: None,
+            ..r
+        });
+        let back: Event = serde_json::from_value(serde_json::to_value(&ok).unwrap()).unwrap();
+        assert_eq!(back, ok);
+        assert_eq!(ok.kind(), "repair");
     }
 
     #[test]

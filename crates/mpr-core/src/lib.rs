@@ -16,6 +16,7 @@ serve it, with no `unsafe` and no knowledge of C.
 - [`router`]: the operations (add, cancel, get, enumerate, restore), provider
   selection and error precedence (§6), connection notifications (§7).
 - [`state`]: remembered and live connections, written atomically (§8).
+- [`repairs`]: what `mpr agent` is repairing, which the listing merges.
 - [`event`]: the typed events the router hands its observers, and the
   journal's record schema.
 - [`journal`]: the audit journal, an observer of those events (a file,
@@ -36,6 +37,7 @@ pub mod journal;
 pub mod names;
 pub mod plugin;
 pub mod registration;
+pub mod repairs;
 pub mod router;
 pub mod state;
 pub mod trust;

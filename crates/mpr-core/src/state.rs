@@ -272,6 +272,11 @@ impl Store {
         self.runtime_dir.join("connections.toml")
     }
 
+    /// The runtime directory (empty for a memory store).
+    pub fn runtime_dir(&self) -> &Path {
+        &self.runtime_dir
+    }
+
     /// The remembered connections.
     pub fn remembered(&self) -> Result<Vec<Remembered>, WnError> {
         if let Some(m) = &self.memory {
@@ -356,19 +361,23 @@ fn reservation_alive(l: &Live) -> bool {
     }
 }
 
+/// The kernel's state letter of process `pid` (`R`, `S`, `Z`, ...) and
+/// when it started, in clock ticks since boot (fields 3 and 22 of
+/// `/proc/PID/stat`); `None` if it does not exist. Two processes that had
+/// the same pid never have the same start.
+pub(crate) fn process_stat(pid: u32) -> Option<(char, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Both count from the state, the first field after the parenthesised
+    // command name.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.nth(18)?.parse().ok()?))
+}
+
 /// When process `pid` started, in seconds since the epoch; `None` if it
 /// does not exist.
 fn process_started_at(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Field 22 (starttime, in clock ticks since boot) counts from the
-    // state, the first field after the parenthesised command name.
-    let ticks: u64 = stat
-        .rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(19)?
-        .parse()
-        .ok()?;
+    let (_, ticks) = process_stat(pid)?;
     let boot: u64 = std::fs::read_to_string("/proc/stat")
         .ok()?
         .lines()

@@ -126,6 +126,7 @@ fn spawn(program: &Path, mountpoint: &Path, log: &Path) -> std::io::Result<Child
         .open(log)?;
     let mut child = Command::new(program)
         .arg(mountpoint)
+        .env_remove(crate::helper::NOTIFY_SOCKET)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(err)

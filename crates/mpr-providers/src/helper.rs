@@ -24,6 +24,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
+/// The variable naming systemd's notification socket, which no helper
+/// inherits (`mpr agent` runs as a `Type=notify` unit).
+pub const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
+
 /// Held while a gate is inheritable for a spawn, so that a helper started
 /// at the same moment on another thread (a restore starts them in
 /// parallel) does not inherit it too.
@@ -95,6 +99,9 @@ impl Helper {
         if let Some(d) = cmd.get_current_dir() {
             gated.current_dir(d);
         }
+        // Started by `mpr agent` under systemd, a helper must not speak for
+        // the agent (rclone tells NOTIFY_SOCKET it is ready, too).
+        gated.env_remove(NOTIFY_SOCKET);
         gated.stdout(out).stderr(err).process_group(0);
         gated.stdin(if stdin_secret.is_some() {
             Stdio::piped()

@@ -35,6 +35,8 @@ pub const MESSAGE_IDS: &[(&str, &str)] = &[
     ("refused", "28de759536434d2fa1f7623596156d5a"),
     ("retry_limit", "ee0f5d6dc76a436e99d24a8927ffd274"),
     ("registry", "87e1f843b8634b558a5336b12733f158"),
+    ("repair", "1c220228f2cf4f67a58f89eaddc3f6d8"),
+    ("repair_failed", "df2418ccf3d040c3b70c93fb0921970c"),
 ];
 
 /// How long a send may block on a journald that does not read.
@@ -51,10 +53,12 @@ pub fn message_id(kind: &str) -> Option<&'static str> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Priority {
     /// 4: a notifyee crashed, timed out or was refused by the trust checks;
-    /// the retry bound was reached.
+    /// the retry bound was reached; an attempt of the agent to repair a
+    /// connection failed.
     Warning = 4,
     /// 5: an operation, provider call or notification that did not succeed
-    /// (a failure, a veto, a retry request); a change of the registry.
+    /// (a failure, a veto, a retry request); a change of the registry; a
+    /// connection repaired by the agent.
     Notice = 5,
     /// 6: a success.
     Info = 6,
@@ -72,7 +76,8 @@ pub fn priority(event: &Event) -> Priority {
         Event::Notify(n) if n.failure.is_some() => Priority::Warning,
         Event::Notify(n) => by_result(n.result.is_none_or(|r| r == mpr_abi::WN_SUCCESS)),
         Event::Refused(_) | Event::RetryLimit(_) => Priority::Warning,
-        Event::Registry(_) => Priority::Notice,
+        Event::Registry(_) | Event::Repair(_) => Priority::Notice,
+        Event::RepairFailed(_) => Priority::Warning,
     }
 }
 

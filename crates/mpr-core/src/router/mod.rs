@@ -42,7 +42,7 @@ pub use status::{ConnState, ConnectionStatus, Health};
 
 use crate::WnError;
 use crate::config::{Isolation, Policy};
-use crate::event::Observer;
+use crate::event::{Event, Observer};
 use crate::lasterror;
 use crate::plugin::{ConnectNotifier, NetworkProvider, Secret};
 use crate::state::Store;
@@ -192,6 +192,13 @@ impl Router {
     /// with).
     pub fn observe(&mut self, observer: Arc<dyn Observer>) {
         self.observers.push(observer);
+    }
+
+    /// Hands `event` to the router's observers (the audit journal first):
+    /// for what a caller of the router does with its results, such as the
+    /// agent's repairs.
+    pub fn announce(&self, event: Event) {
+        self.observers.emit(|| event);
     }
 
     /// The providers in order.

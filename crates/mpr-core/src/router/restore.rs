@@ -25,6 +25,8 @@ pub struct RestoreResult {
     pub result: Result<bool, WnError>,
     /// The detail of a failure.
     pub detail: Option<String>,
+    /// The operation id its journal records carry.
+    pub op_id: String,
 }
 
 impl Router {
@@ -85,6 +87,7 @@ impl Router {
             entry,
             result,
             detail,
+            op_id: id,
         }
     }
 

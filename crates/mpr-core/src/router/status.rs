@@ -45,7 +45,9 @@ impl Health {
 pub enum ConnState {
     /// Connected and answering.
     Ok,
-    /// Connected; the session is being re-established.
+    /// Connected, and its session is being re-established underneath
+    /// the mount; or `mpr agent` is making it again (it died, or could
+    /// not be restored yet).
     Reconnecting,
     /// In the table, but gone (its mount or helper died) or failing.
     Unavailable,
@@ -54,7 +56,8 @@ pub enum ConnState {
 }
 
 impl ConnState {
-    /// `OK`, `Unavailable` or `Remembered`, as `net use` prints it.
+    /// `OK`, `Reconnecting`, `Unavailable` or `Remembered`, as `net use`
+    /// prints it.
     pub fn as_str(self) -> &'static str {
         match self {
             ConnState::Ok => "OK",
@@ -183,15 +186,49 @@ impl Router {
     }
 
     /// The live connections with their health, then the remembered ones that
-    /// are not live (`net use`).
+    /// are not live (`net use`). A connection that `mpr agent` is repairing
+    /// (its record, [`crate::repairs`], written by an agent that still runs)
+    /// is `Reconnecting`, with the agent's reason and next attempt, where
+    /// the providers alone would say `Unavailable` or `Remembered`.
     pub fn connections(&self) -> Result<Vec<ConnectionStatus>, WnError> {
+        let mut out = self.probe_connections()?;
+        let repairs = self.store.repairs();
+        for c in &mut out {
+            let repairing = matches!(c.status, ConnState::Unavailable | ConnState::Remembered)
+                && !c.local.is_empty();
+            if let Some(r) = repairs.iter().find(|r| {
+                repairing && r.local == c.local && r.remote.eq_ignore_ascii_case(&c.remote)
+            }) {
+                c.status = ConnState::Reconnecting;
+                c.reason = Some(r.reason.clone());
+                c.next_attempt = r.next_attempt;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The listing as the providers answer it, without the agent's record:
+    /// what the agent itself watches. The live connections are asked in
+    /// parallel, so a listing waits for at most one mount's bound however
+    /// many mounts hang.
+    pub fn probe_connections(&self) -> Result<Vec<ConnectionStatus>, WnError> {
         lasterror::clear();
         self.sweep();
         let live = self.store.live()?;
         let remembered = self.store.remembered()?;
+        let committed: Vec<&Live> = live.iter().filter(|e| e.is_committed()).collect();
+        let healths: Vec<Health> = std::thread::scope(|s| {
+            let asked: Vec<_> = committed
+                .iter()
+                .map(|e| s.spawn(move || self.health(e)))
+                .collect();
+            asked
+                .into_iter()
+                .map(|h| h.join().expect("a health probe panicked"))
+                .collect()
+        });
         let mut out = Vec::new();
-        for e in live.iter().filter(|e| e.is_committed()) {
-            let health = self.health(e);
+        for (e, health) in committed.into_iter().zip(healths) {
             let (reason, next_attempt) = match &health {
                 Health::Ok => (None, None),
                 Health::Reconnecting {
