@@ -158,15 +158,15 @@ pub fn base_url(tls: bool, host: &str, port: Option<u16>, path: &str) -> Result<
     Ok(paths::url_of(&root, &rel, true))
 }
 
-/// What the file system knows of an open file, shared with the back end's
-/// list of open files (which follows renames and removals made through
-/// the mount).
+/// An open file, shared by every handle open on it through this mount
+/// (so that they see each other's writes, as on a local disk, and one
+/// upload carries them all), and kept in the back end's list of open
+/// files (which follows renames and removals made through the mount).
 #[derive(Debug)]
 struct Inner {
     path: Mutex<RelPath>,
     /// Removed through the mount while open: never uploaded again.
     detached: AtomicBool,
-    write: bool,
     /// The local copy (files opened for writing, and files removed while
     /// open).
     staging: Mutex<Option<Arc<Staging>>>,
@@ -200,6 +200,7 @@ impl Inner {
 #[derive(Debug)]
 pub struct DavHandle {
     inner: Arc<Inner>,
+    write: bool,
 }
 
 /// The WebDAV back end.
@@ -523,17 +524,15 @@ impl DavBackend {
         }
     }
 
-    fn new_handle(
+    fn new_inner(
         &self,
         path: &RelPath,
-        write: bool,
         staging: Option<Staging>,
         version: Option<String>,
-    ) -> DavHandle {
+    ) -> Arc<Inner> {
         let inner = Arc::new(Inner {
             path: Mutex::new(path.clone()),
             detached: AtomicBool::new(false),
-            write,
             staging: Mutex::new(staging.map(Arc::new)),
             state: Mutex::new(Versioned {
                 version,
@@ -543,7 +542,96 @@ impl DavBackend {
             uploading: tokio::sync::Mutex::new(()),
         });
         self.register(&inner);
-        DavHandle { inner }
+        inner
+    }
+
+    /// The open file at exactly `path`, if any.
+    fn live(&self, path: &RelPath) -> Option<Arc<Inner>> {
+        self.open_at(path).into_iter().find(|i| i.path() == *path)
+    }
+
+    /// The attributes of `path` with what is written through this mount
+    /// and not uploaded yet (the size of its local copy).
+    fn overlay(&self, path: &RelPath, attr: &mut Attr) {
+        if attr.kind != FileKind::File {
+            return;
+        }
+        if let Some(i) = self.live(path)
+            && let Some(s) = i.staging()
+            && let Ok(size) = s.size()
+        {
+            attr.size = size;
+        }
+    }
+
+    /// Brings the shared open file up to date at an open (close-to-open:
+    /// a copy not written locally follows the server's new version), gives
+    /// it a local copy when it is opened for writing, and cuts it for
+    /// `O_TRUNC` (on the server too, at once).
+    async fn prepare(
+        &self,
+        inner: &Inner,
+        path: &RelPath,
+        r: &Resource,
+        flags: OpenFlags,
+    ) -> Result<(), FsError> {
+        let seen = inner.state.lock().expect("dav handle lock").version.clone();
+        let _one = inner.uploading.lock().await;
+        let fresh;
+        let r = if inner.state.lock().expect("dav handle lock").version != seen {
+            // An upload ended while this open waited for it: what the
+            // server said before it is out of date.
+            fresh = self.resource(path).await?;
+            &fresh
+        } else {
+            r
+        };
+        let server = version_of(r);
+        let (dirty, version) = {
+            let st = inner.state.lock().expect("dav handle lock");
+            (st.dirty, st.version.clone())
+        };
+        if flags.write && flags.truncate {
+            let s = match inner.staging() {
+                Some(s) => s,
+                None => {
+                    let s = Arc::new(self.new_staging()?);
+                    *inner.staging.lock().expect("dav handle lock") = Some(s.clone());
+                    s
+                }
+            };
+            s.set_len(0).map_err(io)?;
+            let v = if r.attr.size > 0 || dirty {
+                self.put(path, Vec::new(), Some(&server), false).await?
+            } else {
+                server
+            };
+            let mut st = inner.state.lock().expect("dav handle lock");
+            st.version = Some(v);
+            st.dirty = false;
+            return Ok(());
+        }
+        if dirty {
+            // Written here and not uploaded: kept (a colleague's change
+            // meanwhile is a conflict at the upload).
+            return Ok(());
+        }
+        let staged = inner.staging().is_some();
+        let stale = version.as_deref() != Some(server.as_str());
+        if (staged && stale) || (flags.write && !staged) {
+            let s = self.new_staging()?;
+            let mut v = server;
+            let (data, etag) = self.download(path).await?;
+            s.write(0, &data).map_err(io)?;
+            if let Some(e) = etag {
+                v = e;
+            }
+            *inner.staging.lock().expect("dav handle lock") = Some(Arc::new(s));
+            inner.state.lock().expect("dav handle lock").version = Some(v);
+        } else if stale {
+            inner.state.lock().expect("dav handle lock").version = Some(server);
+        }
+        Ok(())
     }
 
     fn new_staging(&self) -> Result<Staging, FsError> {
@@ -561,7 +649,7 @@ impl DavBackend {
         f: impl FnOnce(&Staging) -> std::io::Result<()>,
     ) -> Result<(), FsError> {
         let inner = &h.inner;
-        if !inner.write {
+        if !h.write {
             return Err(FsError::BadHandle);
         }
         let Some(s) = inner.staging() else {
@@ -658,7 +746,9 @@ impl Backend for DavBackend {
     }
 
     async fn stat(&self, path: &RelPath) -> Result<Attr, FsError> {
-        Ok(self.resource(path).await?.attr)
+        let mut attr = self.resource(path).await?.attr;
+        self.overlay(path, &mut attr);
+        Ok(attr)
     }
 
     async fn list(&self, dir: &RelPath) -> Result<Vec<DirEntry>, FsError> {
@@ -677,9 +767,13 @@ impl Backend for DavBackend {
             if parent != me || name.is_empty() || RelPath::root().join(name).is_err() {
                 continue;
             }
+            let mut attr = r.attr;
+            if let Ok(child) = dir.join(name) {
+                self.overlay(&child, &mut attr);
+            }
             out.push(DirEntry {
                 name: name.to_string(),
-                attr: r.attr,
+                attr,
             });
         }
         Ok(out)
@@ -692,34 +786,30 @@ impl Backend for DavBackend {
                     if flags.write {
                         return Err(FsError::IsDirectory);
                     }
-                    return Ok((self.new_handle(path, false, None, None), r.attr));
+                    let inner = self.new_inner(path, None, None);
+                    return Ok((
+                        DavHandle {
+                            inner,
+                            write: false,
+                        },
+                        r.attr,
+                    ));
                 }
                 if flags.create && flags.exclusive {
                     return Err(FsError::Exists);
                 }
-                let mut attr = r.attr.clone();
-                let mut version = version_of(&r);
-                let staging = if flags.write {
-                    let s = self.new_staging()?;
-                    if flags.truncate {
-                        if attr.size > 0 {
-                            version = self.put(path, Vec::new(), Some(&version), false).await?;
-                            attr = now_attr(FileKind::File, 0);
-                        }
-                    } else if attr.size > 0 {
-                        let (data, etag) = self.download(path).await?;
-                        s.write(0, &data).map_err(io)?;
-                        attr.size = data.len() as u64;
-                        if let Some(e) = etag {
-                            version = e;
-                        }
-                    }
-                    Some(s)
-                } else {
-                    None
+                let inner = match self.live(path) {
+                    Some(i) => i,
+                    None => self.new_inner(path, None, Some(version_of(&r))),
                 };
+                self.prepare(&inner, path, &r, flags).await?;
+                let mut attr = r.attr;
+                self.overlay(path, &mut attr);
                 Ok((
-                    self.new_handle(path, flags.write, staging, Some(version)),
+                    DavHandle {
+                        inner,
+                        write: flags.write,
+                    },
                     attr,
                 ))
             }
@@ -729,17 +819,16 @@ impl Backend for DavBackend {
                 } else {
                     None
                 };
-                let version = match self.put(path, Vec::new(), None, true).await {
-                    Ok(v) => v,
-                    // No parent directory (409), or a server that refuses
-                    // If-None-Match on a new name.
-                    Err(FsError::NotFound) => {
-                        return Err(FsError::NotFound);
-                    }
-                    Err(e) => return Err(e),
-                };
+                // A file open here whose file is gone on the server is not
+                // this one.
+                self.detach(path);
+                let version = self.put(path, Vec::new(), None, true).await?;
+                let inner = self.new_inner(path, staging, Some(version));
                 Ok((
-                    self.new_handle(path, flags.write, staging, Some(version)),
+                    DavHandle {
+                        inner,
+                        write: flags.write,
+                    },
                     now_attr(FileKind::File, 0),
                 ))
             }
@@ -798,6 +887,17 @@ impl Backend for DavBackend {
     }
 
     async fn truncate(&self, path: &RelPath, size: u64) -> Result<(), FsError> {
+        if let Some(inner) = self.live(path)
+            && let Some(s) = inner.staging()
+        {
+            // Open here with a local copy: cut that, and upload it.
+            {
+                let mut st = inner.state.lock().expect("dav handle lock");
+                s.set_len(size).map_err(io)?;
+                st.dirty = true;
+            }
+            return self.upload(&inner).await;
+        }
         let r = self.resource(path).await?;
         if r.attr.kind == FileKind::Directory {
             return Err(FsError::IsDirectory);
