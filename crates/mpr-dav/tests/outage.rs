@@ -48,11 +48,7 @@ fn mount_private(name: &str) -> (tempfile::TempDir, PrivateDav, DavMount) {
 fn writes_made_during_an_outage_land_after_the_restart() {
     let (_dir, mut server, m) = mount_private("outage");
     fs::write(m.at("f"), b"hello").unwrap();
-    let mut f = OpenOptions::new()
-        .write(true)
-        .append(true)
-        .open(m.at("f"))
-        .unwrap();
+    let mut f = OpenOptions::new().append(true).open(m.at("f")).unwrap();
     f.write_all(b" before").unwrap();
     server.stop();
     // Written during the outage: into the local copy, answered at once.
