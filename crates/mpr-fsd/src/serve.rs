@@ -7,6 +7,7 @@ use mpr_fs::handshake::{Protocol, Reply, Request};
 use mpr_fs::health::{self, Health};
 use mpr_fs::session::{self, MountOptions};
 use mpr_fs::{Backend, FsError};
+use mpr_dav::{DavBackend, DavConfig};
 use mpr_smb::{SmbBackend, SmbConfig};
 use std::fmt;
 use std::sync::Arc;
@@ -76,7 +77,11 @@ fn connect_failure(e: &FsError, req: &Request) -> ServeError {
         Some(p) => format!("{}:{p}", req.host),
         None => req.host.clone(),
     };
-    let at = format!("{server}/{}", req.share);
+    let at = match req.protocol {
+        // The WebDAV back end's errors name the URL themselves.
+        Protocol::Webdav => String::from("WebDAV"),
+        _ => format!("{server}/{}", req.share),
+    };
     match e {
         FsError::Connect(ce) => refuse(ce.wn_code(), format!("{at}: {ce}")),
         FsError::TimedOut => refuse(
@@ -103,14 +108,19 @@ pub fn run(req: Request) -> Result<(), ServeError> {
         .thread_name("mpr-fsd")
         .build()
         .map_err(|e| refuse(abi::WN_NET_ERROR, format!("cannot start the runtime: {e}")))?;
+    let fail = |e: FsError| connect_failure(&e, &req);
     match req.protocol {
         Protocol::Smb => {
-            let cfg = SmbConfig::from_request(&req).map_err(|e| connect_failure(&e, &req))?;
+            let cfg = SmbConfig::from_request(&req).map_err(fail)?;
             serve(SmbBackend::new(cfg), &req, &rt)
         }
-        other => Err(refuse(
+        Protocol::Webdav => {
+            let cfg = DavConfig::from_request(&req).map_err(fail)?;
+            serve(DavBackend::new(cfg).map_err(fail)?, &req, &rt)
+        }
+        Protocol::Sftp => Err(refuse(
             abi::WN_NOT_SUPPORTED,
-            format!("mpr-fsd has no back end for {other:?} yet"),
+            "mpr-fsd has no SFTP back end yet".to_string(),
         )),
     }
 }
