@@ -2,12 +2,12 @@
 
 use crate::send;
 use mpr_abi as abi;
+use mpr_dav::{DavBackend, DavConfig};
 use mpr_fs::fs::{Fs, FsConfig};
 use mpr_fs::handshake::{Protocol, Reply, Request};
 use mpr_fs::health::{self, Health};
 use mpr_fs::session::{self, MountOptions};
 use mpr_fs::{Backend, FsError};
-use mpr_dav::{DavBackend, DavConfig};
 use mpr_smb::{SmbBackend, SmbConfig};
 use std::fmt;
 use std::sync::Arc;
