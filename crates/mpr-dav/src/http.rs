@@ -223,6 +223,29 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// Why a request got no answer, in a few words: the innermost cause
+/// ("connection refused", "operation timed out", a name that does not
+/// resolve), without the URL and the layers reqwest and hyper add.
+pub fn short_reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".to_string();
+    }
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let text = cur.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    let mut c = text.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => chain(e),
+    }
+}
+
 /// Why a TLS handshake failed, in words, if `e` is one.
 pub fn tls_failure(e: &reqwest::Error, host: &str) -> Option<String> {
     let text = chain(e);
@@ -263,7 +286,7 @@ pub fn tls_failure(e: &reqwest::Error, host: &str) -> Option<String> {
 fn transport(e: &reqwest::Error, host: &str) -> FsError {
     match tls_failure(e, host) {
         Some(why) => FsError::Connect(ConnectError::Identity(why)),
-        None => FsError::Disconnected(chain(e)),
+        None => FsError::Disconnected(short_reason(e)),
     }
 }
 
@@ -282,5 +305,70 @@ pub fn status_error(status: StatusCode, what: &str) -> FsError {
         414 => FsError::NameTooLong,
         502..=504 => FsError::Disconnected(format!("{what}: {status}")),
         _ => FsError::Io(format!("{what}: the server answered {status}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http() -> Http {
+        Http::new(
+            Some("Mufasa".into()),
+            Some(Password::new("Circle of Life".into())),
+            None,
+            Duration::from_secs(1),
+        )
+        .unwrap()
+    }
+
+    fn challenges(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(WWW_AUTHENTICATE, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn digest_is_preferred_and_answered_for_the_method_and_path() {
+        let h = http();
+        let url = Url::parse("http://h/dir/a%20b?x=1").unwrap();
+        assert!(
+            h.authorization(&Method::GET, &url).is_none(),
+            "nothing before a challenge"
+        );
+        assert!(h.learn(&challenges(&[
+            r#"Basic realm="r""#,
+            r#"Digest realm="testrealm@host.com", qop="auth", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41""#,
+        ])));
+        let v = h
+            .authorization(&Method::from_bytes(b"PROPFIND").unwrap(), &url)
+            .unwrap();
+        let v = v.to_str().unwrap();
+        assert!(v.starts_with("Digest "), "{v}");
+        assert!(v.contains(r#"username="Mufasa""#), "{v}");
+        assert!(v.contains(r#"uri="/dir/a%20b?x=1""#), "{v}");
+        assert!(!v.contains("Circle of Life"), "never the password itself");
+        assert!(!h.is_basic());
+        // The same challenge again (not stale): the password is wrong, no
+        // second try.
+        assert!(!h.learn(&challenges(&[
+            r#"Digest realm="r", nonce="n2", qop="auth""#
+        ])));
+        // A stale nonce: answered again.
+        assert!(h.learn(&challenges(&[
+            r#"Digest realm="r", nonce="n3", qop="auth", stale=true"#
+        ])));
+    }
+
+    #[test]
+    fn basic_only_when_asked_and_only_once() {
+        let h = http();
+        assert!(h.learn(&challenges(&[r#"Basic realm="mpr-test""#])));
+        assert!(h.is_basic());
+        assert!(!h.learn(&challenges(&[r#"Basic realm="mpr-test""#])));
+        let anonymous = Http::new(None, None, None, Duration::from_secs(1)).unwrap();
+        assert!(!anonymous.learn(&challenges(&[r#"Basic realm="x""#])));
     }
 }

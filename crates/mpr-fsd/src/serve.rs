@@ -77,12 +77,12 @@ fn connect_failure(e: &FsError, req: &Request) -> ServeError {
         Some(p) => format!("{}:{p}", req.host),
         None => req.host.clone(),
     };
-    let at = match req.protocol {
-        // The WebDAV back end's errors name the URL themselves.
-        Protocol::Webdav => String::from("WebDAV"),
-        _ => format!("{server}/{}", req.share),
-    };
+    let at = format!("{server}/{}", req.share);
     match e {
+        // The WebDAV back end's errors name the URL themselves.
+        FsError::Connect(ce) if req.protocol == Protocol::Webdav => {
+            refuse(ce.wn_code(), ce.to_string())
+        }
         FsError::Connect(ce) => refuse(ce.wn_code(), format!("{at}: {ce}")),
         FsError::TimedOut => refuse(
             abi::ERROR_BAD_NETPATH,
