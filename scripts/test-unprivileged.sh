@@ -55,7 +55,7 @@ install -d -m 700 -o "$USER_NAME" -g "$USER_NAME" "$fx" "$fx/secrets" "$fx/ssh"
 copy() { install -m 600 -o "$USER_NAME" -g "$USER_NAME" "$1" "$2"; }
 copy "${V[MPR_TEST_SSH_KEY]}" "$fx/ssh/client_ed25519"
 copy "${V[MPR_TEST_SSH_KNOWN_HOSTS]}" "$fx/ssh/known_hosts"
-for k in MPR_TEST_SSH_PASSWORD_FILE MPR_TEST_SMB_PASSWORD_FILE MPR_TEST_DAV_PASSWORD_FILE MPR_TEST_SMB_CREDENTIALS_FILE; do
+for k in MPR_TEST_SSH_PASSWORD_FILE MPR_TEST_SMB_PASSWORD_FILE MPR_TEST_DAV_PASSWORD_FILE MPR_TEST_SMB_CREDENTIALS_FILE MPR_TEST_PEER_PASSWORD_FILE; do
   copy "${V[$k]}" "$fx/secrets/$(basename "${V[$k]}")"
 done
 sed -e "s#^MPR_TEST_SSH_KEY=.*#MPR_TEST_SSH_KEY=$fx/ssh/client_ed25519#" \

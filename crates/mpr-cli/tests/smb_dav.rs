@@ -319,3 +319,108 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The uid of the local account `user`.
+fn uid_of(user: &str) -> u32 {
+    let o = std::process::Command::new("id")
+        .args(["-u", user])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "id -u {user}: {o:?}");
+    String::from_utf8(o.stdout).unwrap().trim().parse().unwrap()
+}
+
+/// Two connections to one server as two different users both work (Windows
+/// refuses the second with 1219, ERROR_SESSION_CREDENTIAL_CONFLICT): each
+/// drive is its own session, and the server sees each drive's user.
+#[test]
+fn two_users_on_one_server_each_have_their_own_drive() {
+    use std::os::unix::fs::MetadataExt;
+    let s = Servers::get();
+    let e = s.provider_env("");
+    let unc = smb_unc(&s, s.var("MPR_TEST_SMB_TEAM"));
+    let team = s.path("MPR_TEST_SMB_TEAM_DIR");
+    let drives = [
+        (
+            "T:",
+            s.var("MPR_TEST_SMB_USER"),
+            "MPR_TEST_SMB_PASSWORD_FILE",
+        ),
+        (
+            "U:",
+            s.var("MPR_TEST_PEER_USER"),
+            "MPR_TEST_PEER_PASSWORD_FILE",
+        ),
+    ];
+    for (local, user, pw) in drives {
+        let r = e.mpr_stdin(
+            &[
+                "use",
+                local,
+                &unc,
+                "--provider",
+                "smb",
+                "--user",
+                user,
+                "--password-stdin",
+                "--json",
+            ],
+            &format!("{}\n", s.password(pw)),
+        );
+        assert_eq!(r.wn(), 0, "{local} as {user}: {r:?}");
+    }
+    let list = e.mpr(&["use", "--json"]).json();
+    let rows = list["connections"].as_array().unwrap();
+    for (local, user, _) in drives {
+        let row = rows
+            .iter()
+            .find(|c| c["local"] == local)
+            .unwrap_or_else(|| panic!("{local} is not listed: {list}"));
+        assert_eq!(
+            (
+                row["remote"].as_str(),
+                row["user"].as_str(),
+                row["status"].as_str()
+            ),
+            (Some(unc.as_str()), Some(user), Some("OK")),
+            "{row}"
+        );
+    }
+    // What each drive creates belongs to its own user on the server, and
+    // each drive sees what the other wrote.
+    let pid = std::process::id();
+    let name = |user: &str| format!("by-{user}-{pid}.txt");
+    for (local, user, _) in drives {
+        let dir = e.path(&format!("drives/{}", &local[..1]));
+        std::fs::write(dir.join(name(user)), user).unwrap();
+        let meta = std::fs::metadata(team.join(name(user))).unwrap();
+        assert_eq!(
+            meta.uid(),
+            uid_of(user),
+            "{} as written by {local}",
+            name(user)
+        );
+    }
+    for (local, _, _) in drives {
+        let dir = e.path(&format!("drives/{}", &local[..1]));
+        for (_, user, _) in drives {
+            assert_eq!(
+                std::fs::read_to_string(dir.join(name(user))).unwrap(),
+                user,
+                "{} through {local}",
+                name(user)
+            );
+        }
+    }
+    // Each removes its own file (the share is sticky, as /tmp is) and
+    // disconnects; the other drive is untouched until its own turn.
+    for (local, user, _) in drives {
+        let dir = e.path(&format!("drives/{}", &local[..1]));
+        std::fs::remove_file(dir.join(name(user))).unwrap();
+        let r = e.mpr(&["use", local, "--delete", "--json"]);
+        assert_eq!(r.wn(), 0, "{r:?}");
+        assert!(!mounted_under(&dir));
+    }
+    assert!(!team.join(name(drives[0].1)).exists());
+    assert!(!team.join(name(drives[1].1)).exists());
+}
