@@ -391,6 +391,33 @@ impl DavBackend {
         }
     }
 
+    /// Copies the whole content of `rel` (a `GET`) into a new staging
+    /// file as it arrives (never the whole file in memory); the file, and
+    /// the version when the answer names it.
+    async fn download_staged(&self, rel: &RelPath) -> Result<(Staging, Option<String>), FsError> {
+        let s = self.new_staging()?;
+        let mut resp = self
+            .http
+            .send(Method::GET, &self.url(rel, false), HeaderMap::new(), None)
+            .await?;
+        let status = resp.status();
+        if status != StatusCode::OK {
+            return Err(status_error(status, &format!("GET {rel}")));
+        }
+        let etag = etag_header(&resp);
+        let mut at = 0u64;
+        loop {
+            let chunk = resp
+                .chunk()
+                .await
+                .map_err(|e| FsError::Disconnected(format!("GET {rel}: {}", http::chain(&e))))?;
+            let Some(chunk) = chunk else { break };
+            s.write(at, &chunk).map_err(io)?;
+            at += chunk.len() as u64;
+        }
+        Ok((s, etag))
+    }
+
     /// The whole content of `rel` (a `GET`), and its version when the
     /// answer names it.
     async fn download(&self, rel: &RelPath) -> Result<(Vec<u8>, Option<String>), FsError> {
@@ -439,10 +466,7 @@ impl DavBackend {
             if i.staging().is_some() {
                 continue;
             }
-            if let Ok((data, _)) = self.download(&i.path()).await
-                && let Ok(s) = Staging::new(&self.config.staging_dir)
-                && s.write(0, &data).is_ok()
-            {
+            if let Ok((s, _)) = self.download_staged(&i.path()).await {
                 *i.staging.lock().expect("dav handle lock") = Some(Arc::new(s));
             }
         }
@@ -619,10 +643,8 @@ impl DavBackend {
         let staged = inner.staging().is_some();
         let stale = version.as_deref() != Some(server.as_str());
         if (staged && stale) || (flags.write && !staged) {
-            let s = self.new_staging()?;
             let mut v = server;
-            let (data, etag) = self.download(path).await?;
-            s.write(0, &data).map_err(io)?;
+            let (s, etag) = self.download_staged(path).await?;
             if let Some(e) = etag {
                 v = e;
             }
