@@ -166,7 +166,13 @@ impl SmbMount {
 impl Drop for SmbMount {
     fn drop(&mut self) {
         if let Some(m) = self.m.take() {
-            m.unmount();
+            if std::thread::panicking() {
+                // A second panic would abort, and a process that dumps
+                // core while it serves its own mount hangs.
+                drop(m);
+            } else {
+                m.unmount();
+            }
         }
         if self.remove {
             let _ = std::fs::remove_dir_all(&self.server_dir);
