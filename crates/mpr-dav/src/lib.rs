@@ -936,11 +936,35 @@ impl Backend for DavBackend {
         Ok(())
     }
 
-    /// WebDAV has no way to set a modification time (`getlastmodified` is
-    /// the server's): `EPERM`, as for any change the protocol cannot
-    /// store.
-    async fn set_times(&self, _path: &RelPath, _times: Times) -> Result<(), FsError> {
-        Err(FsError::NotPermitted)
+    /// WebDAV has no way to set a time (`getlastmodified` is the
+    /// server's, set by each upload). `touch` (the modification time, and
+    /// the access time if given, set to now) is done the one way the
+    /// protocol allows: the file is uploaded again, unchanged. Any other
+    /// time is `EPERM`, as for any change the protocol cannot store.
+    async fn set_times(&self, path: &RelPath, times: Times) -> Result<(), FsError> {
+        let now = SystemTime::now();
+        let near_now = |t: SystemTime| {
+            let d = now.duration_since(t).unwrap_or_else(|e| e.duration());
+            d <= Duration::from_secs(2)
+        };
+        let touch = times.mtime.is_some_and(near_now) && times.atime.is_none_or(near_now);
+        if !touch {
+            return Err(FsError::NotPermitted);
+        }
+        if let Some(inner) = self.live(path)
+            && inner.staging().is_some()
+        {
+            inner.state.lock().expect("dav handle lock").dirty = true;
+            return self.upload(&inner).await;
+        }
+        let r = self.resource(path).await?;
+        if r.attr.kind == FileKind::Directory {
+            return Err(FsError::NotPermitted);
+        }
+        let version = version_of(&r);
+        let (data, _) = self.download(path).await?;
+        self.put(path, data, Some(&version), false).await?;
+        Ok(())
     }
 
     async fn flush(&self, h: &DavHandle) -> Result<(), FsError> {

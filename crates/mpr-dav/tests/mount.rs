@@ -232,9 +232,25 @@ fn a_colleagues_newer_version_is_never_overwritten_silently() {
 }
 
 #[test]
-fn times_cannot_be_set_and_say_so() {
+fn touch_works_and_other_times_say_eperm() {
     let m = DavMount::new("times");
     fs::write(m.at("f"), b"x").unwrap();
+    let before = fs::metadata(m.server("f")).unwrap().modified().unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    // `touch f`: the times set to now; the file is uploaded again, as is.
+    let f = File::options().write(true).open(m.at("f")).unwrap();
+    f.set_modified(SystemTime::now()).unwrap();
+    drop(f);
+    let after = fs::metadata(m.server("f")).unwrap().modified().unwrap();
+    assert!(after > before, "{before:?} {after:?}");
+    assert_eq!(fs::read(m.server("f")).unwrap(), b"x");
+    // The `touch` program (both times to now) too.
+    let st = std::process::Command::new("touch")
+        .arg(m.at("f"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // Any other time cannot be stored: EPERM, never a silent success.
     let f = File::options().write(true).open(m.at("f")).unwrap();
     let e = f
         .set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000))
