@@ -651,9 +651,8 @@ fn servers_stopped_and_started_again_are_reconnected_within_10_s() {
     if let Some(smbd) = &smbd {
         smbd.script("stop");
     }
-    // sshfs (with its `reconnect`) and rclone ride out a short outage by
-    // themselves while their caches hide it, and mpr-fsd re-establishes its
-    // own session; the agent's part is a helper that dies meanwhile. Here
+    // rclone rides out a short outage by itself while its cache hides it,
+    // and mpr-fsd (SFTP and SMB) re-establishes its own session; the agent's part is a helper that dies meanwhile. Here
     // every one does: the agent shows each drive Reconnecting within 10 s,
     // with the reason and the next attempt, its attempts failing while the
     // servers are away.
@@ -767,8 +766,8 @@ fn a_hung_mount_holds_up_neither_the_listing_nor_the_agent() {
     connect(&e, "K:", &s.sftp_unc("export2"), "sftp", None);
     let run = e.path("run");
     let (h_dir, k_dir) = (e.path("drives/H"), e.path("drives/K"));
-    let hung = recorded_server(&run, "sftp", &h_dir).expect("H:'s sshfs");
-    let killed = recorded_server(&run, "sftp", &k_dir).expect("K:'s sshfs");
+    let hung = recorded_server(&run, "sftp", &h_dir).expect("H:'s mpr-fsd");
+    let killed = recorded_server(&run, "sftp", &k_dir).expect("K:'s mpr-fsd");
     let agent = Agent::start(&e, None, &[]);
     agent.ready(Duration::from_secs(3));
     agent.settled(Duration::from_secs(10));

@@ -253,7 +253,7 @@ fn silent_server_times_out_and_the_helper_is_killed() {
         drop(conns);
     });
     let started = std::time::Instant::now();
-    // The URL form skips the greeting probe: sshfs itself is started, and
+    // The URL form skips the greeting probe: mpr-fsd itself is started, and
     // killed at the deadline.
     let r = e.mpr(&[
         "use",
@@ -286,10 +286,10 @@ fn killed_helper_shows_unavailable_and_use_or_restore_repairs() {
     let kill_helper = || {
         let dir = e.path("drives/R").display().to_string();
         let out = std::process::Command::new("pkill")
-            .args(["-KILL", "-f", &format!("sshfs.*{dir}")])
+            .args(["-KILL", "-f", &format!("mpr-fsd {dir}")])
             .status()
             .unwrap();
-        assert!(out.success(), "no sshfs to kill");
+        assert!(out.success(), "no mpr-fsd to kill");
         std::thread::sleep(Duration::from_millis(200));
     };
     kill_helper();

@@ -7,6 +7,7 @@ use mpr_fs::handshake::{Protocol, Reply, Request};
 use mpr_fs::health::{self, Health};
 use mpr_fs::session::{self, MountOptions};
 use mpr_fs::{Backend, FsError};
+use mpr_sftp::{SftpBackend, SftpConfig};
 use mpr_smb::{SmbBackend, SmbConfig};
 use std::fmt;
 use std::sync::Arc;
@@ -76,7 +77,11 @@ fn connect_failure(e: &FsError, req: &Request) -> ServeError {
         Some(p) => format!("{}:{p}", req.host),
         None => req.host.clone(),
     };
-    let at = format!("{server}/{}", req.share);
+    let at = if req.share.is_empty() {
+        server.clone()
+    } else {
+        format!("{server}/{}", req.share)
+    };
     match e {
         FsError::Connect(ce) => refuse(ce.wn_code(), format!("{at}: {ce}")),
         FsError::TimedOut => refuse(
@@ -108,6 +113,7 @@ pub fn run(req: Request) -> Result<(), ServeError> {
             let cfg = SmbConfig::from_request(&req).map_err(|e| connect_failure(&e, &req))?;
             serve(SmbBackend::new(cfg), &req, &rt)
         }
+        Protocol::Sftp => serve(SftpBackend::new(SftpConfig::from_request(&req)), &req, &rt),
         other => Err(refuse(
             abi::WN_NOT_SUPPORTED,
             format!("mpr-fsd has no back end for {other:?} yet"),

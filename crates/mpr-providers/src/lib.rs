@@ -90,6 +90,7 @@ pub fn builtin(name: String, options: BuiltinOptions, ctx: &Context) -> Arc<dyn 
             name,
             opts,
             runtime_dir,
+            fsd_dirs: ctx.fsd_dirs.clone(),
         }),
         BuiltinOptions::Smb(opts) => Arc::new(smb::Smb {
             name,
