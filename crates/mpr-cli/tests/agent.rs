@@ -801,23 +801,41 @@ fn a_hung_mount_holds_up_neither_the_listing_nor_the_agent() {
     });
     // Every listing answers within the mount's 2 s bound (plus slack for a
     // loaded machine), and the agent repairs both, the hung one included.
-    let mut seen_reconnecting = None;
-    within(Duration::from_secs(15), "H: and K: repaired", || {
-        let (rows, took) = listing(&e);
-        assert!(took < Duration::from_secs(4), "a listing took {took:?}");
-        if rows
-            .iter()
-            .any(|r| r["local"] == "H:" && r["status"] == "Reconnecting")
-        {
-            seen_reconnecting.get_or_insert(t0.elapsed());
-        }
-        let ok = |l: &str| rows.iter().any(|r| r["local"] == l && r["status"] == "OK");
-        let new = |d: &Path, old: u32| recorded_server(&run, "sftp", d).is_some_and(|p| p != old);
-        (ok("H:") && ok("K:") && new(&h_dir, hung) && new(&k_dir, killed))
-            .then_some(())
-            .ok_or(format!("{rows:?}"))
+    // Listings run back to back on a thread of their own: mpr-fsd's repair
+    // over a live control master is quick, and the Reconnecting state
+    // lasts only as long.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (took, seen_reconnecting) = std::thread::scope(|scope| {
+        let lister = scope.spawn(|| {
+            let mut seen = None;
+            while !done.load(std::sync::atomic::Ordering::SeqCst)
+                && t0.elapsed() < Duration::from_secs(20)
+            {
+                let (rows, took) = listing(&e);
+                assert!(took < Duration::from_secs(4), "a listing took {took:?}");
+                if rows
+                    .iter()
+                    .any(|r| r["local"] == "H:" && r["status"] == "Reconnecting")
+                {
+                    seen.get_or_insert(t0.elapsed());
+                }
+            }
+            seen
+        });
+        within(Duration::from_secs(15), "H: and K: repaired", || {
+            let (rows, took) = listing(&e);
+            assert!(took < Duration::from_secs(4), "a listing took {took:?}");
+            let ok = |l: &str| rows.iter().any(|r| r["local"] == l && r["status"] == "OK");
+            let new =
+                |d: &Path, old: u32| recorded_server(&run, "sftp", d).is_some_and(|p| p != old);
+            (ok("H:") && ok("K:") && new(&h_dir, hung) && new(&k_dir, killed))
+                .then_some(())
+                .ok_or(format!("{rows:?}"))
+        });
+        let took = t0.elapsed();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (took, lister.join().unwrap())
     });
-    let took = t0.elapsed();
     let recorded = recorded.join().unwrap();
     assert!(
         recorded.is_some_and(|t| t < Duration::from_secs(10)),
@@ -833,7 +851,8 @@ fn a_hung_mount_holds_up_neither_the_listing_nor_the_agent() {
         h[0]["reason"]
             .as_str()
             .unwrap()
-            .contains("does not answer within 2 s"),
+            // mpr-fsd stopped: seen from its process state, at once.
+            .contains("does not answer"),
         "{h:?}"
     );
     let k = records(&e, "repair", "K:");
