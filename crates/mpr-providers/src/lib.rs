@@ -1,9 +1,10 @@
 /*!
 The built-in network providers: `sftp`, `smb` and `webdav`, each a launcher
 that runs and supervises one FUSE server per connection (mpr's own
-`mpr-fsd` for SMB; sshfs and rclone for the others, until they move onto it).
+`mpr-fsd` for SMB and SFTP; rclone for WebDAV, until it moves onto it).
 
-- [`sftp`]: `sshfs`, see its module docs for names and credentials.
+- [`sftp`]: mpr's own file system over the system's `ssh`, started
+  through [`fsd`]; see its module docs for names and credentials.
 - [`mount`]: the mount table (the truth about a built-in connection) and
   unmounting; [`helper`]: running a helper until its mount is usable.
 
@@ -157,7 +158,8 @@ pub fn prepare_mount_point(dir: &Path, provider: &str) -> Result<(), WnError> {
 }
 
 /// Cancels a built-in connection: unmounts its directory (busy without
-/// `force`: `WN_OPEN_FILES`), then forgets the helper's log and pid.
+/// `force`: `WN_OPEN_FILES`), waits a moment for its helper to exit (not
+/// when forced), then forgets the helper's log and pid.
 pub fn cancel_mount(
     call: &CancelCall<'_>,
     runtime_dir: &Path,
@@ -174,6 +176,11 @@ pub fn cancel_mount(
         helper::kill_recorded(&log);
     }
     mount::unmount(dir, call.force, provider)?;
+    if !call.force {
+        // Disconnected means the helper is gone too (a forced, lazy
+        // unmount leaves it serving the files still open).
+        helper::wait_exit(&log, std::time::Duration::from_secs(2));
+    }
     helper::forget(&log);
     Ok(())
 }
