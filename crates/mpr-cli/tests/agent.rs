@@ -263,15 +263,15 @@ fn user_name() -> String {
 /// with the fixture's client key (no root needed: a non-root sshd logs in
 /// only the user it runs as), and serves `served`, a directory of its own;
 /// its sessions die with it.
-struct PrivateSshd {
+pub(crate) struct PrivateSshd {
     dir: tempfile::TempDir,
-    served: tempfile::TempDir,
+    pub(crate) served: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
 }
 
 impl PrivateSshd {
-    fn start(s: &Servers) -> PrivateSshd {
+    pub(crate) fn start(s: &Servers) -> PrivateSshd {
         let dir = tempfile::tempdir().unwrap();
         let served = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -325,7 +325,7 @@ impl PrivateSshd {
     }
 
     /// `sftp://127.0.0.1:PORT/<served directory>`.
-    fn remote(&self) -> String {
+    pub(crate) fn remote(&self) -> String {
         format!(
             "sftp://127.0.0.1:{}{}",
             self.port,
@@ -334,7 +334,7 @@ impl PrivateSshd {
     }
 
     /// An ssh configuration for the test user against this server.
-    fn ssh_config(&self, s: &Servers) -> PathBuf {
+    pub(crate) fn ssh_config(&self, s: &Servers) -> PathBuf {
         let p = self.dir.path().join("ssh_config");
         std::fs::write(
             &p,
@@ -349,7 +349,23 @@ impl PrivateSshd {
         p
     }
 
-    fn again(&mut self) {
+    /// Stops the server and gives it a new host key (the known_hosts file
+    /// keeps the old one): the next start is a changed host.
+    pub(crate) fn new_host_key(&mut self) {
+        self.stop();
+        let key = self.dir.path().join("host_ed25519");
+        let _ = std::fs::remove_file(&key);
+        let _ = std::fs::remove_file(key.with_extension("pub"));
+        let keygen = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key)
+            .stdin(Stdio::null())
+            .status()
+            .expect("ssh-keygen (apt-get install openssh-client)");
+        assert!(keygen.success());
+    }
+
+    pub(crate) fn again(&mut self) {
         let child = Command::new("/usr/sbin/sshd")
             .arg("-D")
             .arg("-f")
@@ -364,7 +380,7 @@ impl PrivateSshd {
     }
 
     /// Kills the server and every session of it.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let all = descendants(c.id());
             kill(c.id());

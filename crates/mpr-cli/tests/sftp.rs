@@ -384,3 +384,50 @@ fn a_connect_killed_at_any_moment_leaves_nothing_behind_the_next_command() {
         assert_eq!(e.mpr(&["use", "K:", "--delete", "--json"]).wn(), 0);
     }
 }
+
+/// A server whose host key changed (a new sshd with a new key on the same
+/// address): its own error, 1208 with the reason, never cycled past, and
+/// nothing mounted, no server left.
+#[test]
+fn a_changed_host_key_is_extended_error_and_mounts_nothing() {
+    let s = Servers::get();
+    let mut sshd = crate::agent::PrivateSshd::start(&s);
+    let e = crate::util::Env::new();
+    e.config(&format!(
+        "[providers]\norder = [\"sftp\", \"smb\", \"webdav\"]\n[providers.sftp]\nssh_config = \"{}\"\n",
+        sshd.ssh_config(&s).display()
+    ));
+    let r = e.mpr(&["use", "H:", &sshd.remote(), "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert_eq!(e.mpr(&["use", "H:", "--delete", "--json"]).wn(), 0);
+    sshd.new_host_key();
+    sshd.again();
+    for remote in [
+        sshd.remote(),
+        // A bare name is claimed by sftp (an SSH server greets there), and
+        // the host key stops the cycle.
+        format!(
+            r"\\127.0.0.1@{}{}",
+            sshd.remote()
+                .rsplit_once(':')
+                .unwrap()
+                .1
+                .split_once('/')
+                .unwrap()
+                .0,
+            sshd.served.path().display().to_string().replace('/', r"\")
+        ),
+    ] {
+        let r = e.mpr(&["use", "H:", &remote, "--json"]);
+        assert_eq!(r.wn(), 1208, "{remote}: {r:?}");
+        let msg = r.json()["message"].as_str().unwrap().to_string();
+        assert!(
+            msg.contains("is unknown or has changed; check it with ssh first"),
+            "{msg}"
+        );
+        assert_eq!(r.json()["extended"]["provider"], "SFTP", "{r:?}");
+        assert!(!mounted_under(&e.path("drives")));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(helpers_under(&e.path("drives")).is_empty());
+    }
+}

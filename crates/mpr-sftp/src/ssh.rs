@@ -97,10 +97,11 @@ pub fn command(cfg: &SftpConfig, askpass: Option<(&Path, &Path)>) -> Command {
     cmd
 }
 
-/// The line of `log` holding one of `keys`, trimmed.
+/// The line of `log` holding one of `keys` (the first key found wins, so
+/// they go most telling first), trimmed.
 fn line_with(log: &str, keys: &[&str]) -> Option<String> {
-    log.lines()
-        .find(|l| keys.iter().any(|k| l.contains(k)))
+    keys.iter()
+        .find_map(|k| log.lines().find(|l| l.contains(k)))
         .map(|l| l.trim().to_string())
 }
 
@@ -111,10 +112,10 @@ pub fn classify(log: &str, with_password: bool, at: &str) -> ConnectError {
     if let Some(l) = line_with(
         log,
         &[
+            "Host key for",
+            "host key is known",
             "Host key verification failed",
             "REMOTE HOST IDENTIFICATION HAS CHANGED",
-            "host key is known",
-            "Host key for",
         ],
     ) {
         return ConnectError::HostKey(format!(
