@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-15}
 cargo build --quiet --release --bin mpr --bin mpr-fsd --bin mpr-askpass
-MPR=$(pwd)/target/release/mpr
+MPR=${CARGO_TARGET_DIR:-$(pwd)/target}/release/mpr
 bash scripts/test-servers.sh start >/dev/null
 eval "$(bash scripts/test-servers.sh env | sed 's/^/export /')"
 
