@@ -8,6 +8,7 @@
 //! root, so these tests are not part of the unprivileged run.
 
 use crate::servers::{Servers, helpers_under, mounted_under};
+use crate::util::account_id;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
@@ -15,15 +16,7 @@ use std::process::{Command, Stdio};
 /// The uid and gid of the fixture's account (`mprtest`).
 fn fixture_account(s: &Servers) -> (u32, u32) {
     let user = s.var("MPR_TEST_SSH_USER");
-    let id = |flag: &str| -> u32 {
-        let o = Command::new("id").args([flag, user]).output().unwrap();
-        assert!(
-            o.status.success(),
-            "the fixture's account {user} is missing"
-        );
-        String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
-    };
-    (id("-u"), id("-g"))
+    (account_id(user, "-u"), account_id(user, "-g"))
 }
 
 #[test]

@@ -320,16 +320,6 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// The uid of the local account `user`.
-fn uid_of(user: &str) -> u32 {
-    let o = std::process::Command::new("id")
-        .args(["-u", user])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "id -u {user}: {o:?}");
-    String::from_utf8(o.stdout).unwrap().trim().parse().unwrap()
-}
-
 /// Two connections to one server as two different users both work (Windows
 /// refuses the second with 1219, ERROR_SESSION_CREDENTIAL_CONFLICT): each
 /// drive is its own session, and the server sees each drive's user.
@@ -396,7 +386,7 @@ fn two_users_on_one_server_each_have_their_own_drive() {
         let meta = std::fs::metadata(team.join(name(user))).unwrap();
         assert_eq!(
             meta.uid(),
-            uid_of(user),
+            crate::util::account_id(user, "-u"),
             "{} as written by {local}",
             name(user)
         );

@@ -15,6 +15,19 @@ pub fn repo() -> PathBuf {
         .unwrap()
 }
 
+/// `id FLAG USER` of a local account: its uid (`-u`) or gid (`-g`).
+pub fn account_id(user: &str, flag: &str) -> u32 {
+    let o = std::process::Command::new("id")
+        .args([flag, user])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "the local account {user} is missing: {o:?}"
+    );
+    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+}
+
 /// Where the tests make their files: Cargo's scratch directory, or
 /// `MPR_TEST_SCRATCH` when the tests run as a user who cannot write there
 /// (scripts/test-unprivileged.sh).
