@@ -14,7 +14,7 @@
 //! notifyee stored stays in the host. No password is ever part of a
 //! message (`NOTIFYADD` and `NOTIFYCANCEL` carry none).
 
-use rustix::net::SendFlags;
+use rustix::net::{RecvFlags, SendFlags};
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
@@ -338,10 +338,30 @@ impl std::fmt::Display for ChannelError {
     }
 }
 
+/// Fails when bytes the other side sent are waiting unread. The exchange
+/// is strictly one request, one reply, so a frame's last byte is the last
+/// one the peer may have sent until it is asked again: anything more is a
+/// protocol error, found whether it came with the frame or after it.
+fn nothing_unread(sock: &UnixStream) -> Result<(), ChannelError> {
+    let mut probe = [0u8; 1];
+    loop {
+        match rustix::net::recv(sock, &mut probe, RecvFlags::PEEK | RecvFlags::DONTWAIT) {
+            Ok((0, _)) => return Ok(()),
+            Ok(_) => return Err(ChannelError::Protocol("unexpected extra bytes".into())),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(rustix::io::Errno::AGAIN) => return Ok(()),
+            // A reset or closed peer shows at the next read or send.
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
 /// Sends a whole frame. `MSG_NOSIGNAL`: a peer that has gone away is an
 /// error here, never a `SIGPIPE` (which would kill a C program using
-/// libmpr.so). The socket's send timeout, if set, bounds the wait.
+/// libmpr.so). The socket's send timeout, if set, bounds the wait. Bytes
+/// the peer sent unasked are refused first ([`nothing_unread`]).
 pub(crate) fn send_frame(sock: &UnixStream, frame: &[u8]) -> Result<(), ChannelError> {
+    nothing_unread(sock)?;
     let mut sent = 0;
     while sent < frame.len() {
         match rustix::net::send(sock, &frame[sent..], SendFlags::NOSIGNAL) {
@@ -358,31 +378,36 @@ pub(crate) fn send_frame(sock: &UnixStream, frame: &[u8]) -> Result<(), ChannelE
     Ok(())
 }
 
-/// Receives one frame into `buf` and returns its body. With a deadline,
-/// every read waits at most until then (`SO_RCVTIMEO`); without one it
-/// blocks.
+/// Receives one frame into `buf` and returns its body. It reads the length,
+/// then exactly that many bytes (never into the next frame), and refuses a
+/// frame followed by bytes already waiting ([`nothing_unread`]). With a
+/// deadline, every read waits at most until then (`SO_RCVTIMEO`); without
+/// one it blocks.
 pub(crate) fn recv_frame<'b>(
     sock: &UnixStream,
     buf: &'b mut Vec<u8>,
     deadline: Option<Instant>,
 ) -> Result<&'b [u8], ChannelError> {
     buf.clear();
-    let mut chunk = [0u8; 512];
+    buf.resize(4, 0);
+    let mut have = 0;
+    let mut sized = false;
     let mut timeout_set = false;
     loop {
-        if buf.len() >= 4 {
+        if have == buf.len() {
+            if sized {
+                nothing_unread(sock)?;
+                return Ok(&buf[4..]);
+            }
             let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
             if len > MAX_FRAME {
                 return Err(ChannelError::Protocol(format!(
                     "a frame of {len} bytes is too long"
                 )));
             }
-            if buf.len() >= 4 + len {
-                if buf.len() > 4 + len {
-                    return Err(ChannelError::Protocol("unexpected extra bytes".into()));
-                }
-                return Ok(&buf[4..]);
-            }
+            buf.resize(4 + len, 0);
+            sized = true;
+            continue;
         }
         if let Some(d) = deadline {
             let left = d.saturating_duration_since(Instant::now());
@@ -395,9 +420,9 @@ pub(crate) fn recv_frame<'b>(
         } else if timeout_set {
             sock.set_read_timeout(None).map_err(ChannelError::Io)?;
         }
-        match (&*sock).read(&mut chunk) {
+        match (&*sock).read(&mut buf[have..]) {
             Ok(0) => return Err(ChannelError::Closed),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(n) => have += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e)
                 if matches!(
@@ -418,6 +443,7 @@ pub(crate) fn recv_frame<'b>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn body(frame: &[u8]) -> &[u8] {
         let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
@@ -543,5 +569,38 @@ mod tests {
             Err(ChannelError::Closed)
         ));
         assert!(matches!(send_frame(&b, &out), Err(ChannelError::Closed)));
+    }
+
+    /// A frame of any length followed by more bytes is refused, even when
+    /// the frame ends where a read of a fixed size would stop (the fuzzer
+    /// found a 512-byte frame with bytes after it accepted).
+    #[test]
+    fn a_frame_with_bytes_after_it_is_refused_at_any_length() {
+        for body_len in [0usize, 1, 508, 509, 1020, 4096] {
+            let mut stream = (body_len as u32).to_le_bytes().to_vec();
+            stream.resize(4 + body_len, 0x41);
+            let (a, b) = UnixStream::pair().unwrap();
+            (&a).write_all(&stream).unwrap();
+            let mut inb = Vec::new();
+            assert_eq!(recv_frame(&b, &mut inb, None).unwrap().len(), body_len);
+            (&a).write_all(&[0]).unwrap();
+            drop(a);
+            let (a, b2) = UnixStream::pair().unwrap();
+            stream.push(7);
+            (&a).write_all(&stream).unwrap();
+            drop(a);
+            assert!(
+                matches!(
+                    recv_frame(&b2, &mut inb, None),
+                    Err(ChannelError::Protocol(_))
+                ),
+                "a {body_len}-byte body with a byte after it"
+            );
+            // The first socket has an unasked byte waiting: sending is refused.
+            assert!(matches!(
+                send_frame(&b, &stream),
+                Err(ChannelError::Protocol(_))
+            ));
+        }
     }
 }
