@@ -24,7 +24,7 @@ PACKAGES=(
   fuse3          # fusermount3 (mpr-fsd mounts and unmounts through it), /etc/fuse.conf, libfuse3 for sshfs
   samba          # smbd, smbpasswd, pdbedit, testparm: the private SMB server
   smbclient      # smbclient: run by no script; for checking the SMB server by hand (smbclient -L)
-  rclone         # `rclone serve webdav` (test server) and `rclone mount :webdav:` (client)
+  rclone         # `rclone serve webdav`: the tests' WebDAV server (mpr's own mpr-fsd is the client)
   openssl        # `openssl passwd -apr1 -stdin`: the WebDAV htpasswd entry without argv secrets
   passwd         # useradd/chpasswd for the `mprtest` test user (normally already present)
   valgrind       # memory checks of the C provider ABI tests
@@ -109,7 +109,7 @@ if [ ! -c /dev/fuse ]; then
   [ -c /dev/fuse ] || mknod -m 0600 /dev/fuse c 10 229 >/dev/null 2>&1 || true
 fi
 if [ ! -c /dev/fuse ]; then
-  msg="/dev/fuse does not exist and could not be created (no FUSE in this kernel/container): mpr-fsd, sshfs and rclone mount cannot work"
+  msg="/dev/fuse does not exist and could not be created (no FUSE in this kernel/container): mpr-fsd and sshfs cannot work"
   if [ "${MPR_CI_DEPS_ALLOW_NO_FUSE:-0}" = 1 ]; then say "warning: $msg"; else die "$msg"; fi
 elif [ ! -r /dev/fuse ] || [ ! -w /dev/fuse ]; then
   die "/dev/fuse exists but is not readable and writable by uid $(id -u)"

@@ -651,9 +651,9 @@ fn servers_stopped_and_started_again_are_reconnected_within_10_s() {
     if let Some(smbd) = &smbd {
         smbd.script("stop");
     }
-    // sshfs (with its `reconnect`) and rclone ride out a short outage by
-    // themselves while their caches hide it, and mpr-fsd re-establishes its
-    // own session; the agent's part is a helper that dies meanwhile. Here
+    // sshfs (with its `reconnect`) rides out a short outage by itself
+    // while its cache hides it, and mpr-fsd (SMB, WebDAV) re-establishes
+    // its own session; the agent's part is a helper that dies meanwhile. Here
     // every one does: the agent shows each drive Reconnecting within 10 s,
     // with the reason and the next attempt, its attempts failing while the
     // servers are away.

@@ -1,6 +1,7 @@
 //! Keeps docs/semantics.md true: every test it names exists (`file::test`
 //! under crates/mpr-fs/tests, `src/module::test` for a unit test, and
-//! `mpr-smb/file::test` under crates/mpr-smb/tests).
+//! `mpr-smb/file::test` under crates/mpr-smb/tests, `mpr-dav/file::test`
+//! under crates/mpr-dav/tests).
 
 use std::path::Path;
 
@@ -32,6 +33,11 @@ fn every_claim_names_an_existing_test() {
             // A claim proved by the SMB back end's tests.
             crate_dir
                 .join("../mpr-smb/tests")
+                .join(format!("{other}.rs"))
+        } else if let Some(other) = file.strip_prefix("mpr-dav/") {
+            // A claim proved by the WebDAV back end's tests.
+            crate_dir
+                .join("../mpr-dav/tests")
                 .join(format!("{other}.rs"))
         } else if let Some(module) = file.strip_prefix("src/") {
             let (dir, sub) = module.split_once("::").unwrap_or((module, ""));

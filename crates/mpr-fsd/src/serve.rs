@@ -2,6 +2,7 @@
 
 use crate::send;
 use mpr_abi as abi;
+use mpr_dav::{DavBackend, DavConfig};
 use mpr_fs::fs::{Fs, FsConfig};
 use mpr_fs::handshake::{Protocol, Reply, Request};
 use mpr_fs::health::{self, Health};
@@ -78,6 +79,10 @@ fn connect_failure(e: &FsError, req: &Request) -> ServeError {
     };
     let at = format!("{server}/{}", req.share);
     match e {
+        // The WebDAV back end's errors name the URL themselves.
+        FsError::Connect(ce) if req.protocol == Protocol::Webdav => {
+            refuse(ce.wn_code(), ce.to_string())
+        }
         FsError::Connect(ce) => refuse(ce.wn_code(), format!("{at}: {ce}")),
         FsError::TimedOut => refuse(
             abi::ERROR_BAD_NETPATH,
@@ -103,14 +108,19 @@ pub fn run(req: Request) -> Result<(), ServeError> {
         .thread_name("mpr-fsd")
         .build()
         .map_err(|e| refuse(abi::WN_NET_ERROR, format!("cannot start the runtime: {e}")))?;
+    let fail = |e: FsError| connect_failure(&e, &req);
     match req.protocol {
         Protocol::Smb => {
-            let cfg = SmbConfig::from_request(&req).map_err(|e| connect_failure(&e, &req))?;
+            let cfg = SmbConfig::from_request(&req).map_err(fail)?;
             serve(SmbBackend::new(cfg), &req, &rt)
         }
-        other => Err(refuse(
+        Protocol::Webdav => {
+            let cfg = DavConfig::from_request(&req).map_err(fail)?;
+            serve(DavBackend::new(cfg).map_err(fail)?, &req, &rt)
+        }
+        Protocol::Sftp => Err(refuse(
             abi::WN_NOT_SUPPORTED,
-            format!("mpr-fsd has no back end for {other:?} yet"),
+            "mpr-fsd has no SFTP back end yet".to_string(),
         )),
     }
 }

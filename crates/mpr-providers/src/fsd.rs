@@ -13,6 +13,8 @@
 use crate::Failure;
 use crate::helper::{log_path, record_pid};
 use mpr_core::WnError;
+use mpr_core::plugin::CancelCall;
+use mpr_core::router::Health as RouterHealth;
 use mpr_handshake::{Health, Reply, Request};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -55,6 +57,113 @@ pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Result<Health, Strin
             Health::read(&path).ok_or_else(|| format!("{PROGRAM}'s health file is unreadable"))
         }
     }
+}
+
+/// Connects `req` for provider `name` (key `key`: its log and health file
+/// are `<runtime>/helpers/<key><dir>.*`): finds the server in `fsd_dirs`,
+/// starts it, and waits (at most `timeout`) for its answer; a failure
+/// leaves nothing behind (no process, no mount, no health file) and is
+/// reported with the server's exact code.
+pub fn connect(
+    name: &str,
+    key: &str,
+    fsd_dirs: &[PathBuf],
+    runtime_dir: &Path,
+    req: &Request,
+    timeout: Duration,
+) -> Result<(), WnError> {
+    let dir = req.mountpoint.as_path();
+    let Some(program) = find(fsd_dirs) else {
+        let looked: Vec<String> = fsd_dirs.iter().map(|d| d.display().to_string()).collect();
+        return Failure::new(
+            WnError::NoNetwork,
+            format!(
+                "cannot find {PROGRAM} (looked in {}); install mpr, or set MPR_LIBEXEC_DIR to its directory",
+                looked.join(", ")
+            ),
+        )
+        .report(name);
+    };
+    let log = log_path(runtime_dir, key, dir);
+    match start(&program, req, &log, timeout) {
+        Ok(_) => Ok(()),
+        Err(failure) => {
+            // The server has exited (or was stopped): its pid must not
+            // name some later process.
+            crate::helper::forget_pid(&log);
+            crate::clean_mount_point(dir);
+            let _ = std::fs::remove_file(&req.health_file);
+            failure.report(name)
+        }
+    }
+}
+
+/// The remote name of the connection at `directory` served by `mpr-fsd`
+/// for provider `key`: from the mount table and the server's pid, never
+/// the mount itself (a server that hangs must not hang the listing).
+pub fn get_connection(
+    runtime_dir: &Path,
+    key: &str,
+    directory: Option<&Path>,
+) -> Result<String, WnError> {
+    let dir = directory.ok_or(WnError::NotConnected)?;
+    let m = crate::mount::mounted_at(dir)
+        .filter(|m| m.fstype == FSTYPE)
+        .ok_or(WnError::NotConnected)?;
+    if crate::helper::running(&log_path(runtime_dir, key, dir)) == Some(false) {
+        return Err(WnError::NotConnected);
+    }
+    Ok(m.source)
+}
+
+/// The health of the connection at `directory` served by `mpr-fsd` for
+/// provider `key`: what the server publishes, if it is fresh (the mount
+/// itself is never asked: that could wait as long as an operation may).
+pub fn provider_health(runtime_dir: &Path, key: &str, directory: Option<&Path>) -> RouterHealth {
+    if get_connection(runtime_dir, key, directory).is_err() {
+        return RouterHealth::Unavailable {
+            reason: Some(format!("its mount or its {PROGRAM} is gone")),
+        };
+    }
+    let Some(dir) = directory else {
+        return RouterHealth::Ok;
+    };
+    if crate::helper::stopped(&log_path(runtime_dir, key, dir)) {
+        return RouterHealth::Unavailable {
+            reason: Some(format!("{PROGRAM} is stopped and does not answer")),
+        };
+    }
+    match health(runtime_dir, key, dir) {
+        Err(reason) => RouterHealth::Unavailable {
+            reason: Some(reason),
+        },
+        Ok(Health::Ok) => RouterHealth::Ok,
+        Ok(Health::Reconnecting {
+            reason,
+            next_attempt,
+        }) => RouterHealth::Reconnecting {
+            reason,
+            next_attempt: Some(next_attempt),
+        },
+        Ok(Health::Unavailable { reason }) => RouterHealth::Unavailable {
+            reason: Some(reason),
+        },
+    }
+}
+
+/// Cancels the connection at the call's directory served by `mpr-fsd`
+/// for provider `key`, and removes its health file.
+pub fn cancel(
+    call: &CancelCall<'_>,
+    runtime_dir: &Path,
+    key: &str,
+    name: &str,
+) -> Result<(), WnError> {
+    crate::cancel_mount(call, runtime_dir, key, name)?;
+    if let Some(dir) = call.directory {
+        let _ = std::fs::remove_file(health_path(runtime_dir, key, dir));
+    }
+    Ok(())
 }
 
 /// Starts the server for `req` and waits (at most `timeout`) for its

@@ -100,7 +100,7 @@ impl Helper {
             gated.current_dir(d);
         }
         // Started by `mpr agent` under systemd, a helper must not speak for
-        // the agent (rclone tells NOTIFY_SOCKET it is ready, too).
+        // the agent (some FUSE helpers tell NOTIFY_SOCKET they are ready).
         gated.env_remove(NOTIFY_SOCKET);
         gated.stdout(out).stderr(err).process_group(0);
         gated.stdin(if stdin_secret.is_some() {

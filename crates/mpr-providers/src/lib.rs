@@ -1,7 +1,7 @@
 /*!
 The built-in network providers: `sftp`, `smb` and `webdav`, each a launcher
 that runs and supervises one FUSE server per connection (mpr's own
-`mpr-fsd` for SMB; sshfs and rclone for the others, until they move onto it).
+`mpr-fsd` for SMB and WebDAV; sshfs for SFTP, until it moves onto it).
 
 - [`sftp`]: `sshfs`, see its module docs for names and credentials.
 - [`mount`]: the mount table (the truth about a built-in connection) and
@@ -9,7 +9,8 @@ that runs and supervises one FUSE server per connection (mpr's own
 
 - [`smb`]: mpr's own file system, `mpr-fsd`, started through [`fsd`]: the
   exact handshake, and the health the server publishes.
-- [`webdav`]: `rclone mount`, after an `rclone lsjson --stat` check.
+- [`webdav`]: mpr's own file system (`mpr-fsd`) on its WebDAV back end,
+  started through [`fsd`] as well.
 - [`options`]: each provider's options (`[providers.KEY]` in `mpr.toml`),
   checked here; [`Context`]: what `mpr-setup` hands every provider from the
   environment.
@@ -102,6 +103,7 @@ pub fn builtin(name: String, options: BuiltinOptions, ctx: &Context) -> Arc<dyn 
             name,
             opts,
             runtime_dir,
+            fsd_dirs: ctx.fsd_dirs.clone(),
         }),
     }
 }

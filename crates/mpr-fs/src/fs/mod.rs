@@ -341,6 +341,15 @@ impl<B: Backend> Fs<B> {
         {
             return Ok(h.clone());
         }
+        if self.backend.handles_survive_reconnect()
+            && let Some(h) = &st.handle
+        {
+            // It holds what was written and not uploaded yet: opening the
+            // file again by path would lose that.
+            let h = h.clone();
+            st.generation = generation;
+            return Ok(h);
+        }
         // The old handle belongs to a lost session: nothing to close.
         st.handle = None;
         if of.is_detached() {
@@ -975,6 +984,20 @@ impl<B: Backend> Fs<B> {
         of.queue.drain().await;
         of.read_ahead.quiesce().await;
         let unreported = of.queue.take_error();
+        if self.backend.handles_survive_reconnect() && of.take_dirty() {
+            // What the handle holds reaches the server through a flush,
+            // which waits for a reconnect like any call; the close that
+            // follows has nothing left to upload (or fails again, and
+            // says so in the log).
+            let r = self
+                .run_handle(&of, |h| async move { self.backend.flush(&h).await })
+                .await;
+            if let Err(e) = r {
+                of.mark_dirty();
+                let r = self.close_handle(&of).await;
+                return Err(unreported.unwrap_or(r.err().unwrap_or(e)));
+            }
+        }
         let r = self.close_handle(&of).await;
         match unreported {
             Some(e) => Err(e),
@@ -983,24 +1006,43 @@ impl<B: Backend> Fs<B> {
     }
 
     async fn close_handle(&self, of: &OpenFile<B::Handle>) -> Result<(), FsError> {
+        let survives = self.backend.handles_survive_reconnect();
         let handle = {
             let mut st = of.state.write().await;
-            if st.generation != self.conn.generation() {
+            if st.generation != self.conn.generation() && !survives {
                 return Ok(());
             }
             st.handle.take()
         };
-        let Some(handle) = handle else {
+        let Some(mut handle) = handle else {
             return Ok(());
         };
-        let Ok(handle) = Arc::try_unwrap(handle) else {
-            return Ok(());
+        let deadline = Instant::now() + self.cfg.op_timeout;
+        let handle = loop {
+            match Arc::try_unwrap(handle) {
+                Ok(h) => break h,
+                // A handle that holds unsent data is never dropped unclosed:
+                // wait (within the bound) for the call that still uses it.
+                Err(h) if survives && Instant::now() < deadline => {
+                    handle = h;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(_) if survives => {
+                    return Err(FsError::Io(
+                        "the file is still in use by a call that does not end".into(),
+                    ));
+                }
+                Err(_) => return Ok(()),
+            }
         };
         let r = tokio::time::timeout(self.cfg.op_timeout, self.backend.close(handle))
             .await
             .unwrap_or(Err(FsError::TimedOut));
         match r {
-            Err(FsError::Disconnected(_)) => Ok(()),
+            // The server forgot the handle with the session (what was
+            // written reached it before); a surviving handle's close that
+            // could not reach the server is a failure.
+            Err(FsError::Disconnected(_)) if !survives => Ok(()),
             r => {
                 self.conn.observe(&r);
                 r
@@ -1076,6 +1118,11 @@ impl<B: Backend> Fs<B> {
     /// their next use): SMB refuses to rename a directory while a file
     /// below it is open. A handle in use by a call right now is left open.
     async fn park(&self, files: &[Arc<OpenFile<B::Handle>>]) {
+        if self.backend.handles_survive_reconnect() {
+            // Such a handle is not tied to its path on the server, and
+            // closing it would upload half a change.
+            return;
+        }
         for of in files {
             // Their queued writes and fetches hold the handle.
             of.queue.drain().await;
