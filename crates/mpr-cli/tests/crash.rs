@@ -1,6 +1,6 @@
 //! Crash consistency under SIGKILL, against the real sshd on 127.0.0.1 (the
-//! `sftp` provider, whose helper is sshfs) and the real smbd (the `smb`
-//! provider, whose server is mpr's own `mpr-fsd`): a seeded random sequence of `mpr use NAME URL
+//! `sftp` provider) and the real smbd (the `smb` provider), both served by
+//! mpr's own `mpr-fsd`: a seeded random sequence of `mpr use NAME URL
 //! --persistent`, `mpr use NAME --delete [--keep-remembered]` and `mpr
 //! restore`, each killed with SIGKILL at a random moment. After every kill
 //! the live table (`mpr use --json`), the mount table and the helper

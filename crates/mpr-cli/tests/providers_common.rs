@@ -25,7 +25,7 @@ fn cases(s: &Servers) -> Vec<Case> {
         Case {
             provider: "sftp",
             display: "SFTP",
-            helper: "sshfs",
+            helper: "mpr-fsd",
             remote: s.sftp_unc("export"),
             user: s.var("MPR_TEST_SSH_USER").into(),
             password: s.password("MPR_TEST_SSH_PASSWORD_FILE"),

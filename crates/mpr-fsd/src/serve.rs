@@ -8,6 +8,7 @@ use mpr_fs::handshake::{Protocol, Reply, Request};
 use mpr_fs::health::{self, Health};
 use mpr_fs::session::{self, MountOptions};
 use mpr_fs::{Backend, FsError};
+use mpr_sftp::{SftpBackend, SftpConfig};
 use mpr_smb::{SmbBackend, SmbConfig};
 use std::fmt;
 use std::sync::Arc;
@@ -77,7 +78,11 @@ fn connect_failure(e: &FsError, req: &Request) -> ServeError {
         Some(p) => format!("{}:{p}", req.host),
         None => req.host.clone(),
     };
-    let at = format!("{server}/{}", req.share);
+    let at = if req.share.is_empty() {
+        server.clone()
+    } else {
+        format!("{server}/{}", req.share)
+    };
     match e {
         // The WebDAV back end's errors name the URL themselves.
         FsError::Connect(ce) if req.protocol == Protocol::Webdav => {
@@ -118,10 +123,7 @@ pub fn run(req: Request) -> Result<(), ServeError> {
             let cfg = DavConfig::from_request(&req).map_err(fail)?;
             serve(DavBackend::new(cfg).map_err(fail)?, &req, &rt)
         }
-        Protocol::Sftp => Err(refuse(
-            abi::WN_NOT_SUPPORTED,
-            "mpr-fsd has no SFTP back end yet".to_string(),
-        )),
+        Protocol::Sftp => serve(SftpBackend::new(SftpConfig::from_request(&req)), &req, &rt),
     }
 }
 

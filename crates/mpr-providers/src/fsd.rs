@@ -10,8 +10,8 @@
 //! command killed mid-connect leaves a server the next command can find
 //! and stop.
 
-use crate::Failure;
-use crate::helper::{log_path, record_pid};
+use crate::helper::{self, log_path, record_pid};
+use crate::{Failure, mount};
 use mpr_core::WnError;
 use mpr_core::plugin::CancelCall;
 use mpr_core::router::Health as RouterHealth;
@@ -59,68 +59,66 @@ pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Result<Health, Strin
     }
 }
 
-/// Connects `req` for provider `name` (key `key`: its log and health file
-/// are `<runtime>/helpers/<key><dir>.*`): finds the server in `fsd_dirs`,
-/// starts it, and waits (at most `timeout`) for its answer; a failure
-/// leaves nothing behind (no process, no mount, no health file) and is
-/// reported with the server's exact code.
-pub fn connect(
-    name: &str,
-    key: &str,
-    fsd_dirs: &[PathBuf],
-    runtime_dir: &Path,
-    req: &Request,
-    timeout: Duration,
-) -> Result<(), WnError> {
-    let dir = req.mountpoint.as_path();
-    let Some(program) = find(fsd_dirs) else {
-        let looked: Vec<String> = fsd_dirs.iter().map(|d| d.display().to_string()).collect();
-        return Failure::new(
+/// The first of `dirs` holding `mpr-fsd`, or the failure (1222) saying
+/// where it was looked for.
+pub fn find_or_fail(dirs: &[PathBuf]) -> Result<PathBuf, Failure> {
+    find(dirs).ok_or_else(|| {
+        let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        Failure::new(
             WnError::NoNetwork,
             format!(
                 "cannot find {PROGRAM} (looked in {}); install mpr, or set MPR_LIBEXEC_DIR to its directory",
                 looked.join(", ")
             ),
         )
-        .report(name);
-    };
+    })
+}
+
+/// Connects `req` through a new server for the connection of provider
+/// `key` (its log and health file in `runtime_dir`), within `timeout`. A
+/// failure leaves nothing behind: no pid on record, nothing mounted, no
+/// health file.
+pub fn connect(
+    program: &Path,
+    req: &Request,
+    runtime_dir: &Path,
+    key: &str,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let dir = &req.mountpoint;
     let log = log_path(runtime_dir, key, dir);
-    match start(&program, req, &log, timeout) {
+    match start(program, req, &log, timeout) {
         Ok(_) => Ok(()),
         Err(failure) => {
             // The server has exited (or was stopped): its pid must not
             // name some later process.
-            crate::helper::forget_pid(&log);
+            helper::forget_pid(&log);
             crate::clean_mount_point(dir);
             let _ = std::fs::remove_file(&req.health_file);
-            failure.report(name)
+            Err(failure)
         }
     }
 }
 
-/// The remote name of the connection at `directory` served by `mpr-fsd`
-/// for provider `key`: from the mount table and the server's pid, never
-/// the mount itself (a server that hangs must not hang the listing).
-pub fn get_connection(
-    runtime_dir: &Path,
-    key: &str,
-    directory: Option<&Path>,
-) -> Result<String, WnError> {
+/// The mount source of the connection of provider `key` at `directory`
+/// while its mount and its server are there; `WN_NOT_CONNECTED`
+/// otherwise. The mount table and the server's pid, never the mount
+/// itself: a server that hangs must not hang the listing.
+pub fn live(runtime_dir: &Path, key: &str, directory: Option<&Path>) -> Result<String, WnError> {
     let dir = directory.ok_or(WnError::NotConnected)?;
-    let m = crate::mount::mounted_at(dir)
+    let m = mount::mounted_at(dir)
         .filter(|m| m.fstype == FSTYPE)
         .ok_or(WnError::NotConnected)?;
-    if crate::helper::running(&log_path(runtime_dir, key, dir)) == Some(false) {
+    if helper::running(&log_path(runtime_dir, key, dir)) == Some(false) {
         return Err(WnError::NotConnected);
     }
     Ok(m.source)
 }
 
-/// The health of the connection at `directory` served by `mpr-fsd` for
-/// provider `key`: what the server publishes, if it is fresh (the mount
-/// itself is never asked: that could wait as long as an operation may).
-pub fn provider_health(runtime_dir: &Path, key: &str, directory: Option<&Path>) -> RouterHealth {
-    if get_connection(runtime_dir, key, directory).is_err() {
+/// The health of the connection of provider `key` at `directory`: what
+/// its server publishes, if it runs and its word is fresh.
+pub fn connection_health(runtime_dir: &Path, key: &str, directory: Option<&Path>) -> RouterHealth {
+    if live(runtime_dir, key, directory).is_err() {
         return RouterHealth::Unavailable {
             reason: Some(format!("its mount or its {PROGRAM} is gone")),
         };
@@ -128,11 +126,13 @@ pub fn provider_health(runtime_dir: &Path, key: &str, directory: Option<&Path>) 
     let Some(dir) = directory else {
         return RouterHealth::Ok;
     };
-    if crate::helper::stopped(&log_path(runtime_dir, key, dir)) {
+    if helper::stopped(&log_path(runtime_dir, key, dir)) {
         return RouterHealth::Unavailable {
             reason: Some(format!("{PROGRAM} is stopped and does not answer")),
         };
     }
+    // What the server says, if it is fresh: the mount itself is never
+    // asked (that could wait as long as an operation may).
     match health(runtime_dir, key, dir) {
         Err(reason) => RouterHealth::Unavailable {
             reason: Some(reason),

@@ -265,6 +265,16 @@ pub fn kill_recorded(log: &Path) {
     }
 }
 
+/// Waits (at most `bound`) until the helper whose log is `log` has exited:
+/// a server whose mount went away finishes its last requests and ends on
+/// its own, a moment later.
+pub fn wait_exit(log: &Path, bound: Duration) {
+    let deadline = Instant::now() + bound;
+    while running(log) == Some(true) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Forgets a helper's pid file (it has exited), keeping its log.
 pub fn forget_pid(log: &Path) {
     let _ = std::fs::remove_file(pid_path(log));

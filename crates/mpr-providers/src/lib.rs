@@ -1,9 +1,10 @@
 /*!
 The built-in network providers: `sftp`, `smb` and `webdav`, each a launcher
 that runs and supervises one FUSE server per connection (mpr's own
-`mpr-fsd` for SMB and WebDAV; sshfs for SFTP, until it moves onto it).
+`mpr-fsd` for all three protocols).
 
-- [`sftp`]: `sshfs`, see its module docs for names and credentials.
+- [`sftp`]: mpr's own file system over the system's `ssh`, started
+  through [`fsd`]; see its module docs for names and credentials.
 - [`mount`]: the mount table (the truth about a built-in connection) and
   unmounting; [`helper`]: running a helper until its mount is usable.
 
@@ -91,6 +92,7 @@ pub fn builtin(name: String, options: BuiltinOptions, ctx: &Context) -> Arc<dyn 
             name,
             opts,
             runtime_dir,
+            fsd_dirs: ctx.fsd_dirs.clone(),
         }),
         BuiltinOptions::Smb(opts) => Arc::new(smb::Smb {
             name,
@@ -158,7 +160,8 @@ pub fn prepare_mount_point(dir: &Path, provider: &str) -> Result<(), WnError> {
 }
 
 /// Cancels a built-in connection: unmounts its directory (busy without
-/// `force`: `WN_OPEN_FILES`), then forgets the helper's log and pid.
+/// `force`: `WN_OPEN_FILES`), waits a moment for its helper to exit (not
+/// when forced), then forgets the helper's log and pid.
 pub fn cancel_mount(
     call: &CancelCall<'_>,
     runtime_dir: &Path,
@@ -175,6 +178,11 @@ pub fn cancel_mount(
         helper::kill_recorded(&log);
     }
     mount::unmount(dir, call.force, provider)?;
+    if !call.force {
+        // Disconnected means the helper is gone too (a forced, lazy
+        // unmount leaves it serving the files still open).
+        helper::wait_exit(&log, std::time::Duration::from_secs(2));
+    }
     helper::forget(&log);
     Ok(())
 }

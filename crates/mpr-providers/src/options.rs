@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | `connect_timeout` | all | seconds, 1 to 3600 | 30 |
 //! | `ssh_config` | `sftp` | absolute path (`$VAR` expanded) | none |
-//! | `operation_timeout` | `smb` | seconds, 1 to 3600 | 15 |
+//! | `operation_timeout` | `sftp`, `smb` | seconds, 1 to 3600 | 15 |
 
 use mpr_core::config::{ConfigError, ProviderOptions, RawOption, expand_env};
 use std::path::PathBuf;
@@ -95,8 +95,11 @@ impl BuiltinOptions {
 /// `[providers.sftp]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SftpOptions {
-    /// How long a connect may take before sshfs is killed.
+    /// How long a connect may take before mpr-fsd is stopped.
     pub connect_timeout: Duration,
+    /// How long one file operation may wait during an outage (the session
+    /// is re-established meanwhile) before it fails with `EIO`.
+    pub operation_timeout: Duration,
     /// An ssh configuration file, passed as `ssh -F`.
     pub ssh_config: Option<PathBuf>,
 }
@@ -105,6 +108,7 @@ impl Default for SftpOptions {
     fn default() -> SftpOptions {
         SftpOptions {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
             ssh_config: None,
         }
     }
@@ -162,6 +166,7 @@ impl SftpOptions {
         for opt in &table.entries {
             match opt.key.as_str() {
                 "connect_timeout" => o.connect_timeout = connect_timeout(table, opt)?,
+                "operation_timeout" => o.operation_timeout = seconds(table, opt)?,
                 "ssh_config" => o.ssh_config = Some(ssh_config(table, opt, lookup)?),
                 _ => return Err(unknown(table, opt, Builtin::Sftp)),
             }
@@ -266,7 +271,7 @@ fn unknown(table: &ProviderOptions, opt: &RawOption, builtin: Builtin) -> Config
         )
     } else {
         let takes = match builtin {
-            Builtin::Sftp => "`name`, `connect_timeout`, `ssh_config`",
+            Builtin::Sftp => "`name`, `connect_timeout`, `operation_timeout`, `ssh_config`",
             Builtin::Smb => "`name`, `connect_timeout`, `operation_timeout`",
             Builtin::WebDav => "`name`, `connect_timeout`, `operation_timeout`, `ca_file`",
         };
@@ -352,6 +357,7 @@ mod tests {
             o,
             BuiltinOptions::Sftp(SftpOptions {
                 connect_timeout: Duration::from_secs(7),
+                operation_timeout: DEFAULT_OPERATION_TIMEOUT,
                 ssh_config: Some("/home/u/.ssh/cfg".into()),
             })
         );

@@ -130,6 +130,7 @@ impl NetworkProvider for Smb {
         let t = parse(call.remote)?;
         let dir = call.directory;
         crate::prepare_mount_point(dir, &self.name)?;
+        let program = fsd::find_or_fail(&self.fsd_dirs).or_else(|f| f.report(&self.name))?;
         // A password without a user name is for the login name.
         let user = call.user.or(call.password.map(|_| self.login.as_str()));
         let (domain, user) = match user.map(split_domain) {
@@ -153,13 +154,13 @@ impl NetworkProvider for Smb {
             options: Default::default(),
         };
         fsd::connect(
-            &self.name,
-            "smb",
-            &self.fsd_dirs,
-            &self.runtime_dir,
+            &program,
             &req,
+            &self.runtime_dir,
+            "smb",
             self.opts.connect_timeout,
         )
+        .or_else(|failure| failure.report(&self.name))
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
@@ -167,11 +168,11 @@ impl NetworkProvider for Smb {
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        fsd::get_connection(&self.runtime_dir, "smb", directory)
+        fsd::live(&self.runtime_dir, "smb", directory)
     }
 
     fn health(&self, _local: &str, directory: Option<&Path>) -> RouterHealth {
-        fsd::provider_health(&self.runtime_dir, "smb", directory)
+        fsd::connection_health(&self.runtime_dir, "smb", directory)
     }
 }
 

@@ -134,6 +134,7 @@ impl NetworkProvider for WebDav {
         }
         let dir = call.directory;
         crate::prepare_mount_point(dir, &self.name)?;
+        let program = fsd::find_or_fail(&self.fsd_dirs).or_else(|f| f.report(&self.name))?;
         let health_file = fsd::health_path(&self.runtime_dir, "webdav", dir);
         let _ = std::fs::remove_file(&health_file);
         let mut options = serde_json::Map::new();
@@ -156,13 +157,13 @@ impl NetworkProvider for WebDav {
             options,
         };
         fsd::connect(
-            &self.name,
-            "webdav",
-            &self.fsd_dirs,
-            &self.runtime_dir,
+            &program,
             &req,
+            &self.runtime_dir,
+            "webdav",
             self.opts.connect_timeout,
         )
+        .or_else(|failure| failure.report(&self.name))
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
@@ -170,11 +171,11 @@ impl NetworkProvider for WebDav {
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        fsd::get_connection(&self.runtime_dir, "webdav", directory)
+        fsd::live(&self.runtime_dir, "webdav", directory)
     }
 
     fn health(&self, _local: &str, directory: Option<&Path>) -> RouterHealth {
-        fsd::provider_health(&self.runtime_dir, "webdav", directory)
+        fsd::connection_health(&self.runtime_dir, "webdav", directory)
     }
 }
 

@@ -225,7 +225,7 @@ mod tests {
             b[1].options,
             BuiltinOptions::Sftp(mpr_providers::options::SftpOptions {
                 connect_timeout: std::time::Duration::from_secs(9),
-                ssh_config: None,
+                ..Default::default()
             })
         );
     }
