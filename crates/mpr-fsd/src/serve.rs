@@ -1,8 +1,10 @@
 //! Connect, mount, report, serve: the server's life after the request.
 
+use crate::audit::JournalEvents;
 use crate::send;
 use mpr_abi as abi;
 use mpr_dav::{DavBackend, DavConfig};
+use mpr_fs::events::Events;
 use mpr_fs::fs::{Fs, FsConfig};
 use mpr_fs::handshake::{Protocol, Reply, Request};
 use mpr_fs::health::{self, Health};
@@ -135,7 +137,15 @@ fn serve<B: Backend>(
 ) -> Result<(), ServeError> {
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
-    let fs = Arc::new(Fs::new(backend, FsConfig::from_request(req, uid, gid)));
+    let cfg = FsConfig {
+        events: req
+            .audit
+            .as_ref()
+            .and_then(JournalEvents::new)
+            .map(|j| Arc::new(j) as Arc<dyn Events>),
+        ..FsConfig::from_request(req, uid, gid)
+    };
+    let fs = Arc::new(Fs::new(backend, cfg));
     rt.block_on(fs.connect())
         .map_err(|e| connect_failure(&e, req))?;
     let opts = MountOptions {

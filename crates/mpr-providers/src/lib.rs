@@ -35,6 +35,7 @@ pub mod webdav;
 use mpr_core::plugin::{CancelCall, NetworkProvider};
 use mpr_core::router::Health;
 use mpr_core::{WnError, lasterror};
+pub use mpr_handshake::AuditSinks;
 pub use options::{Builtin, BuiltinOptions, DEFAULT_CONNECT_TIMEOUT};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -81,6 +82,9 @@ pub struct Context {
     pub login: String,
     /// The directories `mpr-fsd` is looked for in, in order.
     pub fsd_dirs: Vec<PathBuf>,
+    /// The audit journal's sinks, for what `mpr-fsd` records itself (a
+    /// conflict on a drive).
+    pub audit: AuditSinks,
 }
 
 /// Makes a built-in provider with display name `name` from its checked
@@ -93,6 +97,7 @@ pub fn builtin(name: String, options: BuiltinOptions, ctx: &Context) -> Arc<dyn 
             opts,
             runtime_dir,
             fsd_dirs: ctx.fsd_dirs.clone(),
+            audit: ctx.audit.clone(),
         }),
         BuiltinOptions::Smb(opts) => Arc::new(smb::Smb {
             name,
@@ -100,12 +105,14 @@ pub fn builtin(name: String, options: BuiltinOptions, ctx: &Context) -> Arc<dyn 
             runtime_dir,
             login: ctx.login.clone(),
             fsd_dirs: ctx.fsd_dirs.clone(),
+            audit: ctx.audit.clone(),
         }),
         BuiltinOptions::WebDav(opts) => Arc::new(webdav::WebDav {
             name,
             opts,
             runtime_dir,
             fsd_dirs: ctx.fsd_dirs.clone(),
+            audit: ctx.audit.clone(),
         }),
     }
 }

@@ -26,7 +26,7 @@ use crate::{Failure, fsd};
 use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin};
-use mpr_handshake::{Password, Protocol, Request};
+use mpr_handshake::{Audit, AuditSinks, Password, Protocol, Request};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -156,6 +156,8 @@ pub struct Sftp {
     pub(crate) opts: SftpOptions,
     pub(crate) runtime_dir: PathBuf,
     pub(crate) fsd_dirs: Vec<PathBuf>,
+    /// The audit sinks `mpr-fsd` records a conflict in.
+    pub(crate) audit: AuditSinks,
 }
 
 impl Sftp {
@@ -247,6 +249,12 @@ impl NetworkProvider for Sftp {
             health_file,
             op_timeout_secs: self.opts.operation_timeout.as_secs(),
             options,
+            audit: Some(Audit {
+                sinks: self.audit.clone(),
+                local: call.local.map(str::to_string),
+                remote: call.remote.to_string(),
+                provider: "sftp".into(),
+            }),
         };
         fsd::connect(
             &program,

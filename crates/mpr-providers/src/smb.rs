@@ -16,7 +16,7 @@ use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin};
 use mpr_core::router::Health as RouterHealth;
-use mpr_handshake::{Password, Protocol, Request};
+use mpr_handshake::{Audit, AuditSinks, Password, Protocol, Request};
 use std::path::{Path, PathBuf};
 
 /// Where an SMB name points.
@@ -73,6 +73,8 @@ pub struct Smb {
     pub(crate) runtime_dir: PathBuf,
     pub(crate) login: String,
     pub(crate) fsd_dirs: Vec<PathBuf>,
+    /// The audit sinks `mpr-fsd` records a conflict in.
+    pub(crate) audit: AuditSinks,
 }
 
 /// A user name as `DOMAIN\user` (or `DOMAIN/user`) and plain `user`: the
@@ -152,6 +154,12 @@ impl NetworkProvider for Smb {
             health_file: health_file.clone(),
             op_timeout_secs: self.opts.operation_timeout.as_secs(),
             options: Default::default(),
+            audit: Some(Audit {
+                sinks: self.audit.clone(),
+                local: call.local.map(str::to_string),
+                remote: call.remote.to_string(),
+                provider: "smb".into(),
+            }),
         };
         fsd::connect(
             &program,

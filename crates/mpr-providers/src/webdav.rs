@@ -15,7 +15,7 @@ use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin};
 use mpr_core::router::Health as RouterHealth;
-use mpr_handshake::{Password, Protocol, Request};
+use mpr_handshake::{Audit, AuditSinks, Password, Protocol, Request};
 use std::path::{Path, PathBuf};
 
 /// Where a WebDAV name points.
@@ -75,6 +75,8 @@ pub struct WebDav {
     pub(crate) opts: WebDavOptions,
     pub(crate) runtime_dir: PathBuf,
     pub(crate) fsd_dirs: Vec<PathBuf>,
+    /// The audit sinks `mpr-fsd` records a conflict in.
+    pub(crate) audit: AuditSinks,
 }
 
 impl WebDav {
@@ -155,6 +157,12 @@ impl NetworkProvider for WebDav {
             health_file,
             op_timeout_secs: self.opts.operation_timeout.as_secs(),
             options,
+            audit: Some(Audit {
+                sinks: self.audit.clone(),
+                local: call.local.map(str::to_string),
+                remote: call.remote.to_string(),
+                provider: "webdav".into(),
+            }),
         };
         fsd::connect(
             &program,

@@ -952,6 +952,7 @@ mod tests {
             health_file: "/h".into(),
             op_timeout_secs: 7,
             options,
+            audit: None,
         };
         let c = SftpConfig::from_request(&req);
         assert_eq!(c.server(), "h:2222");

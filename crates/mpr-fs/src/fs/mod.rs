@@ -34,6 +34,7 @@ pub mod writeback;
 
 use crate::backend::{Attr, Backend, FileKind, OpenFlags, RelPath, StatFs, Times};
 use crate::error::FsError;
+use crate::events::Events;
 use crate::handshake::Request;
 use crate::health::Health;
 use attrs::{AttrCache, Versions};
@@ -77,6 +78,8 @@ pub struct FsConfig {
     /// reached the server (default 8 MiB; 0: each write reaches the
     /// server before it is answered).
     pub write_behind: u64,
+    /// Where conflicts are reported (`None`: only the program learns).
+    pub events: Option<Arc<dyn Events>>,
 }
 
 impl Default for FsConfig {
@@ -93,6 +96,7 @@ impl Default for FsConfig {
             read_ahead: 8 << 20,
             read_ahead_total: 64 << 20,
             write_behind: 8 << 20,
+            events: None,
         }
     }
 }
@@ -940,6 +944,17 @@ impl<B: Backend> Fs<B> {
         if r.is_err() {
             of.mark_dirty();
         }
+        self.noted(&of, r)
+    }
+
+    /// `r`, with its conflict reported to [`FsConfig::events`] (once per
+    /// open file: a program that retries, then closes, makes one record).
+    fn noted(&self, of: &OpenFile<B::Handle>, r: Result<(), FsError>) -> Result<(), FsError> {
+        if let (Err(FsError::Conflict(why)), Some(events)) = (&r, &self.cfg.events)
+            && of.first_conflict()
+        {
+            events.conflict(of.path().as_str(), why);
+        }
         r
     }
 
@@ -973,7 +988,7 @@ impl<B: Backend> Fs<B> {
         if r.is_err() {
             of.mark_dirty();
         }
-        r
+        self.noted(of, r)
     }
 
     /// `release`: closes the handle on the server (the last close of the
@@ -992,7 +1007,7 @@ impl<B: Backend> Fs<B> {
             let r = self
                 .run_handle(&of, |h| async move { self.backend.flush(&h).await })
                 .await;
-            if let Err(e) = r {
+            if let Err(e) = self.noted(&of, r) {
                 of.mark_dirty();
                 let r = self.close_handle(&of).await;
                 return Err(unreported.unwrap_or(r.err().unwrap_or(e)));
@@ -1001,7 +1016,7 @@ impl<B: Backend> Fs<B> {
         let r = self.close_handle(&of).await;
         match unreported {
             Some(e) => Err(e),
-            None => r,
+            None => self.noted(&of, r),
         }
     }
 

@@ -1014,3 +1014,66 @@ async fn staged_handles_are_kept_across_a_reconnect_and_renames_of_their_directo
     fs.release(o.fh).await.unwrap();
     assert_eq!(b.get("e/f").unwrap(), b"onetwo!");
 }
+
+/// Records the conflicts reported to it.
+#[derive(Debug, Default)]
+struct Recorded(Mutex<Vec<(String, String)>>);
+
+impl Events for Recorded {
+    fn conflict(&self, path: &str, reason: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((path.to_string(), reason.to_string()));
+    }
+}
+
+/// An upload refused because the file changed on the server is `ESTALE`
+/// for the program at each try, and is reported once for the open file
+/// (however often the program retries before it closes); another file's
+/// conflict is reported on its own, and other errors are not conflicts.
+#[tokio::test]
+async fn a_conflict_is_estale_and_reported_once_per_open_file() {
+    let events = Arc::new(Recorded::default());
+    let b = MemBackend::staged();
+    let fs = Fs::new(
+        b.clone(),
+        FsConfig {
+            events: Some(events.clone()),
+            ..cfg()
+        },
+    );
+    fs.connect().await.unwrap();
+    let d = fs.mkdir(ROOT_INO, "d").await.unwrap();
+    let (_, o) = fs.create(d.ino, "f", RW).await.unwrap();
+    fs.write(o.fh, 0, b"ours").await.unwrap();
+    let conflict = || FsError::Conflict("d/f is version 2 on the server".into());
+    b.fail_next(vec![conflict()]);
+    let err = fs.flush(o.fh).await.unwrap_err();
+    assert_eq!(err.errno(), libc_errno::ESTALE, "{err:?}");
+    b.fail_next(vec![conflict()]);
+    assert_eq!(
+        fs.fsync(o.fh).await.unwrap_err().errno(),
+        libc_errno::ESTALE
+    );
+    b.fail_next(vec![conflict()]);
+    assert!(fs.release(o.fh).await.is_err());
+    assert_eq!(
+        *events.0.lock().unwrap(),
+        [(
+            "d/f".to_string(),
+            "d/f is version 2 on the server".to_string()
+        )]
+    );
+
+    let (_, g) = fs.create(ROOT_INO, "g", RW).await.unwrap();
+    fs.write(g.fh, 0, b"x").await.unwrap();
+    b.fail_next(vec![FsError::NotPermitted]);
+    assert!(fs.flush(g.fh).await.is_err());
+    b.fail_next(vec![conflict()]);
+    assert!(fs.flush(g.fh).await.is_err());
+    fs.release(g.fh).await.unwrap();
+    let got = events.0.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1].0, "g");
+}
