@@ -26,6 +26,10 @@ const FUSE_THREADS: usize = 4;
 /// re-established without waiting for someone to use the drive).
 const CHECK_OK: Duration = Duration::from_secs(5);
 
+/// How long tasks still running when the mount is gone may take to end
+/// before the server exits without them.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
 /// How often while the session is lost or failing.
 const CHECK_NOT_OK: Duration = Duration::from_secs(1);
 
@@ -116,7 +120,7 @@ pub fn run(req: Request) -> Result<(), ServeError> {
         .build()
         .map_err(|e| refuse(abi::WN_NET_ERROR, format!("cannot start the runtime: {e}")))?;
     let fail = |e: FsError| connect_failure(&e, &req);
-    match req.protocol {
+    let served = match req.protocol {
         Protocol::Smb => {
             let cfg = SmbConfig::from_request(&req).map_err(fail)?;
             serve(SmbBackend::new(cfg), &req, &rt)
@@ -126,7 +130,13 @@ pub fn run(req: Request) -> Result<(), ServeError> {
             serve(DavBackend::new(cfg).map_err(fail)?, &req, &rt)
         }
         Protocol::Sftp => serve(SftpBackend::new(SftpConfig::from_request(&req)), &req, &rt),
-    }
+    };
+    // Unmounted (or never mounted): nothing is left to serve, so a task
+    // still waiting on the server (a reconnect, a session's goodbye) must
+    // not keep the process, which the router counts as the drive's
+    // server, alive after its drive is gone.
+    rt.shutdown_timeout(EXIT_GRACE);
+    served
 }
 
 /// Connects `backend`, mounts it, reports `Ready` and serves.

@@ -379,7 +379,11 @@ impl SftpBackend {
                 }
             })
         };
-        let started = Sftp::new(stdin, stdout, SftpOptions::new()).await;
+        // Each request is sent at once: the client's default holds requests
+        // back up to 0.5 ms to batch them, which a program's one-at-a-time
+        // calls (create, write, close of small files) pay every time.
+        let options = SftpOptions::new().flush_interval(Duration::ZERO);
+        let started = Sftp::new(stdin, stdout, options).await;
         if let Some(srv) = askpass.as_ref() {
             srv.disarm();
         }
