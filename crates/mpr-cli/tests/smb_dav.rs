@@ -425,9 +425,15 @@ fn a_webdav_conflict_is_estale_for_the_program_and_one_journal_record() {
     use std::io::Write;
     let s = Servers::get();
     let e = s.provider_env("");
-    let root = s.path("MPR_TEST_DAV_DIR");
-    let name = format!("conflict-{}.txt", std::process::id());
-    let remote = dav_url(&s, "");
+    // A directory of its own: rclone's server, whose listings other tests
+    // of the shared root ask for meanwhile, can answer a file's properties
+    // from a listing read just before the colleague's save (seen once in a
+    // full run), and then no client can tell the change.
+    let sub = format!("conflict-{}", std::process::id());
+    let root = s.path("MPR_TEST_DAV_DIR").join(&sub);
+    std::fs::create_dir_all(&root).unwrap();
+    let name = "report.txt".to_string();
+    let remote = dav_url(&s, &sub);
     let pw = s.password("MPR_TEST_DAV_PASSWORD_FILE");
     let r = e.mpr_stdin(
         &[
@@ -483,7 +489,7 @@ fn a_webdav_conflict_is_estale_for_the_program_and_one_journal_record() {
     assert!(!text.contains(&pw), "the password is in the journal");
     let r = e.mpr(&["use", "W:", "--delete", "--json"]);
     assert_eq!(r.wn(), 0, "{r:?}");
-    let _ = std::fs::remove_file(root.join(&name));
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 /// `ESTALE` on Linux.
