@@ -15,8 +15,8 @@
 # $(INCLUDEDIR)/mpr/{winnetwk,npapi}.h and $(PKGCONFIGDIR)/mpr.pc, whose
 # Cflags point at $(INCLUDEDIR)/mpr (the headers keep the Windows names),
 # and in $(LIBEXECDIR)/mpr/ mpr-notifyee-host, the host of notifyees under
-# process isolation, and mpr-fsd, mpr's file-system server (one per SMB
-# connection); their directory is built into mpr and libmpr.so
+# process isolation, mpr-fsd, mpr's file-system server (one per SMB or
+# SFTP connection), and mpr-askpass, which hands ssh an SFTP password; their directory is built into mpr and libmpr.so
 # (MPR_INSTALL_LIBEXEC_DIR), which look for it there after their own
 # directory and $$MPR_LIBEXEC_DIR.
 
@@ -54,6 +54,7 @@ install: build $(RELEASE)/mpr.pc
 	$(INSTALL) -m 0755 $(RELEASE)/mpr $(DESTDIR)$(BINDIR)/mpr
 	$(INSTALL) -m 0755 $(RELEASE)/mpr-notifyee-host $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-notifyee-host
 	$(INSTALL) -m 0755 $(RELEASE)/mpr-fsd $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-fsd
+	$(INSTALL) -m 0755 $(RELEASE)/mpr-askpass $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-askpass
 	@# The SONAME is set in crates/mpr-capi/build.rs; read it back from the library.
 	soname=$$(objdump -p $(RELEASE)/libmpr.so | awk '$$1 == "SONAME" { print $$2 }'); \
 	    test -n "$$soname" || { echo "make: $(RELEASE)/libmpr.so has no SONAME" >&2; exit 1; }; \
@@ -71,5 +72,5 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libmpr.so.0 $(DESTDIR)$(LIBDIR)/libmpr.so.$(VERSION) \
 	    $(DESTDIR)$(INCLUDEDIR)/mpr/winnetwk.h $(DESTDIR)$(INCLUDEDIR)/mpr/npapi.h \
 	    $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-notifyee-host \
-	    $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-fsd
+	    $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-fsd $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-askpass
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/mpr $(DESTDIR)$(LIBEXECDIR)/mpr 2>/dev/null

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # providers.sh: the cost of going through mpr, per built-in provider.
 #
-# Times `mpr use` + `mpr use --delete` against running the same FUSE helper
-# by hand (sshfs + fusermount3 -u; rclone mount + fusermount3 -u), in
+# Times `mpr use` + `mpr use --delete` against the protocol's own client or
+# the same FUSE helper by hand (OpenSSH's `sftp` connecting and leaving, with
+# a fresh ssh each time, while mpr reuses its control master after the first
+# run; rclone mount + fusermount3 -u), in
 # alternating runs, and prints the medians and their ratio (target <= 1.05);
 # and a bare UNC name that ends at SMB against `--provider smb` (target
 # ratio <= 1.1: the providers' checks run at once).
@@ -11,8 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-15}
-cargo build --quiet --release --bin mpr --bin mpr-fsd
-MPR=$(pwd)/target/release/mpr
+cargo build --quiet --release --bin mpr --bin mpr-fsd --bin mpr-askpass
+MPR=${CARGO_TARGET_DIR:-$(pwd)/target}/release/mpr
 bash scripts/test-servers.sh start >/dev/null
 eval "$(bash scripts/test-servers.sh env | sed 's/^/export /')"
 
@@ -37,8 +39,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 
 mpr_sftp() { "$MPR" use Z: "sftp://127.0.0.1:$MPR_TEST_SSH_PORT$MPR_TEST_SSH_EXPORT" --provider sftp >/dev/null && "$MPR" use Z: --delete >/dev/null; }
 raw_sftp() {
-  sshfs "127.0.0.1:$MPR_TEST_SSH_EXPORT" "$B/raw" -p "$MPR_TEST_SSH_PORT" -F "$B/ssh_config" \
-    -o reconnect,ServerAliveInterval=15,ServerAliveCountMax=3,BatchMode=yes && fusermount3 -u "$B/raw"
+  sftp -q -b /dev/null -F "$B/ssh_config" -P "$MPR_TEST_SSH_PORT" -o BatchMode=yes \
+    "127.0.0.1:$MPR_TEST_SSH_EXPORT" >/dev/null
 }
 mpr_dav() {
   "$MPR" use X: "dav://127.0.0.1:$MPR_TEST_DAV_PORT/" --user "$MPR_TEST_DAV_USER" --password-stdin < "$MPR_TEST_DAV_PASSWORD_FILE" >/dev/null \

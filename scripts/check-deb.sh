@@ -99,7 +99,7 @@ dpkg -L mpr >"$T/files"
 # 3. The layout.
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-for f in /usr/bin/mpr /usr/libexec/mpr/mpr-notifyee-host /usr/libexec/mpr/mpr-fsd \
+for f in /usr/bin/mpr /usr/libexec/mpr/mpr-notifyee-host /usr/libexec/mpr/mpr-fsd /usr/libexec/mpr/mpr-askpass \
          "/usr/lib/$ma/libmpr.so.$version" "/usr/lib/$ma/libmpr.so.0" "/usr/lib/$ma/libmpr.so" \
          /usr/include/mpr/winnetwk.h /usr/include/mpr/npapi.h "/usr/lib/$ma/pkgconfig/mpr.pc" \
          /usr/share/man/man1/mpr.1.gz /usr/share/bash-completion/completions/mpr \

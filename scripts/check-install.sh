@@ -29,4 +29,5 @@ HOME="$P" MPR_CONFIG_DIR="$P/etc" MPR_STATE_DIR="$P/state" MPR_RUNTIME_DIR="$P/r
 "$P/bin/mpr" --version >/dev/null
 test -x "$P/libexec/mpr/mpr-notifyee-host"
 test -x "$P/libexec/mpr/mpr-fsd"
+test -x "$P/libexec/mpr/mpr-askpass"
 echo "install check: make install, pkg-config and a C program against libmpr.so work"

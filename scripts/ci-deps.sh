@@ -8,7 +8,7 @@
 # - Runs `apt-get update` only when something is missing.
 # - On failure: exits non-zero with a message naming what went wrong, plus the
 #   tail of apt's output.
-# - Also checks that /dev/fuse exists (the FUSE helpers need it). Set
+# - Also checks that /dev/fuse exists (mpr-fsd needs it). Set
 #   MPR_CI_DEPS_ALLOW_NO_FUSE=1 to turn a missing /dev/fuse into a warning.
 #
 # Nothing here starts a service: Debian's policy-rc.d (exit 101) on these
@@ -19,12 +19,11 @@ set -euo pipefail
 # One package per line, with the reason it is needed.
 PACKAGES=(
   openssh-server # sshd: the private SFTP server of scripts/test-servers.sh
-  openssh-client # ssh (used by sshfs), ssh-keygen for the test host and client keys
-  sshfs          # the SFTP FUSE helper the router drives
-  fuse3          # fusermount3 (mpr-fsd mounts and unmounts through it), /etc/fuse.conf, libfuse3 for sshfs
+  openssh-client # ssh (mpr-fsd speaks SFTP over `ssh -s sftp`), ssh-keygen for the test host and client keys
+  fuse3          # fusermount3 (mpr-fsd mounts and unmounts through it), /etc/fuse.conf
   samba          # smbd, smbpasswd, pdbedit, testparm: the private SMB server
   smbclient      # smbclient: run by no script; for checking the SMB server by hand (smbclient -L)
-  rclone         # `rclone serve webdav` (test server) and `rclone mount :webdav:` (client)
+  rclone         # `rclone serve webdav`: the tests' WebDAV server (mpr's own mpr-fsd is the client)
   openssl        # `openssl passwd -apr1 -stdin`: the WebDAV htpasswd entry without argv secrets
   passwd         # useradd/chpasswd for the `mprtest` test user (normally already present)
   valgrind       # memory checks of the C provider ABI tests
@@ -95,7 +94,7 @@ if [ "${#todo[@]}" -gt 0 ]; then
 fi
 
 # The commands the scripts call, by absolute path where the daemons need it.
-for c in /usr/sbin/sshd ssh ssh-keygen sshfs fusermount3 /usr/sbin/smbd smbpasswd smbclient \
+for c in /usr/sbin/sshd ssh ssh-keygen fusermount3 /usr/sbin/smbd smbpasswd smbclient \
          rclone openssl useradd chpasswd ss pgrep flock setsid \
          /lib/systemd/systemd-journald journalctl fio setfacl runuser; do
   command -v "$c" >/dev/null 2>&1 || die "command '$c' is missing although its package is installed"
@@ -109,7 +108,7 @@ if [ ! -c /dev/fuse ]; then
   [ -c /dev/fuse ] || mknod -m 0600 /dev/fuse c 10 229 >/dev/null 2>&1 || true
 fi
 if [ ! -c /dev/fuse ]; then
-  msg="/dev/fuse does not exist and could not be created (no FUSE in this kernel/container): mpr-fsd, sshfs and rclone mount cannot work"
+  msg="/dev/fuse does not exist and could not be created (no FUSE in this kernel/container): mpr-fsd cannot work"
   if [ "${MPR_CI_DEPS_ALLOW_NO_FUSE:-0}" = 1 ]; then say "warning: $msg"; else die "$msg"; fi
 elif [ ! -r /dev/fuse ] || [ ! -w /dev/fuse ]; then
   die "/dev/fuse exists but is not readable and writable by uid $(id -u)"

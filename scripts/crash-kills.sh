@@ -4,7 +4,7 @@
 # Usage: bash scripts/crash-kills.sh [KILLS] [SEED] [PROVIDER]
 #   KILLS     how many commands are killed with SIGKILL   (default: 1000)
 #   SEED      the seed of the random sequence              (default: 11)
-#   PROVIDER  sftp (sshfs) or smb (mpr's own mpr-fsd)      (default: sftp)
+#   PROVIDER  sftp or smb (both served by mpr's own mpr-fsd)  (default: sftp)
 #
 # Runs the test `crash::[smb_]commands_killed_at_random_moments_...` of
 # crates/mpr-cli/tests/crash.rs against the loopback test servers (started if

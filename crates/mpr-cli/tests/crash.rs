@@ -1,6 +1,6 @@
 //! Crash consistency under SIGKILL, against the real sshd on 127.0.0.1 (the
-//! `sftp` provider, whose helper is sshfs) and the real smbd (the `smb`
-//! provider, whose server is mpr's own `mpr-fsd`): a seeded random sequence of `mpr use NAME URL
+//! `sftp` provider) and the real smbd (the `smb` provider), both served by
+//! mpr's own `mpr-fsd`: a seeded random sequence of `mpr use NAME URL
 //! --persistent`, `mpr use NAME --delete [--keep-remembered]` and `mpr
 //! restore`, each killed with SIGKILL at a random moment. After every kill
 //! the live table (`mpr use --json`), the mount table and the helper
@@ -231,10 +231,52 @@ impl World<'_> {
                     ));
                 }
             }
-            if problems.is_empty() || Instant::now() >= deadline {
+            if problems.is_empty() {
+                return problems;
+            }
+            if Instant::now() >= deadline {
+                self.explain_orphans(&mut problems);
                 return problems;
             }
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Adds to each "helpers serve a name that is not mounted" what its
+    /// server's log ends with, and whether it exited within 20 s more (a
+    /// slow exit and a stuck server are different bugs).
+    fn explain_orphans(&self, problems: &mut [String]) {
+        for (p, name) in problems.iter_mut().flat_map(|p| {
+            NAMES
+                .iter()
+                .find(|n| p.contains(&format!("helpers serve {n},")))
+                .map(|n| (p, *n))
+        }) {
+            let dir = self.dir(name);
+            let waited = Instant::now();
+            while !helpers_of(&dir).is_empty() && waited.elapsed() < Duration::from_secs(20) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let fate = if helpers_of(&dir).is_empty() {
+                format!("exited {:.1} s later", waited.elapsed().as_secs_f64())
+            } else {
+                "still running 20 s later".to_string()
+            };
+            let mut logs = String::new();
+            if let Ok(rd) = std::fs::read_dir(self.e.path("run/helpers")) {
+                for f in rd.flatten() {
+                    let n = f.file_name().to_string_lossy().into_owned();
+                    if n.ends_with(&format!("_{}.log", &name[..1])) {
+                        let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+                        let tail: Vec<&str> = text.lines().rev().take(12).collect();
+                        logs.push_str(&format!(
+                            "\n  {n}:\n    {}",
+                            tail.into_iter().rev().collect::<Vec<_>>().join("\n    ")
+                        ));
+                    }
+                }
+            }
+            p.push_str(&format!(" ({fate}){logs}"));
         }
     }
 

@@ -19,7 +19,7 @@ const SOCKET: &str = "/run/systemd/journal/socket";
 const PW: &str = "Journald-S3cret-41";
 
 /// The MESSAGE_IDs as docs/audit.md lists them (fixed for good).
-const IDS: [(&str, &str); 8] = [
+const IDS: [(&str, &str); 9] = [
     ("operation", "d90fd742f925433fa2ac81ad55ba6cb0"),
     ("provider", "b37d172818e44477bf87ba92bff15946"),
     ("notify", "218902891346419c80f31a74af0bdc91"),
@@ -28,6 +28,7 @@ const IDS: [(&str, &str); 8] = [
     ("registry", "87e1f843b8634b558a5336b12733f158"),
     ("repair", "1c220228f2cf4f67a58f89eaddc3f6d8"),
     ("repair_failed", "df2418ccf3d040c3b70c93fb0921970c"),
+    ("conflict", "914abe526373481db2473305eba24076"),
 ];
 
 fn need_journald() {

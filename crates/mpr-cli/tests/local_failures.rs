@@ -54,26 +54,41 @@ fn an_unusable_fuse_device_is_a_local_failure_not_a_refused_login() {
     assert!(node_owner.success());
 
     let mpr = e.command();
+    // A PID namespace too, so that nothing started in there outlives the
+    // command: a namespace holds a copy of every mount there was when it
+    // was made, and the ssh control master a password connect leaves for
+    // 2 minutes would keep other tests' drives served after they unmount
+    // them (the crash test found such a server still running 20 s on).
     let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-        .arg(r#"mount --bind "$1" /dev/fuse && shift && exec setpriv "$@""#)
-        .arg("sh")
-        .arg(&node)
-        .arg(format!("--reuid={uid}"))
-        .arg(format!("--regid={gid}"))
-        .arg("--clear-groups")
-        .arg(mpr.get_program())
-        .args([
-            "use",
-            "U:",
-            &s.sftp_unc("export"),
-            "--provider",
-            "sftp",
-            "--user",
-            s.var("MPR_TEST_SSH_USER"),
-            "--password-stdin",
-        ])
-        .env_clear();
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "--",
+        "sh",
+        "-c",
+    ])
+    .arg(r#"mount --bind "$1" /dev/fuse && shift && exec setpriv "$@""#)
+    .arg("sh")
+    .arg(&node)
+    .arg(format!("--reuid={uid}"))
+    .arg(format!("--regid={gid}"))
+    .arg("--clear-groups")
+    .arg(mpr.get_program())
+    .args([
+        "use",
+        "U:",
+        &s.sftp_unc("export"),
+        "--provider",
+        "sftp",
+        "--user",
+        s.var("MPR_TEST_SSH_USER"),
+        "--password-stdin",
+    ])
+    .env_clear();
     for (k, v) in mpr.get_envs() {
         if let Some(v) = v {
             c.env(k, v);

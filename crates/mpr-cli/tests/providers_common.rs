@@ -25,7 +25,7 @@ fn cases(s: &Servers) -> Vec<Case> {
         Case {
             provider: "sftp",
             display: "SFTP",
-            helper: "sshfs",
+            helper: "mpr-fsd",
             remote: s.sftp_unc("export"),
             user: s.var("MPR_TEST_SSH_USER").into(),
             password: s.password("MPR_TEST_SSH_PASSWORD_FILE"),
@@ -41,7 +41,7 @@ fn cases(s: &Servers) -> Vec<Case> {
         Case {
             provider: "webdav",
             display: "WebDAV",
-            helper: "rclone",
+            helper: "mpr-fsd",
             remote: format!("dav://127.0.0.1:{}/", s.var("MPR_TEST_DAV_PORT")),
             user: s.var("MPR_TEST_DAV_USER").into(),
             password: s.password("MPR_TEST_DAV_PASSWORD_FILE"),

@@ -128,7 +128,7 @@ pub fn helpers_under(dir: &Path) -> Vec<String> {
         // Not `mpr` itself or its notifyee host (mpr's own `mpr-fsd` is a
         // server like any helper); judged by the program alone, since a
         // helper's argv may say "mpr" too (the test user `mprtest` is in
-        // every sshfs source).
+        // every SFTP source).
         let program = cmd.split(' ').next().unwrap_or("");
         let program = program.rsplit('/').next().unwrap_or(program);
         if cmd.contains(&d) && program != "mpr" && program != "mpr-notifyee-host" {

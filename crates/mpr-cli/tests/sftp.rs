@@ -253,7 +253,7 @@ fn silent_server_times_out_and_the_helper_is_killed() {
         drop(conns);
     });
     let started = std::time::Instant::now();
-    // The URL form skips the greeting probe: sshfs itself is started, and
+    // The URL form skips the greeting probe: mpr-fsd itself is started, and
     // killed at the deadline.
     let r = e.mpr(&[
         "use",
@@ -286,10 +286,10 @@ fn killed_helper_shows_unavailable_and_use_or_restore_repairs() {
     let kill_helper = || {
         let dir = e.path("drives/R").display().to_string();
         let out = std::process::Command::new("pkill")
-            .args(["-KILL", "-f", &format!("sshfs.*{dir}")])
+            .args(["-KILL", "-f", &format!("mpr-fsd {dir}")])
             .status()
             .unwrap();
-        assert!(out.success(), "no sshfs to kill");
+        assert!(out.success(), "no mpr-fsd to kill");
         std::thread::sleep(Duration::from_millis(200));
     };
     kill_helper();
@@ -382,5 +382,52 @@ fn a_connect_killed_at_any_moment_leaves_nothing_behind_the_next_command() {
         let r = e.mpr(&["use", "K:", &url, "--provider", "sftp", "--json"]);
         assert_eq!(r.wn(), 0, "after {delay_ms} ms: {r:?}");
         assert_eq!(e.mpr(&["use", "K:", "--delete", "--json"]).wn(), 0);
+    }
+}
+
+/// A server whose host key changed (a new sshd with a new key on the same
+/// address): its own error, 1208 with the reason, never cycled past, and
+/// nothing mounted, no server left.
+#[test]
+fn a_changed_host_key_is_extended_error_and_mounts_nothing() {
+    let s = Servers::get();
+    let mut sshd = crate::agent::PrivateSshd::start(&s);
+    let e = crate::util::Env::new();
+    e.config(&format!(
+        "[providers]\norder = [\"sftp\", \"smb\", \"webdav\"]\n[providers.sftp]\nssh_config = \"{}\"\n",
+        sshd.ssh_config(&s).display()
+    ));
+    let r = e.mpr(&["use", "H:", &sshd.remote(), "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert_eq!(e.mpr(&["use", "H:", "--delete", "--json"]).wn(), 0);
+    sshd.new_host_key();
+    sshd.again();
+    for remote in [
+        sshd.remote(),
+        // A bare name is claimed by sftp (an SSH server greets there), and
+        // the host key stops the cycle.
+        format!(
+            r"\\127.0.0.1@{}{}",
+            sshd.remote()
+                .rsplit_once(':')
+                .unwrap()
+                .1
+                .split_once('/')
+                .unwrap()
+                .0,
+            sshd.served.path().display().to_string().replace('/', r"\")
+        ),
+    ] {
+        let r = e.mpr(&["use", "H:", &remote, "--json"]);
+        assert_eq!(r.wn(), 1208, "{remote}: {r:?}");
+        let msg = r.json()["message"].as_str().unwrap().to_string();
+        assert!(
+            msg.contains("is unknown or has changed; check it with ssh first"),
+            "{msg}"
+        );
+        assert_eq!(r.json()["extended"]["provider"], "SFTP", "{r:?}");
+        assert!(!mounted_under(&e.path("drives")));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(helpers_under(&e.path("drives")).is_empty());
     }
 }

@@ -414,3 +414,85 @@ fn two_users_on_one_server_each_have_their_own_drive() {
     assert!(!team.join(name(drives[0].1)).exists());
     assert!(!team.join(name(drives[1].1)).exists());
 }
+
+/// A colleague saves a file on the WebDAV server while it is open for
+/// writing on the drive: the program's `fsync` fails with `ESTALE`, the
+/// server keeps the colleague's version, and the audit journal records the
+/// conflict once (however often the program tries), with the drive's
+/// names and the file, and never the password.
+#[test]
+fn a_webdav_conflict_is_estale_for_the_program_and_one_journal_record() {
+    use std::io::Write;
+    let s = Servers::get();
+    let e = s.provider_env("");
+    // A directory of its own: rclone's server, whose listings other tests
+    // of the shared root ask for meanwhile, can answer a file's properties
+    // from a listing read just before the colleague's save (seen once in a
+    // full run), and then no client can tell the change.
+    let sub = format!("conflict-{}", std::process::id());
+    let root = s.path("MPR_TEST_DAV_DIR").join(&sub);
+    std::fs::create_dir_all(&root).unwrap();
+    let name = "report.txt".to_string();
+    let remote = dav_url(&s, &sub);
+    let pw = s.password("MPR_TEST_DAV_PASSWORD_FILE");
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "W:",
+            &remote,
+            "--user",
+            "davuser",
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{pw}\n"),
+    );
+    assert_eq!(r.wn(), 0, "{r:?}");
+    let on_drive = e.path("drives/W").join(&name);
+    std::fs::write(&on_drive, "ours, first\n").unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&on_drive)
+        .unwrap();
+    f.write_all(b"OURS").unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(root.join(&name), "the colleague's version\n").unwrap();
+    for _ in 0..2 {
+        let err = f.sync_all().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc_estale()), "{err}");
+    }
+    drop(f);
+    assert_eq!(
+        std::fs::read_to_string(root.join(&name)).unwrap(),
+        "the colleague's version\n"
+    );
+    let conflicts: Vec<_> = e
+        .journal()
+        .into_iter()
+        .filter(|r| r["event"] == "conflict")
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    let c = &conflicts[0];
+    assert_eq!(c["local"], "W:");
+    assert_eq!(c["remote"], remote.as_str());
+    assert_eq!(c["provider"], "webdav");
+    assert_eq!(c["path"], name.as_str());
+    assert!(
+        c["reason"]
+            .as_str()
+            .unwrap()
+            .contains("changed on the server"),
+        "{c}"
+    );
+    let text = std::fs::read_to_string(e.path("state/journal.jsonl")).unwrap();
+    assert!(!text.contains(&pw), "the password is in the journal");
+    let r = e.mpr(&["use", "W:", "--delete", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// `ESTALE` on Linux.
+fn libc_estale() -> i32 {
+    116
+}

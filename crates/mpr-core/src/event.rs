@@ -297,6 +297,25 @@ pub struct RepairEvent {
     pub retry_in_s: Option<u64>,
 }
 
+/// A file whose changes were not uploaded because it changed on the server
+/// since it was opened (a colleague's newer version is kept): the program
+/// got an error (`ESTALE`), and this record says what happened. Written by
+/// the drive's file-system server (`mpr-fsd`), once per open file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictEvent {
+    /// The local name of the drive, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
+    /// The remote name of the drive.
+    pub remote: String,
+    /// The provider key.
+    pub provider: String,
+    /// The file, relative to the drive's root (`/`-separated).
+    pub path: String,
+    /// What was found on the server (its version, or that the file is gone).
+    pub reason: String,
+}
+
 /// One thing that happened, as observers see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -319,6 +338,8 @@ pub enum Event {
     Repair(RepairEvent),
     /// An attempt of `mpr agent` to repair a connection failed.
     RepairFailed(RepairEvent),
+    /// A drive refused to overwrite a file changed on the server.
+    Conflict(ConflictEvent),
 }
 
 impl Event {
@@ -340,6 +361,7 @@ impl Event {
             Event::Registry(_) => "registry",
             Event::Repair(_) => "repair",
             Event::RepairFailed(_) => "repair_failed",
+            Event::Conflict(_) => "conflict",
         }
     }
 }
@@ -480,6 +502,18 @@ impl Event {
                 }
                 t
             }
+            Event::Conflict(c) => format!(
+                "{}{} via {}: {} {}: {}",
+                c.local
+                    .as_deref()
+                    .map(|l| format!("{l} "))
+                    .unwrap_or_default(),
+                c.remote,
+                c.provider,
+                c.path,
+                paint(Tone::Bad, "not uploaded"),
+                c.reason
+            ),
         }
     }
 

@@ -193,6 +193,22 @@ pub trait Backend: Send + Sync + 'static {
     /// ([`FsError::Connect`]).
     fn connect(&self) -> impl Future<Output = Result<(), FsError>> + Send;
 
+    /// Whether an open handle stays valid when the session is
+    /// re-established (`false`, the default: the server forgot it, as SMB
+    /// does, and the file system opens the file again by path).
+    ///
+    /// A back end answering `true` keeps state in its handles that only
+    /// [`Backend::flush`] or [`Backend::close`] commits (WebDAV stages
+    /// writes in a local file and uploads it then). The file system then
+    /// never drops such a handle without closing it: it keeps using it
+    /// after a reconnect (never opening the file again by path, which
+    /// would lose what it staged), does not close it to let a directory
+    /// be renamed, and uploads through a flush, which waits for a
+    /// reconnect within the bound like any call, before it closes it.
+    fn handles_survive_reconnect(&self) -> bool {
+        false
+    }
+
     /// The attributes of `path`.
     fn stat(&self, path: &RelPath) -> impl Future<Output = Result<Attr, FsError>> + Send;
 

@@ -24,8 +24,12 @@ pub enum ConnectError {
     /// The server could not be reached (refused, unreachable, no such host,
     /// timed out).
     Unreachable(String),
-    /// The server's identity could not be verified (TLS, host key).
+    /// The server's identity could not be verified (TLS).
     Identity(String),
+    /// The server's SSH host key is unknown or has changed: an error of
+    /// its own (`WN_EXTENDED_ERROR` with the reason), which the router
+    /// never retries with another provider.
+    HostKey(String),
     /// Anything else, with the server's or client's words.
     Other(String),
 }
@@ -40,6 +44,7 @@ impl ConnectError {
             ConnectError::NoSuchShare(_) => abi::WN_BAD_NETNAME,
             ConnectError::Unreachable(_) => abi::ERROR_BAD_NETPATH,
             ConnectError::Identity(_) => abi::WN_NOT_VALIDATED,
+            ConnectError::HostKey(_) => abi::WN_EXTENDED_ERROR,
             ConnectError::Other(_) => abi::WN_NET_ERROR,
         }
     }
@@ -49,7 +54,7 @@ impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConnectError::BadPassword => {
-                f.write_str("the server refused the user name or password")
+                f.write_str("the server refused the login: wrong user name or password")
             }
             ConnectError::LogonFailure(why) => write!(f, "the server refused the login: {why}"),
             ConnectError::AccessDenied(why) => write!(f, "access denied: {why}"),
@@ -58,7 +63,7 @@ impl fmt::Display for ConnectError {
             ConnectError::Identity(why) => {
                 write!(f, "the server's identity could not be verified: {why}")
             }
-            ConnectError::Other(why) => f.write_str(why),
+            ConnectError::HostKey(why) | ConnectError::Other(why) => f.write_str(why),
         }
     }
 }
@@ -240,5 +245,6 @@ mod tests {
         assert_eq!(ConnectError::Unreachable("x".into()).wn_code(), 53);
         assert_eq!(ConnectError::AccessDenied("x".into()).wn_code(), 5);
         assert_eq!(ConnectError::LogonFailure("x".into()).wn_code(), 1326);
+        assert_eq!(ConnectError::HostKey("x".into()).wn_code(), 1208);
     }
 }

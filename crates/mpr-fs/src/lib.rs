@@ -13,6 +13,8 @@ file-system logic written once, and one back end per protocol.
   and password in over a pipe, the exact result out, `Ready` only once
   mounted; the mount's health (OK, reconnecting, unavailable) as the
   server publishes it for the router.
+- [`events`]: what the file system reports beyond a program's error (a
+  conflict), for the server to write to the audit journal.
 - [`fs`]: the file system over any back end, in plain Rust (unit-tested
   without a mount): the inode table, the attribute cache with its expiry
   (close-to-open coherence), open handles, bounded waits, reconnect with
@@ -32,6 +34,7 @@ the `fuser` adapter and tests each layer on its own.
 
 pub mod backend;
 pub mod error;
+pub mod events;
 pub mod fs;
 pub mod fuse;
 pub use mpr_handshake::{handshake, health};

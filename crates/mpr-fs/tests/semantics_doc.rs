@@ -1,6 +1,6 @@
 //! Keeps docs/semantics.md true: every test it names exists (`file::test`
 //! under crates/mpr-fs/tests, `src/module::test` for a unit test, and
-//! `mpr-smb/file::test` under crates/mpr-smb/tests).
+//! `mpr-BACKEND/file::test` under crates/mpr-BACKEND/tests).
 
 use std::path::Path;
 
@@ -28,10 +28,14 @@ fn every_claim_names_an_existing_test() {
     assert!(named.len() > 20, "{named:?}");
     for name in named {
         let (file, test) = name.rsplit_once("::").unwrap();
-        let source = if let Some(other) = file.strip_prefix("mpr-smb/") {
-            // A claim proved by the SMB back end's tests.
+        let source = if let Some((krate, other)) = file.split_once('/')
+            && krate.starts_with("mpr-")
+        {
+            // A claim proved by a back end's tests (mpr-smb, mpr-sftp, mpr-dav).
             crate_dir
-                .join("../mpr-smb/tests")
+                .join("..")
+                .join(krate)
+                .join("tests")
                 .join(format!("{other}.rs"))
         } else if let Some(module) = file.strip_prefix("src/") {
             let (dir, sub) = module.split_once("::").unwrap_or((module, ""));

@@ -12,7 +12,9 @@ that started it.
    `WN_*` failure, or `Ready` once the mount answers;
 3. the server then lets go of both pipes and serves until the mount is
    unmounted (by `mpr use --delete`, `fusermount3 -u`) or SIGTERM/SIGINT
-   arrives, keeping the health file up to date, and removes it on exit.
+   arrives, keeping the health file up to date, and removes it on exit;
+   [`audit`] writes what the user must find later (a conflict: changes
+   not uploaded) to the router's audit journal.
 
 The `mpr-fsd` binary (built beside `mpr`, installed in
 `/usr/libexec/mpr`) is only a call to [`main`].
@@ -20,6 +22,7 @@ The `mpr-fsd` binary (built beside `mpr`, installed in
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod request;
 pub mod serve;
 

@@ -1,12 +1,16 @@
 //! Connect, mount, report, serve: the server's life after the request.
 
+use crate::audit::JournalEvents;
 use crate::send;
 use mpr_abi as abi;
+use mpr_dav::{DavBackend, DavConfig};
+use mpr_fs::events::Events;
 use mpr_fs::fs::{Fs, FsConfig};
 use mpr_fs::handshake::{Protocol, Reply, Request};
 use mpr_fs::health::{self, Health};
 use mpr_fs::session::{self, MountOptions};
 use mpr_fs::{Backend, FsError};
+use mpr_sftp::{SftpBackend, SftpConfig};
 use mpr_smb::{SmbBackend, SmbConfig};
 use std::fmt;
 use std::sync::Arc;
@@ -21,6 +25,10 @@ const FUSE_THREADS: usize = 4;
 /// (a lost session then shows as reconnecting within this, and is
 /// re-established without waiting for someone to use the drive).
 const CHECK_OK: Duration = Duration::from_secs(5);
+
+/// How long tasks still running when the mount is gone may take to end
+/// before the server exits without them.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 /// How often while the session is lost or failing.
 const CHECK_NOT_OK: Duration = Duration::from_secs(1);
@@ -76,8 +84,16 @@ fn connect_failure(e: &FsError, req: &Request) -> ServeError {
         Some(p) => format!("{}:{p}", req.host),
         None => req.host.clone(),
     };
-    let at = format!("{server}/{}", req.share);
+    let at = if req.share.is_empty() {
+        server.clone()
+    } else {
+        format!("{server}/{}", req.share)
+    };
     match e {
+        // The WebDAV back end's errors name the URL themselves.
+        FsError::Connect(ce) if req.protocol == Protocol::Webdav => {
+            refuse(ce.wn_code(), ce.to_string())
+        }
         FsError::Connect(ce) => refuse(ce.wn_code(), format!("{at}: {ce}")),
         FsError::TimedOut => refuse(
             abi::ERROR_BAD_NETPATH,
@@ -103,16 +119,24 @@ pub fn run(req: Request) -> Result<(), ServeError> {
         .thread_name("mpr-fsd")
         .build()
         .map_err(|e| refuse(abi::WN_NET_ERROR, format!("cannot start the runtime: {e}")))?;
-    match req.protocol {
+    let fail = |e: FsError| connect_failure(&e, &req);
+    let served = match req.protocol {
         Protocol::Smb => {
-            let cfg = SmbConfig::from_request(&req).map_err(|e| connect_failure(&e, &req))?;
+            let cfg = SmbConfig::from_request(&req).map_err(fail)?;
             serve(SmbBackend::new(cfg), &req, &rt)
         }
-        other => Err(refuse(
-            abi::WN_NOT_SUPPORTED,
-            format!("mpr-fsd has no back end for {other:?} yet"),
-        )),
-    }
+        Protocol::Webdav => {
+            let cfg = DavConfig::from_request(&req).map_err(fail)?;
+            serve(DavBackend::new(cfg).map_err(fail)?, &req, &rt)
+        }
+        Protocol::Sftp => serve(SftpBackend::new(SftpConfig::from_request(&req)), &req, &rt),
+    };
+    // Unmounted (or never mounted): nothing is left to serve, so a task
+    // still waiting on the server (a reconnect, a session's goodbye) must
+    // not keep the process, which the router counts as the drive's
+    // server, alive after its drive is gone.
+    rt.shutdown_timeout(EXIT_GRACE);
+    served
 }
 
 /// Connects `backend`, mounts it, reports `Ready` and serves.
@@ -123,7 +147,15 @@ fn serve<B: Backend>(
 ) -> Result<(), ServeError> {
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
-    let fs = Arc::new(Fs::new(backend, FsConfig::from_request(req, uid, gid)));
+    let cfg = FsConfig {
+        events: req
+            .audit
+            .as_ref()
+            .and_then(JournalEvents::new)
+            .map(|j| Arc::new(j) as Arc<dyn Events>),
+        ..FsConfig::from_request(req, uid, gid)
+    };
+    let fs = Arc::new(Fs::new(backend, cfg));
     rt.block_on(fs.connect())
         .map_err(|e| connect_failure(&e, req))?;
     let opts = MountOptions {

@@ -55,6 +55,35 @@ impl fmt::Debug for Password {
     }
 }
 
+/// The audit journal's sinks, as the router writes to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditSinks {
+    /// The journal file (`journal.jsonl`), when records go to a file.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// journald's socket, when records go to the system journal.
+    #[serde(default)]
+    pub journald: Option<PathBuf>,
+}
+
+/// Where the server writes audit records (the router's own sinks), and
+/// the names that identify the connection in them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audit {
+    /// The sinks.
+    #[serde(default)]
+    pub sinks: AuditSinks,
+    /// The local name of the connection (`Z:`), if it has one.
+    #[serde(default)]
+    pub local: Option<String>,
+    /// The remote name, as the router records it.
+    #[serde(default)]
+    pub remote: String,
+    /// The provider key (`smb`, `sftp`, `webdav`).
+    #[serde(default)]
+    pub provider: String,
+}
+
 /// What the provider asks for: one JSON line on the server's stdin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
@@ -84,6 +113,10 @@ pub struct Request {
     /// The provider's own options (e.g. a CA file, a port), as given.
     #[serde(default)]
     pub options: serde_json::Map<String, serde_json::Value>,
+    /// Where events the user must find later (a conflict) are recorded
+    /// (`None`: only in the server's log).
+    #[serde(default)]
+    pub audit: Option<Audit>,
 }
 
 /// What the server answers: JSON lines on its stdout.
@@ -123,6 +156,7 @@ mod tests {
             health_file: "/h".into(),
             op_timeout_secs: 15,
             options: Default::default(),
+            audit: None,
         };
         assert!(!format!("{r:?}").contains("hunter2"));
         let line = serde_json::to_string(&r).unwrap();

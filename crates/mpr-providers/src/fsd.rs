@@ -10,9 +10,11 @@
 //! command killed mid-connect leaves a server the next command can find
 //! and stop.
 
-use crate::Failure;
-use crate::helper::{log_path, record_pid};
+use crate::helper::{self, log_path, record_pid};
+use crate::{Failure, mount};
 use mpr_core::WnError;
+use mpr_core::plugin::CancelCall;
+use mpr_core::router::Health as RouterHealth;
 use mpr_handshake::{Health, Reply, Request};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -55,6 +57,113 @@ pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Result<Health, Strin
             Health::read(&path).ok_or_else(|| format!("{PROGRAM}'s health file is unreadable"))
         }
     }
+}
+
+/// The first of `dirs` holding `mpr-fsd`, or the failure (1222) saying
+/// where it was looked for.
+pub fn find_or_fail(dirs: &[PathBuf]) -> Result<PathBuf, Failure> {
+    find(dirs).ok_or_else(|| {
+        let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        Failure::new(
+            WnError::NoNetwork,
+            format!(
+                "cannot find {PROGRAM} (looked in {}); install mpr, or set MPR_LIBEXEC_DIR to its directory",
+                looked.join(", ")
+            ),
+        )
+    })
+}
+
+/// Connects `req` through a new server for the connection of provider
+/// `key` (its log and health file in `runtime_dir`), within `timeout`. A
+/// failure leaves nothing behind: no pid on record, nothing mounted, no
+/// health file.
+pub fn connect(
+    program: &Path,
+    req: &Request,
+    runtime_dir: &Path,
+    key: &str,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let dir = &req.mountpoint;
+    let log = log_path(runtime_dir, key, dir);
+    match start(program, req, &log, timeout) {
+        Ok(_) => Ok(()),
+        Err(failure) => {
+            // The server has exited (or was stopped): its pid must not
+            // name some later process.
+            helper::forget_pid(&log);
+            crate::clean_mount_point(dir);
+            let _ = std::fs::remove_file(&req.health_file);
+            Err(failure)
+        }
+    }
+}
+
+/// The mount source of the connection of provider `key` at `directory`
+/// while its mount and its server are there; `WN_NOT_CONNECTED`
+/// otherwise. The mount table and the server's pid, never the mount
+/// itself: a server that hangs must not hang the listing.
+pub fn live(runtime_dir: &Path, key: &str, directory: Option<&Path>) -> Result<String, WnError> {
+    let dir = directory.ok_or(WnError::NotConnected)?;
+    let m = mount::mounted_at(dir)
+        .filter(|m| m.fstype == FSTYPE)
+        .ok_or(WnError::NotConnected)?;
+    if helper::running(&log_path(runtime_dir, key, dir)) == Some(false) {
+        return Err(WnError::NotConnected);
+    }
+    Ok(m.source)
+}
+
+/// The health of the connection of provider `key` at `directory`: what
+/// its server publishes, if it runs and its word is fresh.
+pub fn connection_health(runtime_dir: &Path, key: &str, directory: Option<&Path>) -> RouterHealth {
+    if live(runtime_dir, key, directory).is_err() {
+        return RouterHealth::Unavailable {
+            reason: Some(format!("its mount or its {PROGRAM} is gone")),
+        };
+    }
+    let Some(dir) = directory else {
+        return RouterHealth::Ok;
+    };
+    if helper::stopped(&log_path(runtime_dir, key, dir)) {
+        return RouterHealth::Unavailable {
+            reason: Some(format!("{PROGRAM} is stopped and does not answer")),
+        };
+    }
+    // What the server says, if it is fresh: the mount itself is never
+    // asked (that could wait as long as an operation may).
+    match health(runtime_dir, key, dir) {
+        Err(reason) => RouterHealth::Unavailable {
+            reason: Some(reason),
+        },
+        Ok(Health::Ok) => RouterHealth::Ok,
+        Ok(Health::Reconnecting {
+            reason,
+            next_attempt,
+        }) => RouterHealth::Reconnecting {
+            reason,
+            next_attempt: Some(next_attempt),
+        },
+        Ok(Health::Unavailable { reason }) => RouterHealth::Unavailable {
+            reason: Some(reason),
+        },
+    }
+}
+
+/// Cancels the connection at the call's directory served by `mpr-fsd`
+/// for provider `key`, and removes its health file.
+pub fn cancel(
+    call: &CancelCall<'_>,
+    runtime_dir: &Path,
+    key: &str,
+    name: &str,
+) -> Result<(), WnError> {
+    crate::cancel_mount(call, runtime_dir, key, name)?;
+    if let Some(dir) = call.directory {
+        let _ = std::fs::remove_file(health_path(runtime_dir, key, dir));
+    }
+    Ok(())
 }
 
 /// Starts the server for `req` and waits (at most `timeout`) for its

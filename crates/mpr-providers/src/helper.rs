@@ -100,7 +100,7 @@ impl Helper {
             gated.current_dir(d);
         }
         // Started by `mpr agent` under systemd, a helper must not speak for
-        // the agent (rclone tells NOTIFY_SOCKET it is ready, too).
+        // the agent (some FUSE helpers tell NOTIFY_SOCKET they are ready).
         gated.env_remove(NOTIFY_SOCKET);
         gated.stdout(out).stderr(err).process_group(0);
         gated.stdin(if stdin_secret.is_some() {
@@ -262,6 +262,16 @@ pub fn kill_recorded(log: &Path) {
     let deadline = Instant::now() + KILL_WAIT;
     while running(log) == Some(true) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Waits (at most `bound`) until the helper whose log is `log` has exited:
+/// a server whose mount went away finishes its last requests and ends on
+/// its own, a moment later.
+pub fn wait_exit(log: &Path, bound: Duration) {
+    let deadline = Instant::now() + bound;
+    while running(log) == Some(true) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -1,15 +1,17 @@
 /*!
 The built-in network providers: `sftp`, `smb` and `webdav`, each a launcher
 that runs and supervises one FUSE server per connection (mpr's own
-`mpr-fsd` for SMB; sshfs and rclone for the others, until they move onto it).
+`mpr-fsd` for all three protocols).
 
-- [`sftp`]: `sshfs`, see its module docs for names and credentials.
+- [`sftp`]: mpr's own file system over the system's `ssh`, started
+  through [`fsd`]; see its module docs for names and credentials.
 - [`mount`]: the mount table (the truth about a built-in connection) and
   unmounting; [`helper`]: running a helper until its mount is usable.
 
 - [`smb`]: mpr's own file system, `mpr-fsd`, started through [`fsd`]: the
   exact handshake, and the health the server publishes.
-- [`webdav`]: `rclone mount`, after an `rclone lsjson --stat` check.
+- [`webdav`]: mpr's own file system (`mpr-fsd`) on its WebDAV back end,
+  started through [`fsd`] as well.
 - [`options`]: each provider's options (`[providers.KEY]` in `mpr.toml`),
   checked here; [`Context`]: what `mpr-setup` hands every provider from the
   environment.
@@ -33,6 +35,7 @@ pub mod webdav;
 use mpr_core::plugin::{CancelCall, NetworkProvider};
 use mpr_core::router::Health;
 use mpr_core::{WnError, lasterror};
+pub use mpr_handshake::AuditSinks;
 pub use options::{Builtin, BuiltinOptions, DEFAULT_CONNECT_TIMEOUT};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,6 +82,9 @@ pub struct Context {
     pub login: String,
     /// The directories `mpr-fsd` is looked for in, in order.
     pub fsd_dirs: Vec<PathBuf>,
+    /// The audit journal's sinks, for what `mpr-fsd` records itself (a
+    /// conflict on a drive).
+    pub audit: AuditSinks,
 }
 
 /// Makes a built-in provider with display name `name` from its checked
@@ -90,6 +96,8 @@ pub fn builtin(name: String, options: BuiltinOptions, ctx: &Context) -> Arc<dyn 
             name,
             opts,
             runtime_dir,
+            fsd_dirs: ctx.fsd_dirs.clone(),
+            audit: ctx.audit.clone(),
         }),
         BuiltinOptions::Smb(opts) => Arc::new(smb::Smb {
             name,
@@ -97,11 +105,14 @@ pub fn builtin(name: String, options: BuiltinOptions, ctx: &Context) -> Arc<dyn 
             runtime_dir,
             login: ctx.login.clone(),
             fsd_dirs: ctx.fsd_dirs.clone(),
+            audit: ctx.audit.clone(),
         }),
         BuiltinOptions::WebDav(opts) => Arc::new(webdav::WebDav {
             name,
             opts,
             runtime_dir,
+            fsd_dirs: ctx.fsd_dirs.clone(),
+            audit: ctx.audit.clone(),
         }),
     }
 }
@@ -156,7 +167,8 @@ pub fn prepare_mount_point(dir: &Path, provider: &str) -> Result<(), WnError> {
 }
 
 /// Cancels a built-in connection: unmounts its directory (busy without
-/// `force`: `WN_OPEN_FILES`), then forgets the helper's log and pid.
+/// `force`: `WN_OPEN_FILES`), waits a moment for its helper to exit (not
+/// when forced), then forgets the helper's log and pid.
 pub fn cancel_mount(
     call: &CancelCall<'_>,
     runtime_dir: &Path,
@@ -173,6 +185,11 @@ pub fn cancel_mount(
         helper::kill_recorded(&log);
     }
     mount::unmount(dir, call.force, provider)?;
+    if !call.force {
+        // Disconnected means the helper is gone too (a forced, lazy
+        // unmount leaves it serving the files still open).
+        helper::wait_exit(&log, std::time::Duration::from_secs(2));
+    }
     helper::forget(&log);
     Ok(())
 }

@@ -82,7 +82,7 @@ pub fn answer(dir: &Path) -> Answer {
 pub struct MountEntry {
     /// The mount point.
     pub mount_point: PathBuf,
-    /// The file system type (`fuse.sshfs`, ...).
+    /// The file system type (`fuse.mpr`, `fuse.rclone`, ...).
     pub fstype: String,
     /// The mount source (`user@host:path`, ...).
     pub source: String,

@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | `connect_timeout` | all | seconds, 1 to 3600 | 30 |
 //! | `ssh_config` | `sftp` | absolute path (`$VAR` expanded) | none |
-//! | `operation_timeout` | `smb` | seconds, 1 to 3600 | 15 |
+//! | `operation_timeout` | `sftp`, `smb` | seconds, 1 to 3600 | 15 |
 
 use mpr_core::config::{ConfigError, ProviderOptions, RawOption, expand_env};
 use std::path::PathBuf;
@@ -65,7 +65,7 @@ impl Builtin {
         Ok(match self {
             Builtin::Sftp => BuiltinOptions::Sftp(SftpOptions::from_table(table, lookup)?),
             Builtin::Smb => BuiltinOptions::Smb(SmbOptions::from_table(table)?),
-            Builtin::WebDav => BuiltinOptions::WebDav(WebDavOptions::from_table(table)?),
+            Builtin::WebDav => BuiltinOptions::WebDav(WebDavOptions::from_table(table, lookup)?),
         })
     }
 }
@@ -95,8 +95,11 @@ impl BuiltinOptions {
 /// `[providers.sftp]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SftpOptions {
-    /// How long a connect may take before sshfs is killed.
+    /// How long a connect may take before mpr-fsd is stopped.
     pub connect_timeout: Duration,
+    /// How long one file operation may wait during an outage (the session
+    /// is re-established meanwhile) before it fails with `EIO`.
+    pub operation_timeout: Duration,
     /// An ssh configuration file, passed as `ssh -F`.
     pub ssh_config: Option<PathBuf>,
 }
@@ -105,6 +108,7 @@ impl Default for SftpOptions {
     fn default() -> SftpOptions {
         SftpOptions {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
             ssh_config: None,
         }
     }
@@ -132,14 +136,22 @@ impl Default for SmbOptions {
 /// `[providers.webdav]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebDavOptions {
-    /// How long a connect (rclone's check, then its mount) may take.
+    /// How long a connect may take before mpr-fsd is stopped.
     pub connect_timeout: Duration,
+    /// How long one file operation may wait during an outage (the server
+    /// is asked again meanwhile) before it fails with `EIO`.
+    pub operation_timeout: Duration,
+    /// A PEM file of CA certificates trusted for HTTPS besides the
+    /// system's (a private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for WebDavOptions {
     fn default() -> WebDavOptions {
         WebDavOptions {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            ca_file: None,
         }
     }
 }
@@ -154,6 +166,7 @@ impl SftpOptions {
         for opt in &table.entries {
             match opt.key.as_str() {
                 "connect_timeout" => o.connect_timeout = connect_timeout(table, opt)?,
+                "operation_timeout" => o.operation_timeout = seconds(table, opt)?,
                 "ssh_config" => o.ssh_config = Some(ssh_config(table, opt, lookup)?),
                 _ => return Err(unknown(table, opt, Builtin::Sftp)),
             }
@@ -179,11 +192,16 @@ impl SmbOptions {
 
 impl WebDavOptions {
     /// Checks `[providers.webdav]`.
-    pub fn from_table(table: &ProviderOptions) -> Result<WebDavOptions, ConfigError> {
+    pub fn from_table(
+        table: &ProviderOptions,
+        lookup: Lookup<'_>,
+    ) -> Result<WebDavOptions, ConfigError> {
         let mut o = WebDavOptions::default();
         for opt in &table.entries {
             match opt.key.as_str() {
                 "connect_timeout" => o.connect_timeout = connect_timeout(table, opt)?,
+                "operation_timeout" => o.operation_timeout = seconds(table, opt)?,
+                "ca_file" => o.ca_file = Some(absolute_path(table, opt, lookup)?),
                 _ => return Err(unknown(table, opt, Builtin::WebDav)),
             }
         }
@@ -220,18 +238,26 @@ fn ssh_config(
     opt: &RawOption,
     lookup: Lookup<'_>,
 ) -> Result<PathBuf, ConfigError> {
+    absolute_path(table, opt, lookup)
+}
+
+/// A path option (`ssh_config`, `ca_file`): an absolute path, `$VAR`
+/// expanded.
+fn absolute_path(
+    table: &ProviderOptions,
+    opt: &RawOption,
+    lookup: Lookup<'_>,
+) -> Result<PathBuf, ConfigError> {
+    let key = &opt.key;
     let Some(raw) = opt.value.as_str() else {
         return Err(table.error(
             opt,
-            format!("ssh_config must be a path (a string), not {}", opt.value),
+            format!("{key} must be a path (a string), not {}", opt.value),
         ));
     };
     let v = expand_env(raw, lookup).map_err(|m| table.error(opt, m))?;
     if !v.starts_with('/') {
-        return Err(table.error(
-            opt,
-            format!("ssh_config must be an absolute path, not {v:?}"),
-        ));
+        return Err(table.error(opt, format!("{key} must be an absolute path, not {v:?}")));
     }
     Ok(PathBuf::from(v))
 }
@@ -245,9 +271,9 @@ fn unknown(table: &ProviderOptions, opt: &RawOption, builtin: Builtin) -> Config
         )
     } else {
         let takes = match builtin {
-            Builtin::Sftp => "`name`, `connect_timeout`, `ssh_config`",
+            Builtin::Sftp => "`name`, `connect_timeout`, `operation_timeout`, `ssh_config`",
             Builtin::Smb => "`name`, `connect_timeout`, `operation_timeout`",
-            Builtin::WebDav => "`name`, `connect_timeout`",
+            Builtin::WebDav => "`name`, `connect_timeout`, `operation_timeout`, `ca_file`",
         };
         format!(
             "unknown option `{}` for the {} provider (it takes {takes})",
@@ -294,8 +320,29 @@ mod tests {
         assert_eq!(
             options("webdav", "[providers.webdav]\nname = \"Web\"\n"),
             Ok(BuiltinOptions::WebDav(WebDavOptions {
-                connect_timeout: Duration::from_secs(30)
+                connect_timeout: Duration::from_secs(30),
+                ..WebDavOptions::default()
             }))
+        );
+    }
+
+    #[test]
+    fn webdav_takes_a_ca_file_and_an_operation_timeout() {
+        assert_eq!(
+            options(
+                "webdav",
+                "[providers.webdav]\nca_file = \"${HOME}/ca.pem\"\noperation_timeout = 5\n"
+            ),
+            Ok(BuiltinOptions::WebDav(WebDavOptions {
+                ca_file: Some(PathBuf::from("/home/u/ca.pem")),
+                operation_timeout: Duration::from_secs(5),
+                ..WebDavOptions::default()
+            }))
+        );
+        let e = options("webdav", "[providers.webdav]\nca_file = \"ca.pem\"\n").unwrap_err();
+        assert!(
+            e.to_string().contains("ca_file must be an absolute path"),
+            "{e}"
         );
     }
 
@@ -310,6 +357,7 @@ mod tests {
             o,
             BuiltinOptions::Sftp(SftpOptions {
                 connect_timeout: Duration::from_secs(7),
+                operation_timeout: DEFAULT_OPERATION_TIMEOUT,
                 ssh_config: Some("/home/u/.ssh/cfg".into()),
             })
         );

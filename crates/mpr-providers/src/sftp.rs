@@ -1,31 +1,77 @@
-//! The `sftp` provider: one `sshfs` per connection.
+//! The `sftp` provider: mpr's own file system, one `mpr-fsd` per
+//! connection, on its SFTP back end (crate `mpr-sftp`), which speaks SFTP
+//! over an `ssh -s sftp` child of the system's OpenSSH.
 //!
 //! Names: `sftp://[user@]host[:port]/path` (an absolute path on the server)
 //! and `\\host[@port]\share[\path]` (a path relative to the user's home
 //! directory on the server: `\\host\export` is `~/export`). Authentication is
 //! ssh's own: keys, the agent and `~/.ssh/config` work as they do for `ssh`;
-//! a password given with `--password-stdin` reaches sshfs on its standard
-//! input (`-o password_stdin`), never in an argv. `[providers.sftp]
-//! ssh_config` names an ssh configuration file passed as `ssh -F`: mpr
-//! opens it first (without blocking, and only if it is a regular file of
-//! sane size: a FIFO or a device there is refused at once, `WN_ACCESS_DENIED`)
-//! and hands ssh a private copy of what it read, beside the helper's log,
-//! so that ssh reads what was checked. (ssh closes every inherited
-//! descriptor when it starts, so an open `/dev/fd/N` cannot reach it; and
-//! sshfs runs ssh again on every reconnect, so the copy lives as long as
-//! the connection.)
+//! a password given with `--password-stdin` travels in the handshake
+//! request on `mpr-fsd`'s standard input and reaches ssh through
+//! `SSH_ASKPASS` (`mpr-askpass` and a private socket), never in an argv or
+//! an environment. Connections to the same host as the same user share one
+//! ssh control master, whose socket lives in [`control_dir`].
+//! `[providers.sftp] ssh_config` names an ssh configuration file passed as
+//! `ssh -F`: mpr opens it first (without blocking, and only if it is a
+//! regular file of sane size: a FIFO or a device there is refused at once,
+//! `WN_ACCESS_DENIED`) and hands ssh a private copy of what it read, beside
+//! the server's log, so that ssh reads what was checked. (ssh closes every
+//! inherited descriptor when it starts, so an open `/dev/fd/N` cannot reach
+//! it; and the server runs ssh again on every reconnect, so the copy lives
+//! as long as the connection.)
 
-use crate::helper::{Helper, Start, log_path};
+use crate::helper::log_path;
 use crate::options::SftpOptions;
-use crate::{Failure, mount};
+use crate::{Failure, fsd};
 use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin};
+use mpr_handshake::{Audit, AuditSinks, Password, Protocol, Request};
 use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-const FSTYPES: &[&str] = &["fuse.sshfs"];
+/// The longest control directory path whose sockets still fit a unix
+/// socket address (108 bytes): ssh adds `/ssh-` and 40 hex digits (`%C`),
+/// and 17 characters more while it sets a new master up.
+const MAX_CONTROL_DIR: usize = 44;
+
+/// The private directory (0700, the user's own) of the ssh control masters
+/// and the askpass sockets: `<runtime>/ssh`, or, when that path is too long
+/// for a socket address, `/tmp/mpr-ssh-<uid>`; `None` when neither can be
+/// made private (the connections then share no master).
+pub fn control_dir(runtime_dir: &Path) -> Option<PathBuf> {
+    let uid = rustix::process::geteuid().as_raw();
+    let first = runtime_dir.join("ssh");
+    let dir = if first.as_os_str().len() <= MAX_CONTROL_DIR {
+        first
+    } else {
+        PathBuf::from(format!("/tmp/mpr-ssh-{uid}"))
+    };
+    private_dir(&dir, uid).ok().map(|()| dir)
+}
+
+/// Makes `dir` (mode 0700) if it is missing, and checks that it is a
+/// directory (not a link) of user `uid` that no one else may enter.
+fn private_dir(dir: &Path, uid: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let m = std::fs::symlink_metadata(dir)?;
+    if !m.is_dir() || m.uid() != uid {
+        return Err(std::io::Error::other(format!(
+            "{} is not a directory of this user",
+            dir.display()
+        )));
+    }
+    if m.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
 
 /// Where an SFTP name points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +155,9 @@ pub struct Sftp {
     pub(crate) name: String,
     pub(crate) opts: SftpOptions,
     pub(crate) runtime_dir: PathBuf,
+    pub(crate) fsd_dirs: Vec<PathBuf>,
+    /// The audit sinks `mpr-fsd` records a conflict in.
+    pub(crate) audit: AuditSinks,
 }
 
 impl Sftp {
@@ -124,75 +173,6 @@ impl Sftp {
                 code: WnError::BadNetPath,
                 reason: format!("no SSH server at {}:{port}: {why}", t.host),
             })
-    }
-
-    /// Maps what ssh and sshfs said to a `WN_*` code.
-    fn classify(&self, log: &str, with_password: bool, t: &Target) -> Failure {
-        let at = format!(
-            "{}{}",
-            t.host,
-            t.port.map(|p| format!(":{p}")).unwrap_or_default()
-        );
-        // The line that says it, or the last line.
-        let line = |keys: &[&str]| -> Option<String> {
-            log.lines()
-                .find(|l| keys.iter().any(|k| l.contains(k)))
-                .map(|l| l.trim().to_string())
-        };
-        let last = log
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        if let Some(local) = mount::local_failure(log) {
-            return local;
-        }
-        if let Some(l) = line(&[
-            "Host key verification failed",
-            "REMOTE HOST IDENTIFICATION HAS CHANGED",
-            "host key is known",
-        ]) {
-            return Failure::new(
-                WnError::ExtendedError,
-                format!(
-                    "the host key of {at} is unknown or has changed; check it with ssh first ({l})"
-                ),
-            );
-        }
-        if let Some(l) = line(&["Permission denied", "Too many authentication failures"]) {
-            let e = if with_password {
-                WnError::BadPassword
-            } else {
-                WnError::LogonFailure
-            };
-            return Failure::new(e, format!("{at} refused the login ({l})"));
-        }
-        if log.contains("No such file or directory") && !log.contains("no such identity") {
-            return Failure::new(
-                WnError::BadNetName,
-                format!("{at} has no directory {:?}", t.path),
-            );
-        }
-        const UNREACHABLE: &[&str] = &[
-            "Connection refused",
-            "Could not resolve hostname",
-            "No route to host",
-            "Network is unreachable",
-            "Connection timed out",
-            "kex_exchange_identification",
-            "banner exchange",
-            "Connection closed",
-            "Connection reset",
-        ];
-        if let Some(l) = line(UNREACHABLE) {
-            return Failure::new(
-                WnError::BadNetPath,
-                format!("cannot reach an SSH server at {at} ({l})"),
-            );
-        }
-        Failure::new(WnError::NetError, format!("sshfs failed for {at}: {last}"))
     }
 }
 
@@ -243,78 +223,59 @@ impl NetworkProvider for Sftp {
             None => None,
         };
         crate::prepare_mount_point(dir, &self.name)?;
-        let user = call.user.map(str::to_string).or(t.user.clone());
-        let mut spec = String::new();
-        if let Some(u) = &user {
-            spec.push_str(u);
-            spec.push('@');
-        }
-        if t.host.contains(':') {
-            spec.push_str(&format!("[{}]", t.host));
-        } else {
-            spec.push_str(&t.host);
-        }
-        spec.push(':');
-        spec.push_str(&t.path);
-        let mut cmd = Command::new("sshfs");
-        cmd.arg(&spec).arg(dir).arg("-f");
-        if let Some(p) = t.port {
-            cmd.arg("-p").arg(p.to_string());
-        }
+        let program = fsd::find_or_fail(&self.fsd_dirs).or_else(|f| f.report(&self.name))?;
+        let health_file = fsd::health_path(&self.runtime_dir, "sftp", dir);
+        let _ = std::fs::remove_file(&health_file);
+        let mut options = serde_json::Map::new();
         if let Some(copy) = &config {
-            cmd.arg("-F").arg(copy);
+            options.insert("ssh_config".into(), copy.display().to_string().into());
         }
-        let timeout = self.opts.connect_timeout;
-        let mut o = format!(
-            "reconnect,ServerAliveInterval=15,ServerAliveCountMax=3,ConnectTimeout={}",
-            timeout.as_secs().max(1)
-        );
-        let password = call.password.filter(|p| !p.expose().is_empty());
-        if password.is_some() {
-            o.push_str(",password_stdin,PreferredAuthentications=password,PubkeyAuthentication=no,NumberOfPasswordPrompts=1");
-        } else {
-            o.push_str(",BatchMode=yes");
+        if let Some(control) = control_dir(&self.runtime_dir) {
+            options.insert("control_dir".into(), control.display().to_string().into());
         }
-        cmd.arg("-o").arg(o);
-        let mut helper = Helper::spawn(cmd, &log, password)
-            .map_err(crate::spawn_failed("sshfs", "sshfs", &self.name))?;
-        let probe_dir: PathBuf = dir.to_path_buf();
-        let started = helper.wait_ready(timeout, move || {
-            mount::mounted_at(&probe_dir).is_some_and(|m| FSTYPES.contains(&m.fstype.as_str()))
-                && std::fs::read_dir(&probe_dir).is_ok()
-        });
-        match started {
-            Start::Ready => Ok(()),
-            Start::Exited(log) => {
-                crate::clean_mount_point(dir);
-                self.classify(&log, password.is_some(), &t)
-                    .report(&self.name)
-            }
-            Start::TimedOut => {
-                crate::clean_mount_point(dir);
-                Failure::new(
-                    WnError::BadNetPath,
-                    format!(
-                        "{} did not answer within {} s: timed out",
-                        t.host,
-                        timeout.as_secs()
-                    ),
-                )
-                .report(&self.name)
-            }
-        }
+        let req = Request {
+            protocol: Protocol::Sftp,
+            host: t.host.clone(),
+            port: t.port,
+            share: String::new(),
+            path: t.path.clone(),
+            user: call.user.map(str::to_string).or(t.user.clone()),
+            domain: None,
+            password: call
+                .password
+                .filter(|p| !p.expose().is_empty())
+                .map(|p| Password::new(p.expose().to_string())),
+            mountpoint: dir.to_path_buf(),
+            health_file,
+            op_timeout_secs: self.opts.operation_timeout.as_secs(),
+            options,
+            audit: Some(Audit {
+                sinks: self.audit.clone(),
+                local: call.local.map(str::to_string),
+                remote: call.remote.to_string(),
+                provider: "sftp".into(),
+            }),
+        };
+        fsd::connect(
+            &program,
+            &req,
+            &self.runtime_dir,
+            "sftp",
+            self.opts.connect_timeout,
+        )
+        .or_else(|failure| failure.report(&self.name))
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        crate::cancel_mount(call, &self.runtime_dir, "sftp", &self.name)
+        fsd::cancel(call, &self.runtime_dir, "sftp", &self.name)
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        crate::live_mount(directory, FSTYPES, &self.runtime_dir, "sftp")
+        fsd::live(&self.runtime_dir, "sftp", directory)
     }
 
     fn health(&self, _local: &str, directory: Option<&Path>) -> mpr_core::router::Health {
-        crate::mount_health(directory, FSTYPES, &self.runtime_dir, "sftp")
+        fsd::connection_health(&self.runtime_dir, "sftp", directory)
     }
 }
 
@@ -345,5 +306,21 @@ mod tests {
         assert_eq!(parse("sftp://-oProxyCommand=x/y"), Err(WnError::BadNetName));
         assert_eq!(parse("sftp://-bob@h/y"), Err(WnError::BadNetName));
         assert_eq!(parse("sftp://h:notaport/y"), Err(WnError::BadNetName));
+    }
+
+    #[test]
+    fn the_control_directory_is_private_and_short_enough_for_a_socket() {
+        let base = std::env::temp_dir().join(format!("mpr-cd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let short = Path::new("/tmp").join(format!("mpr-cd-{}", std::process::id()));
+        let d = control_dir(&short).unwrap();
+        assert_eq!(d, short.join("ssh"));
+        assert_eq!(std::fs::metadata(&d).unwrap().mode() & 0o777, 0o700);
+        let long = base.join("x".repeat(80));
+        let d = control_dir(&long).unwrap();
+        assert!(d.as_os_str().len() <= MAX_CONTROL_DIR, "{}", d.display());
+        let _ = std::fs::remove_dir_all(&base);
+        let _ = std::fs::remove_dir_all(&short);
     }
 }

@@ -10,14 +10,13 @@
 //! probe afterwards. The health the server publishes (OK, reconnecting,
 //! unavailable) is what the listing shows; nothing here waits on the mount.
 
-use crate::helper::{self, log_path};
+use crate::fsd;
 use crate::options::SmbOptions;
-use crate::{Failure, fsd, mount};
 use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
 use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin};
 use mpr_core::router::Health as RouterHealth;
-use mpr_handshake::{Health, Password, Protocol, Request};
+use mpr_handshake::{Audit, AuditSinks, Password, Protocol, Request};
 use std::path::{Path, PathBuf};
 
 /// Where an SMB name points.
@@ -74,6 +73,8 @@ pub struct Smb {
     pub(crate) runtime_dir: PathBuf,
     pub(crate) login: String,
     pub(crate) fsd_dirs: Vec<PathBuf>,
+    /// The audit sinks `mpr-fsd` records a conflict in.
+    pub(crate) audit: AuditSinks,
 }
 
 /// A user name as `DOMAIN\user` (or `DOMAIN/user`) and plain `user`: the
@@ -131,29 +132,13 @@ impl NetworkProvider for Smb {
         let t = parse(call.remote)?;
         let dir = call.directory;
         crate::prepare_mount_point(dir, &self.name)?;
-        let Some(program) = fsd::find(&self.fsd_dirs) else {
-            let looked: Vec<String> = self
-                .fsd_dirs
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect();
-            return Failure::new(
-                WnError::NoNetwork,
-                format!(
-                    "cannot find {} (looked in {}); install mpr, or set MPR_LIBEXEC_DIR to its directory",
-                    fsd::PROGRAM,
-                    looked.join(", ")
-                ),
-            )
-            .report(&self.name);
-        };
+        let program = fsd::find_or_fail(&self.fsd_dirs).or_else(|f| f.report(&self.name))?;
         // A password without a user name is for the login name.
         let user = call.user.or(call.password.map(|_| self.login.as_str()));
         let (domain, user) = match user.map(split_domain) {
             Some((d, u)) => (d.map(str::to_string), Some(u.to_string())),
             None => (None, None),
         };
-        let log = log_path(&self.runtime_dir, "smb", dir);
         let health_file = fsd::health_path(&self.runtime_dir, "smb", dir);
         let _ = std::fs::remove_file(&health_file);
         let req = Request {
@@ -169,73 +154,33 @@ impl NetworkProvider for Smb {
             health_file: health_file.clone(),
             op_timeout_secs: self.opts.operation_timeout.as_secs(),
             options: Default::default(),
+            audit: Some(Audit {
+                sinks: self.audit.clone(),
+                local: call.local.map(str::to_string),
+                remote: call.remote.to_string(),
+                provider: "smb".into(),
+            }),
         };
-        match fsd::start(&program, &req, &log, self.opts.connect_timeout) {
-            Ok(_) => Ok(()),
-            Err(failure) => {
-                // The server has exited (or was stopped): its pid must not
-                // name some later process.
-                helper::forget_pid(&log);
-                crate::clean_mount_point(dir);
-                let _ = std::fs::remove_file(&health_file);
-                failure.report(&self.name)
-            }
-        }
+        fsd::connect(
+            &program,
+            &req,
+            &self.runtime_dir,
+            "smb",
+            self.opts.connect_timeout,
+        )
+        .or_else(|failure| failure.report(&self.name))
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        crate::cancel_mount(call, &self.runtime_dir, "smb", &self.name)?;
-        if let Some(dir) = call.directory {
-            let _ = std::fs::remove_file(fsd::health_path(&self.runtime_dir, "smb", dir));
-        }
-        Ok(())
+        fsd::cancel(call, &self.runtime_dir, "smb", &self.name)
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        // The mount table and the server's pid, never the mount itself: a
-        // server that hangs must not hang the listing.
-        let dir = directory.ok_or(WnError::NotConnected)?;
-        let m = mount::mounted_at(dir)
-            .filter(|m| m.fstype == fsd::FSTYPE)
-            .ok_or(WnError::NotConnected)?;
-        if helper::running(&log_path(&self.runtime_dir, "smb", dir)) == Some(false) {
-            return Err(WnError::NotConnected);
-        }
-        Ok(m.source)
+        fsd::live(&self.runtime_dir, "smb", directory)
     }
 
-    fn health(&self, local: &str, directory: Option<&Path>) -> RouterHealth {
-        if self.get_connection(local, directory).is_err() {
-            return RouterHealth::Unavailable {
-                reason: Some(format!("its mount or its {} is gone", fsd::PROGRAM)),
-            };
-        }
-        let Some(dir) = directory else {
-            return RouterHealth::Ok;
-        };
-        if helper::stopped(&log_path(&self.runtime_dir, "smb", dir)) {
-            return RouterHealth::Unavailable {
-                reason: Some(format!("{} is stopped and does not answer", fsd::PROGRAM)),
-            };
-        }
-        // What the server says, if it is fresh: the mount itself is never
-        // asked (that could wait as long as an operation may).
-        match fsd::health(&self.runtime_dir, "smb", dir) {
-            Err(reason) => RouterHealth::Unavailable {
-                reason: Some(reason),
-            },
-            Ok(Health::Ok) => RouterHealth::Ok,
-            Ok(Health::Reconnecting {
-                reason,
-                next_attempt,
-            }) => RouterHealth::Reconnecting {
-                reason,
-                next_attempt: Some(next_attempt),
-            },
-            Ok(Health::Unavailable { reason }) => RouterHealth::Unavailable {
-                reason: Some(reason),
-            },
-        }
+    fn health(&self, _local: &str, directory: Option<&Path>) -> RouterHealth {
+        fsd::connection_health(&self.runtime_dir, "smb", directory)
     }
 }
 

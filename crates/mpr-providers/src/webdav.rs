@@ -1,23 +1,22 @@
-//! The `webdav` provider: `rclone mount` per connection, after an
-//! `rclone lsjson --stat` check (the mount itself is lazy and would hide
-//! every error behind `EIO`).
+//! The `webdav` provider: mpr's own file system, one `mpr-fsd` per
+//! connection, on its WebDAV back end (`mpr-dav`).
 //!
-//! Names: `dav://host[:port]/path` (HTTP), `davs://host[:port]/path`
-//! (HTTPS), and the Windows redirector's `\\host[@SSL][@port]\path`. The
-//! password reaches rclone through its environment (`RCLONE_WEBDAV_PASS`,
-//! in rclone's obscured form), never through an argv.
+//! Names: `dav://[user@]host[:port]/path` (HTTP), `davs://…` (HTTPS), and
+//! the Windows redirector's `\\host[@SSL][@port]\path`. The server gets the
+//! request (URL parts, user, the password, `ca_file`) over a pipe, checks
+//! the login and the path with a `PROPFIND`, mounts, and only then answers
+//! `Ready`; a refusal comes back with its exact `WN_*` code (bad password,
+//! no such path, unreachable, a certificate that is not trusted). The
+//! password never reaches an argv, an environment or a file.
 
-use crate::helper::{Helper, Start, log_path};
 use crate::options::WebDavOptions;
-use crate::{Failure, mount};
+use crate::{Failure, fsd};
 use mpr_core::WnError;
 use mpr_core::names::{RemoteName, Scheme};
-use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin, Secret};
-use std::io::Write;
+use mpr_core::plugin::{CancelCall, ConnectCall, NetworkProvider, NotMine, Origin};
+use mpr_core::router::Health as RouterHealth;
+use mpr_handshake::{Audit, AuditSinks, Password, Protocol, Request};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-const FSTYPES: &[&str] = &["fuse.rclone"];
 
 /// Where a WebDAV name points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +27,12 @@ pub struct Target {
     pub host: String,
     /// The port, if not the scheme's.
     pub port: Option<u16>,
-    /// The URL handed to rclone, ending with `/`.
+    /// The user named in a URL, if any.
+    pub user: Option<String>,
+    /// The path on the server, `/`-separated, without leading or trailing
+    /// `/` (empty: the server's root).
+    pub path: String,
+    /// The URL, ending with `/` (for messages).
     pub url: String,
 }
 
@@ -52,6 +56,8 @@ pub fn target(remote: &str) -> Result<Target, WnError> {
         https,
         host: p.host,
         port: p.port,
+        user: p.user,
+        path: p.path.trim_matches('/').to_string(),
         url,
     })
 }
@@ -68,21 +74,9 @@ pub struct WebDav {
     pub(crate) name: String,
     pub(crate) opts: WebDavOptions,
     pub(crate) runtime_dir: PathBuf,
-}
-
-/// rclone's environment for one connection.
-fn rclone_env(cmd: &mut Command, url: &str, user: Option<&str>, obscured: Option<&str>) {
-    cmd.env("RCLONE_CONFIG", "/dev/null")
-        .env("RCLONE_WEBDAV_URL", url)
-        .env("RCLONE_WEBDAV_VENDOR", "other")
-        .env_remove("RCLONE_WEBDAV_PASS")
-        .env_remove("RCLONE_WEBDAV_USER");
-    if let Some(u) = user {
-        cmd.env("RCLONE_WEBDAV_USER", u);
-    }
-    if let Some(p) = obscured {
-        cmd.env("RCLONE_WEBDAV_PASS", p);
-    }
+    pub(crate) fsd_dirs: Vec<PathBuf>,
+    /// The audit sinks `mpr-fsd` records a conflict in.
+    pub(crate) audit: AuditSinks,
 }
 
 impl WebDav {
@@ -102,32 +96,6 @@ impl WebDav {
             code: WnError::BadNetPath,
             reason: format!("no web server at {host}:{port}: {why}"),
         })
-    }
-
-    /// rclone's obscured form of the password, made by `rclone obscure -`
-    /// reading it on standard input.
-    fn obscure(&self, pw: &Secret) -> Result<zeroize::Zeroizing<String>, WnError> {
-        let mut child = Command::new("rclone")
-            .args(["obscure", "-"])
-            .env("RCLONE_CONFIG", "/dev/null")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(crate::spawn_failed("rclone", "rclone", &self.name))?;
-        if let Some(mut i) = child.stdin.take() {
-            let _ = i.write_all(pw.expose().as_bytes());
-        }
-        let out = child.wait_with_output().map_err(|_| WnError::NetError)?;
-        let s = zeroize::Zeroizing::new(String::from_utf8_lossy(&out.stdout).trim().to_string());
-        if !out.status.success() || s.is_empty() {
-            return Failure::new(
-                WnError::NetError,
-                "rclone could not encode the password".into(),
-            )
-            .report(&self.name);
-        }
-        Ok(s)
     }
 }
 
@@ -166,138 +134,56 @@ impl NetworkProvider for WebDav {
                 return Failure::new(n.code, n.reason).report(&self.name);
             }
         }
-        let url = t.url;
         let dir = call.directory;
-        let obscured = match call.password.filter(|p| !p.expose().is_empty()) {
-            Some(p) => Some(self.obscure(p)?),
-            None => None,
-        };
-        // The check (rclone answers with an exact reason; the mount is lazy
-        // and would not) and the mount run side by side: a failed check
-        // kills the mount, a passed one leaves it to become ready.
-        let timeout = self.opts.connect_timeout;
-        let pass = obscured.as_deref().map(String::as_str);
         crate::prepare_mount_point(dir, &self.name)?;
-        let spawn_err = crate::spawn_failed("rclone", "rclone", &self.name);
-        let mut check = Command::new("rclone");
-        check.args([
-            "lsjson",
-            "--stat",
-            "--retries",
-            "1",
-            "--low-level-retries",
-            "1",
-        ]);
-        check
-            .arg("--contimeout")
-            .arg(format!("{}s", timeout.as_secs().max(1)));
-        check
-            .arg("--timeout")
-            .arg(format!("{}s", timeout.as_secs().max(1)));
-        check.arg(":webdav:");
-        rclone_env(&mut check, &url, call.user, pass);
-        let check_log = log_path(&self.runtime_dir, "webdav-check", dir);
-        let mut checker = Helper::spawn(check, &check_log, None).map_err(&spawn_err)?;
-        let mut cmd = Command::new("rclone");
-        cmd.args(["mount", ":webdav:"]).arg(dir).args([
-            "--dir-cache-time",
-            "1s",
-            "--retries",
-            "1",
-            "--low-level-retries",
-            "2",
-        ]);
-        rclone_env(&mut cmd, &url, call.user, pass);
-        let log = log_path(&self.runtime_dir, "webdav", dir);
-        let mut helper = match Helper::spawn(cmd, &log, None) {
-            Ok(h) => h,
-            Err(e) => {
-                checker.kill();
-                return Err(spawn_err(e));
-            }
-        };
-        let checked = checker.wait_ready(timeout, || false);
-        crate::helper::forget(&check_log);
-        let failure = match checked {
-            Start::Exited(log) if log.starts_with("exit status: 0") => None,
-            Start::Exited(log) => Some(
-                if log.contains("401") || log.contains("403") || log.contains("Unauthorized") {
-                    let e = if call.password.is_some() {
-                        WnError::BadPassword
-                    } else {
-                        WnError::LogonFailure
-                    };
-                    Failure::new(e, format!("{url} refused the login"))
-                } else if log.contains("directory not found")
-                    || log.contains("404")
-                    || log.contains("object not found")
-                {
-                    Failure::new(WnError::BadNetName, format!("{url} does not exist"))
-                } else {
-                    let last = log
-                        .lines()
-                        .rev()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or("")
-                        .to_string();
-                    Failure::new(
-                        WnError::BadNetPath,
-                        format!("cannot reach a WebDAV server at {url} ({})", last.trim()),
-                    )
-                },
-            ),
-            Start::Ready | Start::TimedOut => Some(Failure::new(
-                WnError::BadNetPath,
-                format!(
-                    "{url} did not answer within {} s: timed out",
-                    timeout.as_secs()
-                ),
-            )),
-        };
-        if let Some(failure) = failure {
-            helper.kill();
-            crate::clean_mount_point(dir);
-            crate::helper::forget(&log);
-            return failure.report(&self.name);
+        let program = fsd::find_or_fail(&self.fsd_dirs).or_else(|f| f.report(&self.name))?;
+        let health_file = fsd::health_path(&self.runtime_dir, "webdav", dir);
+        let _ = std::fs::remove_file(&health_file);
+        let mut options = serde_json::Map::new();
+        options.insert("tls".into(), t.https.into());
+        if let Some(ca) = &self.opts.ca_file {
+            options.insert("ca_file".into(), ca.display().to_string().into());
         }
-        let probe_dir = dir.to_path_buf();
-        match helper.wait_ready(timeout, move || {
-            mount::mounted_at(&probe_dir).is_some_and(|m| FSTYPES.contains(&m.fstype.as_str()))
-                && std::fs::read_dir(&probe_dir).is_ok()
-        }) {
-            Start::Ready => Ok(()),
-            Start::Exited(log) => {
-                crate::clean_mount_point(dir);
-                mount::local_failure(&log)
-                    .unwrap_or_else(|| {
-                        Failure::new(WnError::NetError, format!("rclone mount stopped: {log}"))
-                    })
-                    .report(&self.name)
-            }
-            Start::TimedOut => {
-                crate::clean_mount_point(dir);
-                Failure::new(
-                    WnError::BadNetPath,
-                    format!(
-                        "{url} did not answer within {} s: timed out",
-                        timeout.as_secs()
-                    ),
-                )
-                .report(&self.name)
-            }
-        }
+        let req = Request {
+            protocol: Protocol::Webdav,
+            host: t.host,
+            port: t.port,
+            share: String::new(),
+            path: t.path,
+            user: call.user.map(str::to_string).or(t.user),
+            domain: None,
+            password: call.password.map(|p| Password::new(p.expose().to_string())),
+            mountpoint: dir.to_path_buf(),
+            health_file,
+            op_timeout_secs: self.opts.operation_timeout.as_secs(),
+            options,
+            audit: Some(Audit {
+                sinks: self.audit.clone(),
+                local: call.local.map(str::to_string),
+                remote: call.remote.to_string(),
+                provider: "webdav".into(),
+            }),
+        };
+        fsd::connect(
+            &program,
+            &req,
+            &self.runtime_dir,
+            "webdav",
+            self.opts.connect_timeout,
+        )
+        .or_else(|failure| failure.report(&self.name))
     }
 
     fn cancel_connection(&self, call: &CancelCall<'_>) -> Result<(), WnError> {
-        crate::cancel_mount(call, &self.runtime_dir, "webdav", &self.name)
+        fsd::cancel(call, &self.runtime_dir, "webdav", &self.name)
     }
 
     fn get_connection(&self, _local: &str, directory: Option<&Path>) -> Result<String, WnError> {
-        crate::live_mount(directory, FSTYPES, &self.runtime_dir, "webdav")
+        fsd::live(&self.runtime_dir, "webdav", directory)
     }
 
-    fn health(&self, _local: &str, directory: Option<&Path>) -> mpr_core::router::Health {
-        crate::mount_health(directory, FSTYPES, &self.runtime_dir, "webdav")
+    fn health(&self, _local: &str, directory: Option<&Path>) -> RouterHealth {
+        fsd::connection_health(&self.runtime_dir, "webdav", directory)
     }
 }
 

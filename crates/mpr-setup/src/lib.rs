@@ -164,7 +164,14 @@ pub fn router_from_env(load: Load) -> Result<Assembled, SetupError> {
             .join("Network"),
     };
     let mut warnings = Vec::new();
+    let sink = journal_sink(&setup.paths, &setup.config);
     let context = Context {
+        audit: mpr_providers::AuditSinks {
+            file: sink.uses_file().then(|| setup.paths.journal_file()),
+            journald: sink
+                .uses_journald()
+                .then(|| setup.paths.journal_socket.clone()),
+        },
         runtime_dir: setup.paths.runtime_dir.clone(),
         login: login_name(),
         fsd_dirs: mpr_loader::isolation::host_search_path(setup.paths.libexec_dir.as_deref()),
@@ -225,7 +232,7 @@ mod tests {
             b[1].options,
             BuiltinOptions::Sftp(mpr_providers::options::SftpOptions {
                 connect_timeout: std::time::Duration::from_secs(9),
-                ssh_config: None,
+                ..Default::default()
             })
         );
     }

@@ -980,6 +980,7 @@ mod tests {
             health_file: "/h".into(),
             op_timeout_secs: 15,
             options: Default::default(),
+            audit: None,
         }
     }
 

@@ -37,6 +37,7 @@ pub const MESSAGE_IDS: &[(&str, &str)] = &[
     ("registry", "87e1f843b8634b558a5336b12733f158"),
     ("repair", "1c220228f2cf4f67a58f89eaddc3f6d8"),
     ("repair_failed", "df2418ccf3d040c3b70c93fb0921970c"),
+    ("conflict", "914abe526373481db2473305eba24076"),
 ];
 
 /// How long a send may block on a journald that does not read.
@@ -77,7 +78,7 @@ pub fn priority(event: &Event) -> Priority {
         Event::Notify(n) => by_result(n.result.is_none_or(|r| r == mpr_abi::WN_SUCCESS)),
         Event::Refused(_) | Event::RetryLimit(_) => Priority::Warning,
         Event::Registry(_) | Event::Repair(_) => Priority::Notice,
-        Event::RepairFailed(_) => Priority::Warning,
+        Event::RepairFailed(_) | Event::Conflict(_) => Priority::Warning,
     }
 }
 

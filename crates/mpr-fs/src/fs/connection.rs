@@ -32,7 +32,8 @@ pub fn is_permanent(e: &ConnectError) -> bool {
         | ConnectError::LogonFailure(_)
         | ConnectError::AccessDenied(_)
         | ConnectError::NoSuchShare(_)
-        | ConnectError::Identity(_) => true,
+        | ConnectError::Identity(_)
+        | ConnectError::HostKey(_) => true,
         ConnectError::Unreachable(_) | ConnectError::Other(_) => false,
     }
 }

@@ -46,6 +46,8 @@ pub struct OpenFile<H> {
     /// open: its path names another file (or none), so it is never opened
     /// again by path, nor touched by what happens at that path.
     detached: AtomicBool,
+    /// A conflict of this file was reported ([`crate::events::Events`]).
+    conflict_reported: AtomicBool,
     /// The back end's handle; read-locked while a call uses it,
     /// write-locked to open it again.
     pub state: tokio::sync::RwLock<HandleState<H>>,
@@ -79,6 +81,7 @@ impl<H> OpenFile<H> {
             append_pos: AtomicU64::new(size),
             dirty: AtomicBool::new(false),
             detached: AtomicBool::new(false),
+            conflict_reported: AtomicBool::new(false),
             state: tokio::sync::RwLock::new(HandleState {
                 handle: Some(Arc::new(handle)),
                 generation,
@@ -86,6 +89,12 @@ impl<H> OpenFile<H> {
             read_ahead: ReadAhead::default(),
             queue: WriteQueue::default(),
         }
+    }
+
+    /// Whether a conflict of this file is to be reported: true the first
+    /// time only.
+    pub fn first_conflict(&self) -> bool {
+        !self.conflict_reported.swap(true, Ordering::SeqCst)
     }
 
     /// The path it is open at now.

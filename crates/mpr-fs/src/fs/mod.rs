@@ -34,6 +34,7 @@ pub mod writeback;
 
 use crate::backend::{Attr, Backend, FileKind, OpenFlags, RelPath, StatFs, Times};
 use crate::error::FsError;
+use crate::events::Events;
 use crate::handshake::Request;
 use crate::health::Health;
 use attrs::{AttrCache, Versions};
@@ -77,6 +78,8 @@ pub struct FsConfig {
     /// reached the server (default 8 MiB; 0: each write reaches the
     /// server before it is answered).
     pub write_behind: u64,
+    /// Where conflicts are reported (`None`: only the program learns).
+    pub events: Option<Arc<dyn Events>>,
 }
 
 impl Default for FsConfig {
@@ -93,6 +96,7 @@ impl Default for FsConfig {
             read_ahead: 8 << 20,
             read_ahead_total: 64 << 20,
             write_behind: 8 << 20,
+            events: None,
         }
     }
 }
@@ -340,6 +344,15 @@ impl<B: Backend> Fs<B> {
             && let Some(h) = &st.handle
         {
             return Ok(h.clone());
+        }
+        if self.backend.handles_survive_reconnect()
+            && let Some(h) = &st.handle
+        {
+            // It holds what was written and not uploaded yet: opening the
+            // file again by path would lose that.
+            let h = h.clone();
+            st.generation = generation;
+            return Ok(h);
         }
         // The old handle belongs to a lost session: nothing to close.
         st.handle = None;
@@ -931,6 +944,17 @@ impl<B: Backend> Fs<B> {
         if r.is_err() {
             of.mark_dirty();
         }
+        self.noted(&of, r)
+    }
+
+    /// `r`, with its conflict reported to [`FsConfig::events`] (once per
+    /// open file: a program that retries, then closes, makes one record).
+    fn noted(&self, of: &OpenFile<B::Handle>, r: Result<(), FsError>) -> Result<(), FsError> {
+        if let (Err(FsError::Conflict(why)), Some(events)) = (&r, &self.cfg.events)
+            && of.first_conflict()
+        {
+            events.conflict(of.path().as_str(), why);
+        }
         r
     }
 
@@ -964,7 +988,7 @@ impl<B: Backend> Fs<B> {
         if r.is_err() {
             of.mark_dirty();
         }
-        r
+        self.noted(of, r)
     }
 
     /// `release`: closes the handle on the server (the last close of the
@@ -975,32 +999,65 @@ impl<B: Backend> Fs<B> {
         of.queue.drain().await;
         of.read_ahead.quiesce().await;
         let unreported = of.queue.take_error();
+        if self.backend.handles_survive_reconnect() && of.take_dirty() {
+            // What the handle holds reaches the server through a flush,
+            // which waits for a reconnect like any call; the close that
+            // follows has nothing left to upload (or fails again, and
+            // says so in the log).
+            let r = self
+                .run_handle(&of, |h| async move { self.backend.flush(&h).await })
+                .await;
+            if let Err(e) = self.noted(&of, r) {
+                of.mark_dirty();
+                let r = self.close_handle(&of).await;
+                return Err(unreported.unwrap_or(r.err().unwrap_or(e)));
+            }
+        }
         let r = self.close_handle(&of).await;
         match unreported {
             Some(e) => Err(e),
-            None => r,
+            None => self.noted(&of, r),
         }
     }
 
     async fn close_handle(&self, of: &OpenFile<B::Handle>) -> Result<(), FsError> {
+        let survives = self.backend.handles_survive_reconnect();
         let handle = {
             let mut st = of.state.write().await;
-            if st.generation != self.conn.generation() {
+            if st.generation != self.conn.generation() && !survives {
                 return Ok(());
             }
             st.handle.take()
         };
-        let Some(handle) = handle else {
+        let Some(mut handle) = handle else {
             return Ok(());
         };
-        let Ok(handle) = Arc::try_unwrap(handle) else {
-            return Ok(());
+        let deadline = Instant::now() + self.cfg.op_timeout;
+        let handle = loop {
+            match Arc::try_unwrap(handle) {
+                Ok(h) => break h,
+                // A handle that holds unsent data is never dropped unclosed:
+                // wait (within the bound) for the call that still uses it.
+                Err(h) if survives && Instant::now() < deadline => {
+                    handle = h;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(_) if survives => {
+                    return Err(FsError::Io(
+                        "the file is still in use by a call that does not end".into(),
+                    ));
+                }
+                Err(_) => return Ok(()),
+            }
         };
         let r = tokio::time::timeout(self.cfg.op_timeout, self.backend.close(handle))
             .await
             .unwrap_or(Err(FsError::TimedOut));
         match r {
-            Err(FsError::Disconnected(_)) => Ok(()),
+            // The server forgot the handle with the session (what was
+            // written reached it before); a surviving handle's close that
+            // could not reach the server is a failure.
+            Err(FsError::Disconnected(_)) if !survives => Ok(()),
             r => {
                 self.conn.observe(&r);
                 r
@@ -1076,6 +1133,11 @@ impl<B: Backend> Fs<B> {
     /// their next use): SMB refuses to rename a directory while a file
     /// below it is open. A handle in use by a call right now is left open.
     async fn park(&self, files: &[Arc<OpenFile<B::Handle>>]) {
+        if self.backend.handles_survive_reconnect() {
+            // Such a handle is not tied to its path on the server, and
+            // closing it would upload half a change.
+            return;
+        }
         for of in files {
             // Their queued writes and fetches hold the handle.
             of.queue.drain().await;

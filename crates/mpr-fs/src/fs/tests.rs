@@ -887,3 +887,193 @@ async fn eventually_some(f: impl Fn() -> Option<Vec<u8>>) -> Vec<u8> {
     }
     panic!("never answered at once");
 }
+
+/// Writes `data` at `at` behind; its answer, and the task that ends when
+/// the write has landed (or failed).
+async fn write_at_behind(
+    fs: &Arc<Fs<MemBackend>>,
+    fh: u64,
+    at: u64,
+    data: &[u8],
+) -> (Result<u32, FsError>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let f = fs.clone();
+    let data = data.to_vec();
+    let task = tokio::spawn(async move {
+        f.write_behind(fh, at, &data, |r| {
+            let _ = tx.send(r);
+        })
+        .await;
+    });
+    (rx.await.unwrap(), task)
+}
+
+/// A write queued while the server is down, on either kind of handle: the
+/// server comes back within the bound, and the write reaches the file
+/// (after the bytes written before it: never a hole of zeros).
+async fn queued_write_survives_a_short_outage(b: MemBackend) {
+    let fs = Arc::new(Fs::new(b.clone(), cfg()));
+    fs.connect().await.unwrap();
+    let (_, o) = fs.create(ROOT_INO, "f", RW).await.unwrap();
+    fs.write(o.fh, 0, b"hello").await.unwrap();
+    b.disconnect();
+    b.set_connect_fault(ConnectFault::Fail(ConnectError::Unreachable(
+        "connection refused".into(),
+    )));
+    let (answer, task) = write_at_behind(&fs, o.fh, 5, b" staged").await;
+    assert_eq!(answer, Ok(7), "answered once queued");
+    let b2 = b.clone();
+    let back = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        b2.set_connect_fault(ConnectFault::None);
+    });
+    fs.flush(o.fh).await.unwrap();
+    task.await.unwrap();
+    back.await.unwrap();
+    fs.release(o.fh).await.unwrap();
+    assert_eq!(b.get("f").unwrap(), b"hello staged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_queued_during_a_short_outage_lands_on_server_handles() {
+    queued_write_survives_a_short_outage(MemBackend::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_queued_during_a_short_outage_lands_on_staged_handles() {
+    queued_write_survives_a_short_outage(MemBackend::staged()).await;
+}
+
+/// A write queued while the server stays down past the bound: the program
+/// is told (at the flush of its `close(2)`), and what reaches the server
+/// is never the file with a hole of zeros where the write should be. A
+/// staged handle still holds the write, so it lands once the server is
+/// back (at release); a server handle's write is reported lost.
+async fn queued_write_in_a_long_outage_is_reported_or_lands(b: MemBackend) {
+    let fs = Arc::new(Fs::new(
+        b.clone(),
+        FsConfig {
+            op_timeout: Duration::from_millis(400),
+            ..cfg()
+        },
+    ));
+    fs.connect().await.unwrap();
+    let (_, o) = fs.create(ROOT_INO, "f", RW).await.unwrap();
+    fs.write(o.fh, 0, b"hello").await.unwrap();
+    fs.flush(o.fh).await.unwrap();
+    b.disconnect();
+    b.set_connect_fault(ConnectFault::Fail(ConnectError::Unreachable(
+        "connection refused".into(),
+    )));
+    let (answer, task) = write_at_behind(&fs, o.fh, 5, b" staged").await;
+    assert_eq!(answer, Ok(7));
+    task.await.unwrap();
+    let err = fs.flush(o.fh).await.unwrap_err();
+    assert_eq!(err.errno(), libc_errno::EIO, "{err:?}");
+    b.set_connect_fault(ConnectFault::None);
+    let released = fs.release(o.fh).await;
+    let on_server = b.get("f").unwrap();
+    if fs.backend().handles_survive_reconnect() {
+        released.unwrap();
+        assert_eq!(on_server, b"hello staged", "the staged write lands");
+    } else {
+        assert_eq!(on_server, b"hello", "reported, and no hole of zeros");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_queued_during_a_long_outage_is_reported_on_server_handles() {
+    queued_write_in_a_long_outage_is_reported_or_lands(MemBackend::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_queued_during_a_long_outage_lands_later_on_staged_handles() {
+    queued_write_in_a_long_outage_is_reported_or_lands(MemBackend::staged()).await;
+}
+
+#[tokio::test]
+async fn staged_handles_are_kept_across_a_reconnect_and_renames_of_their_directory() {
+    let b = MemBackend::staged();
+    let fs = Fs::new(b.clone(), cfg());
+    fs.connect().await.unwrap();
+    let d = fs.mkdir(ROOT_INO, "d").await.unwrap();
+    let (_, o) = fs.create(d.ino, "f", RW).await.unwrap();
+    fs.write(o.fh, 0, b"one").await.unwrap();
+    b.disconnect();
+    fs.write(o.fh, 3, b"two").await.unwrap();
+    assert_eq!(fs.read(o.fh, 0, 100).await.unwrap(), b"onetwo");
+    assert_eq!(
+        b.get("d/f").unwrap(),
+        b"",
+        "nothing uploaded before a flush"
+    );
+    fs.flush(o.fh).await.unwrap();
+    assert_eq!(b.get("d/f").unwrap(), b"onetwo");
+    fs.write(o.fh, 6, b"!").await.unwrap();
+    fs.rename(ROOT_INO, "d", ROOT_INO, "e", 0).await.unwrap();
+    fs.release(o.fh).await.unwrap();
+    assert_eq!(b.get("e/f").unwrap(), b"onetwo!");
+}
+
+/// Records the conflicts reported to it.
+#[derive(Debug, Default)]
+struct Recorded(Mutex<Vec<(String, String)>>);
+
+impl Events for Recorded {
+    fn conflict(&self, path: &str, reason: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((path.to_string(), reason.to_string()));
+    }
+}
+
+/// An upload refused because the file changed on the server is `ESTALE`
+/// for the program at each try, and is reported once for the open file
+/// (however often the program retries before it closes); another file's
+/// conflict is reported on its own, and other errors are not conflicts.
+#[tokio::test]
+async fn a_conflict_is_estale_and_reported_once_per_open_file() {
+    let events = Arc::new(Recorded::default());
+    let b = MemBackend::staged();
+    let fs = Fs::new(
+        b.clone(),
+        FsConfig {
+            events: Some(events.clone()),
+            ..cfg()
+        },
+    );
+    fs.connect().await.unwrap();
+    let d = fs.mkdir(ROOT_INO, "d").await.unwrap();
+    let (_, o) = fs.create(d.ino, "f", RW).await.unwrap();
+    fs.write(o.fh, 0, b"ours").await.unwrap();
+    let conflict = || FsError::Conflict("d/f is version 2 on the server".into());
+    b.fail_next(vec![conflict()]);
+    let err = fs.flush(o.fh).await.unwrap_err();
+    assert_eq!(err.errno(), libc_errno::ESTALE, "{err:?}");
+    b.fail_next(vec![conflict()]);
+    assert_eq!(
+        fs.fsync(o.fh).await.unwrap_err().errno(),
+        libc_errno::ESTALE
+    );
+    b.fail_next(vec![conflict()]);
+    assert!(fs.release(o.fh).await.is_err());
+    assert_eq!(
+        *events.0.lock().unwrap(),
+        [(
+            "d/f".to_string(),
+            "d/f is version 2 on the server".to_string()
+        )]
+    );
+
+    let (_, g) = fs.create(ROOT_INO, "g", RW).await.unwrap();
+    fs.write(g.fh, 0, b"x").await.unwrap();
+    b.fail_next(vec![FsError::NotPermitted]);
+    assert!(fs.flush(g.fh).await.is_err());
+    b.fail_next(vec![conflict()]);
+    assert!(fs.flush(g.fh).await.is_err());
+    fs.release(g.fh).await.unwrap();
+    let got = events.0.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1].0, "g");
+}

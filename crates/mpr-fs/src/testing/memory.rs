@@ -2,6 +2,11 @@
 //! errors Linux gives), with sparse files (so 64-bit offsets can be tested
 //! without the memory), and with faults to inject: a lost session, a
 //! server that refuses or cannot be reached, failing or hanging calls.
+//!
+//! Two kinds of handle: by default a handle is the server's and dies with
+//! the session (as SMB's); [`MemBackend::staged`] gives handles that keep
+//! a local copy, written without the server and uploaded at flush and
+//! close, which survive a reconnect (as WebDAV's).
 
 use crate::backend::{Attr, Backend, DirEntry, FileKind, OpenFlags, RelPath, StatFs, Times};
 use crate::error::{ConnectError, FsError};
@@ -12,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 const CHUNK: u64 = 64 * 1024;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct FileData {
     size: u64,
     /// Chunks of `CHUNK` bytes by index; a missing chunk reads as zeros.
@@ -113,11 +118,22 @@ pub struct MemHandle {
     file: u64,
     session: u64,
     write: bool,
+    /// A staged handle's local copy (`None` for a server handle).
+    stage: Option<Mutex<Stage>>,
+}
+
+/// What a staged handle holds: its local copy, and whether it differs
+/// from what was uploaded last.
+#[derive(Debug)]
+struct Stage {
+    data: FileData,
+    dirty: bool,
 }
 
 /// A directory tree in memory behind the [`Backend`] trait.
 #[derive(Debug, Clone)]
 pub struct MemBackend {
+    staged: bool,
     state: Arc<Mutex<State>>,
     faults: Arc<Mutex<Faults>>,
     connects: Arc<AtomicU64>,
@@ -138,6 +154,7 @@ impl MemBackend {
         let mut tree = BTreeMap::new();
         tree.insert(RelPath::root(), Node::Dir(SystemTime::now()));
         MemBackend {
+            staged: false,
             state: Arc::new(Mutex::new(State {
                 tree,
                 files: HashMap::new(),
@@ -155,6 +172,40 @@ impl MemBackend {
             in_flight: Arc::new(AtomicU64::new(0)),
             most_in_flight: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// An empty tree whose handles stage their writes locally, upload them
+    /// at flush and close, and survive a reconnect (as WebDAV's do).
+    pub fn staged() -> MemBackend {
+        MemBackend {
+            staged: true,
+            ..MemBackend::new()
+        }
+    }
+
+    /// Uploads a staged handle's copy if it changed (a server call).
+    async fn upload(&self, h: &MemHandle) -> Result<(), FsError> {
+        let Some(stage) = &h.stage else {
+            return Ok(());
+        };
+        let data = {
+            let st = stage.lock().expect("mem lock");
+            if !st.dirty {
+                return Ok(());
+            }
+            st.data.clone()
+        };
+        self.enter().await?;
+        self.with(|s| {
+            let f = s.files.get_mut(&h.file).ok_or(FsError::BadHandle)?;
+            *f = FileData {
+                mtime: Some(SystemTime::now()),
+                ..data
+            };
+            Ok(())
+        })?;
+        stage.lock().expect("mem lock").dirty = false;
+        Ok(())
     }
 
     /// Drops the session: every call fails with
@@ -335,6 +386,10 @@ impl State {
 impl Backend for MemBackend {
     type Handle = MemHandle;
 
+    fn handles_survive_reconnect(&self) -> bool {
+        self.staged
+    }
+
     async fn connect(&self) -> Result<(), FsError> {
         let delay = self.faults.lock().expect("mem lock").delay;
         if let Some(d) = delay {
@@ -419,11 +474,18 @@ impl Backend for MemBackend {
                 Err(e) => return Err(e),
             };
             let attr = s.attr(Node::File(id));
+            let stage = self.staged.then(|| {
+                Mutex::new(Stage {
+                    data: s.files[&id].clone(),
+                    dirty: false,
+                })
+            });
             Ok((
                 MemHandle {
                     file: id,
                     session: s.session,
                     write: flags.write,
+                    stage,
                 },
                 attr,
             ))
@@ -431,11 +493,23 @@ impl Backend for MemBackend {
     }
 
     async fn read(&self, h: &MemHandle, offset: u64, len: u32) -> Result<Vec<u8>, FsError> {
+        if let Some(stage) = &h.stage {
+            return Ok(stage.lock().expect("mem lock").data.read(offset, len));
+        }
         self.enter().await?;
         self.with(|s| Ok(s.file(h)?.read(offset, len)))
     }
 
     async fn write(&self, h: &MemHandle, offset: u64, data: &[u8]) -> Result<(), FsError> {
+        if let Some(stage) = &h.stage {
+            if !h.write {
+                return Err(FsError::BadHandle);
+            }
+            let mut st = stage.lock().expect("mem lock");
+            st.data.write(offset, data);
+            st.dirty = true;
+            return Ok(());
+        }
         self.enter().await?;
         if !h.write {
             return Err(FsError::BadHandle);
@@ -447,6 +521,15 @@ impl Backend for MemBackend {
     }
 
     async fn set_len(&self, h: &MemHandle, size: u64) -> Result<(), FsError> {
+        if let Some(stage) = &h.stage {
+            if !h.write {
+                return Err(FsError::BadHandle);
+            }
+            let mut st = stage.lock().expect("mem lock");
+            st.data.set_len(size);
+            st.dirty = true;
+            return Ok(());
+        }
         self.enter().await?;
         if !h.write {
             return Err(FsError::BadHandle);
@@ -492,6 +575,9 @@ impl Backend for MemBackend {
 
     /// Like SMB, refuses to flush a handle opened without write access.
     async fn flush(&self, h: &MemHandle) -> Result<(), FsError> {
+        if h.stage.is_some() {
+            return self.upload(h).await;
+        }
         self.enter().await?;
         if !h.write {
             return Err(FsError::PermissionDenied);
@@ -500,6 +586,9 @@ impl Backend for MemBackend {
     }
 
     async fn close(&self, h: MemHandle) -> Result<(), FsError> {
+        if h.stage.is_some() {
+            return self.upload(&h).await;
+        }
         self.enter().await?;
         self.with(|s| {
             // A file removed while open lives until its last close; this

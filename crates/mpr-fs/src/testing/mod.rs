@@ -1,10 +1,12 @@
 //! Test support (feature `testing`): an in-memory back end with faults to
 //! inject ([`memory`]), the reference-model harness any mounted directory
-//! can be checked with ([`reference`]), and a helper that mounts a file
-//! system for a test ([`mount`]).
+//! can be checked with ([`reference`]), a helper that mounts a file
+//! system for a test ([`mount`]), and the small helpers of every back
+//! end's mounted tests ([`util`]).
 
 pub mod memory;
 pub mod reference;
+pub mod util;
 
 pub use memory::{ConnectFault, MemBackend};
 pub use reference::run_reference;

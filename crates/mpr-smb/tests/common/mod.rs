@@ -11,7 +11,7 @@ use mpr_fs::handshake::Password;
 use mpr_fs::{Backend, RelPath};
 use mpr_smb::{SmbBackend, SmbConfig};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The fixture's settings (`test-servers.sh env`).
@@ -23,21 +23,9 @@ impl Servers {
     /// Reads the settings the running fixture wrote; fails with what to do
     /// when the servers are not running.
     pub fn get() -> Servers {
-        let base =
-            std::env::var("MPR_TEST_SERVERS").unwrap_or_else(|_| "/tmp/mpr-test-servers".into());
-        let env = Path::new(&base).join("env");
-        let text = std::fs::read_to_string(&env).unwrap_or_else(|e| {
-            panic!(
-                "the test servers are not running ({}: {e}): run `bash scripts/test-servers.sh start`",
-                env.display()
-            )
-        });
-        let vars = text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
-            .collect();
-        let s = Servers { vars };
+        let s = Servers {
+            vars: mpr_fs::testing::util::fixture_env(),
+        };
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", s.port())).is_ok(),
             "smbd of the test servers does not answer: run `bash scripts/test-servers.sh start`"
@@ -123,10 +111,6 @@ pub fn p(s: &str) -> RelPath {
     RelPath::new(s).unwrap()
 }
 
-/// Deterministic bytes (a counter mixed with its block number), so a
-/// misplaced block is seen.
-pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31) ^ ((i >> 12) as u8) ^ seed)
-        .collect()
-}
+/// Deterministic bytes (shared with the other back ends' tests).
+#[allow(unused_imports)] // each test binary uses some of them
+pub use mpr_fs::testing::util::pattern;

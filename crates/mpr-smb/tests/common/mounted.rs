@@ -11,19 +11,12 @@ use mpr_fs::{Backend, OpenFlags, RelPath};
 use mpr_smb::{SmbBackend, SmbConfig};
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-/// The configuration a test mount gets by default: production's, owned by
-/// the user running the test.
-pub fn config() -> FsConfig {
-    use std::os::unix::fs::MetadataExt;
-    let me = std::fs::metadata("/proc/self").expect("/proc/self");
-    FsConfig {
-        uid: me.uid(),
-        gid: me.gid(),
-        ..FsConfig::default()
-    }
-}
+/// The configuration a test mount gets by default, waiting for a
+/// condition, and the errno of an I/O error: shared with the other back
+/// ends' tests.
+#[allow(unused_imports)] // each test binary uses some of them
+pub use mpr_fs::testing::util::{errno, eventually, mount_config as config};
 
 /// A second session on the mount's directory, with a runtime of its own
 /// (smb2 runs its connection's tasks on the runtime that connected it).
@@ -173,29 +166,16 @@ impl SmbMount {
 impl Drop for SmbMount {
     fn drop(&mut self) {
         if let Some(m) = self.m.take() {
-            m.unmount();
+            if std::thread::panicking() {
+                // A second panic would abort, and a process that dumps
+                // core while it serves its own mount hangs.
+                drop(m);
+            } else {
+                m.unmount();
+            }
         }
         if self.remove {
             let _ = std::fs::remove_dir_all(&self.server_dir);
         }
     }
-}
-
-/// Waits up to `limit` for `f` to hold; whether it did.
-pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let until = std::time::Instant::now() + limit;
-    loop {
-        if f() {
-            return true;
-        }
-        if std::time::Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// The errno of an I/O error (-1 if it has none).
-pub fn errno(e: &std::io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(-1)
 }

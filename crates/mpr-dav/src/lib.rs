@@ -1,0 +1,1118 @@
+/*!
+The WebDAV back end of mpr's own file system: [`DavBackend`] implements
+[`mpr_fs::Backend`] over HTTP/1.1 (keep-alive, rustls with the system's
+roots plus an optional private CA, Basic or Digest authentication).
+
+# What it speaks
+
+- Listings are `PROPFIND` with `Depth: 1`, attributes `PROPFIND` with
+  `Depth: 0` (kind, size, modification time, ETag); hrefs are
+  percent-decoded and taken relative to the base URL.
+- Reads of a file opened read-only are ranged `GET`s.
+- Directories: `MKCOL`, `DELETE` (only once a listing showed the directory
+  empty: a WebDAV `DELETE` of a collection removes everything below it),
+  `MOVE` with `Overwrite: T` (after checking what POSIX `rename` checks).
+- Writes are staged: a file opened for writing is copied into a private
+  staging file ([`staging`]: no name, mode 0600, in the runtime directory),
+  written there (in-place edits, appends, `O_TRUNC`, `ftruncate`), and
+  uploaded with one `PUT` when it is flushed, fsynced or closed.
+
+# Colleagues' changes: the ETag check
+
+A handle remembers the version (the ETag, or size and time where the
+server gives none) of the file it was opened on. Before an upload it asks
+the server for the version now (`PROPFIND`); if someone else changed or
+removed the file meanwhile, the upload is refused with
+[`FsError::Conflict`] (`ESTALE` for the program), the server keeps the
+colleague's version, and the log says so. The `PUT` carries `If-Match` as
+well, for servers that honour it (`rclone serve webdav` 1.60 ignores it,
+which is why the check is made first by this back end itself).
+
+# Reconnects
+
+HTTP has no session: a request that gets no answer (refused, reset, timed
+out) is [`FsError::Disconnected`], and the layer above calls
+[`Backend::connect`] (a `PROPFIND` of the base) with backoff until the
+server answers again. A handle lives on this side (its staging file), so
+it survives: [`Backend::handles_survive_reconnect`] is `true`, and what was
+written before or during an outage is uploaded once the server is back.
+*/
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod http;
+mod paths;
+mod propfind;
+pub mod staging;
+
+use http::{Http, status_error};
+use mpr_fs::handshake::{Password, Request};
+use mpr_fs::{
+    Attr, Backend, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, StatFs, Times,
+};
+use propfind::Resource;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+use staging::Staging;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime};
+
+/// Where and as whom to connect.
+#[derive(Clone)]
+pub struct DavConfig {
+    /// The base URL (its path ends with `/`): the root of the mount.
+    pub base: Url,
+    /// The user name, if any.
+    pub user: Option<String>,
+    /// The password, if any.
+    pub password: Option<Password>,
+    /// A PEM file of CA certificates trusted besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Where staging files are made (the runtime directory).
+    pub staging_dir: PathBuf,
+    /// The bound on establishing a TCP connection.
+    pub connect_timeout: Duration,
+}
+
+impl fmt::Debug for DavConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DavConfig")
+            .field("base", &self.base.as_str())
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .field("ca_file", &self.ca_file)
+            .field("staging_dir", &self.staging_dir)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+impl DavConfig {
+    /// The configuration a handshake [`Request`] asks for: `host`, `port`
+    /// and `path` make the URL; the options `tls` (HTTPS), `ca_file` and
+    /// `staging_dir` (default: the directory of the health file).
+    pub fn from_request(req: &Request) -> Result<DavConfig, FsError> {
+        let bad = |why: String| FsError::Connect(ConnectError::Other(why));
+        let tls = match req.options.get("tls") {
+            None => false,
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(bad(format!(
+                    "the option tls must be a boolean, not {other}"
+                )));
+            }
+        };
+        let path_opt = |key: &str| -> Result<Option<PathBuf>, FsError> {
+            match req.options.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) if Path::new(s).is_absolute() => {
+                    Ok(Some(PathBuf::from(s)))
+                }
+                Some(other) => Err(bad(format!(
+                    "the option {key} must be an absolute path, not {other}"
+                ))),
+            }
+        };
+        let ca_file = path_opt("ca_file")?;
+        let staging_dir = match path_opt("staging_dir")? {
+            Some(p) => p,
+            None => req
+                .health_file
+                .parent()
+                .map_or_else(std::env::temp_dir, Path::to_path_buf),
+        };
+        let base = base_url(tls, &req.host, req.port, &req.path)?;
+        Ok(DavConfig {
+            base,
+            user: req.user.clone().filter(|u| !u.is_empty()),
+            password: req.password.clone(),
+            ca_file,
+            staging_dir,
+            connect_timeout: Duration::from_secs(req.op_timeout_secs.max(1)),
+        })
+    }
+}
+
+/// The base URL for a host, port and (decoded, `/`-separated) path.
+pub fn base_url(tls: bool, host: &str, port: Option<u16>, path: &str) -> Result<Url, FsError> {
+    let scheme = if tls { "https" } else { "http" };
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+    let rel = RelPath::new(path.trim_matches('/')).map_err(|e| {
+        FsError::Connect(ConnectError::NoSuchShare(format!(
+            "the path {path:?} is not valid: {e}"
+        )))
+    })?;
+    let root = Url::parse(&format!("{scheme}://{host}{port}/")).map_err(|e| {
+        FsError::Connect(ConnectError::Other(format!(
+            "{scheme}://{host}{port}/ is not a valid URL: {e}"
+        )))
+    })?;
+    Ok(paths::url_of(&root, &rel, true))
+}
+
+/// An open file, shared by every handle open on it through this mount
+/// (so that they see each other's writes, as on a local disk, and one
+/// upload carries them all), and kept in the back end's list of open
+/// files (which follows renames and removals made through the mount).
+#[derive(Debug)]
+struct Inner {
+    path: Mutex<RelPath>,
+    /// Removed through the mount while open: never uploaded again.
+    detached: AtomicBool,
+    /// The local copy (files opened for writing, and files removed while
+    /// open).
+    staging: Mutex<Option<Arc<Staging>>>,
+    state: Mutex<Versioned>,
+    /// One upload at a time.
+    uploading: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug)]
+struct Versioned {
+    /// The version on the server the local copy is based on.
+    version: Option<String>,
+    /// Written since the last upload.
+    dirty: bool,
+    /// A local write failed: uploading would lose it.
+    poisoned: Option<String>,
+}
+
+impl Inner {
+    fn path(&self) -> RelPath {
+        self.path.lock().expect("dav handle lock").clone()
+    }
+
+    fn staging(&self) -> Option<Arc<Staging>> {
+        self.staging.lock().expect("dav handle lock").clone()
+    }
+}
+
+/// An open file: its path (kept current across renames through the
+/// mount), the version it was opened on, and its staging file.
+#[derive(Debug)]
+pub struct DavHandle {
+    inner: Arc<Inner>,
+    write: bool,
+}
+
+/// The WebDAV back end.
+pub struct DavBackend {
+    config: DavConfig,
+    http: Http,
+    base_path: String,
+    open: Mutex<Vec<Weak<Inner>>>,
+}
+
+impl fmt::Debug for DavBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DavBackend")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file's version: its ETag, or its size and time where the server
+/// gives no ETag.
+fn version_of(r: &Resource) -> String {
+    r.etag.clone().unwrap_or_else(|| {
+        let t = r
+            .attr
+            .mtime
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("{}:{t}", r.attr.size)
+    })
+}
+
+fn is_etag(v: &str) -> bool {
+    v.starts_with('"') || v.starts_with("W/")
+}
+
+fn header(name: &'static str, value: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
+    }
+    h
+}
+
+fn etag_header(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn io(e: std::io::Error) -> FsError {
+    FsError::Io(format!("staging file: {e}"))
+}
+
+fn method(m: &'static [u8]) -> Method {
+    Method::from_bytes(m).expect("a valid method name")
+}
+
+impl DavBackend {
+    /// A back end for `config`, not yet connected (call
+    /// [`Backend::connect`]); a `ca_file` that cannot be read is an error
+    /// here.
+    pub fn new(config: DavConfig) -> Result<DavBackend, FsError> {
+        let http = Http::new(
+            config.user.clone(),
+            config.password.clone(),
+            config.ca_file.as_deref(),
+            config.connect_timeout,
+        )?;
+        Ok(DavBackend {
+            base_path: paths::base_path(&config.base),
+            http,
+            config,
+            open: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &DavConfig {
+        &self.config
+    }
+
+    fn url(&self, rel: &RelPath, dir: bool) -> Url {
+        paths::url_of(&self.config.base, rel, dir)
+    }
+
+    /// `PROPFIND` of `rel` with `depth`; the raw answer.
+    async fn propfind_raw(
+        &self,
+        rel: &RelPath,
+        depth: &str,
+        dir: bool,
+    ) -> Result<reqwest::Response, FsError> {
+        let mut h = header("depth", depth);
+        h.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml; charset=utf-8"),
+        );
+        let url = self.url(rel, dir);
+        let resp = self
+            .http
+            .send(
+                method(b"PROPFIND"),
+                &url,
+                h.clone(),
+                Some(propfind::BODY.into()),
+            )
+            .await?;
+        if !dir && matches!(resp.status().as_u16(), 301 | 302 | 307 | 308) {
+            // A collection named without its slash, redirected.
+            let url = self.url(rel, true);
+            return self
+                .http
+                .send(method(b"PROPFIND"), &url, h, Some(propfind::BODY.into()))
+                .await;
+        }
+        Ok(resp)
+    }
+
+    async fn propfind(
+        &self,
+        rel: &RelPath,
+        depth: &str,
+        dir: bool,
+    ) -> Result<Vec<Resource>, FsError> {
+        let resp = self.propfind_raw(rel, depth, dir).await?;
+        let status = resp.status();
+        if status != StatusCode::MULTI_STATUS {
+            return Err(status_error(status, &format!("PROPFIND {rel}")));
+        }
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| FsError::Disconnected(format!("PROPFIND {rel}: {}", http::chain(&e))))?;
+        propfind::parse(&body, &self.base_path)
+    }
+
+    /// The resource `rel` itself.
+    async fn resource(&self, rel: &RelPath) -> Result<Resource, FsError> {
+        let all = self.propfind(rel, "0", false).await?;
+        let want = rel.as_str();
+        all.iter()
+            .find(|r| r.rel.as_deref() == Some(want))
+            .or(all.first())
+            .cloned()
+            .ok_or_else(|| FsError::Io(format!("PROPFIND {rel}: an empty answer")))
+    }
+
+    /// `PUT` of `body` at `rel`; `cond` is `If-Match` (a version) or
+    /// `If-None-Match: *` (`None` with `create`). The new version.
+    async fn put(
+        &self,
+        rel: &RelPath,
+        body: Vec<u8>,
+        if_match: Option<&str>,
+        create_only: bool,
+    ) -> Result<String, FsError> {
+        let mut h = HeaderMap::new();
+        if let Some(v) = if_match.filter(|v| is_etag(v))
+            && let Ok(v) = HeaderValue::from_str(v)
+        {
+            h.insert(reqwest::header::IF_MATCH, v);
+        }
+        if create_only {
+            h.insert(
+                reqwest::header::IF_NONE_MATCH,
+                HeaderValue::from_static("*"),
+            );
+        }
+        let resp = self
+            .http
+            .send(Method::PUT, &self.url(rel, false), h, Some(body.into()))
+            .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(match status.as_u16() {
+                412 if create_only => FsError::Exists,
+                412 => FsError::Conflict(format!(
+                    "{rel} was changed on the server since it was opened (412)"
+                )),
+                405 => FsError::IsDirectory,
+                _ => status_error(status, &format!("PUT {rel}")),
+            });
+        }
+        match etag_header(&resp) {
+            Some(e) => Ok(e),
+            None => Ok(version_of(&self.resource(rel).await?)),
+        }
+    }
+
+    /// Copies the whole content of `rel` (a `GET`) into a new staging
+    /// file as it arrives (never the whole file in memory); the file, and
+    /// the version when the answer names it.
+    async fn download_staged(&self, rel: &RelPath) -> Result<(Staging, Option<String>), FsError> {
+        let s = self.new_staging()?;
+        let mut resp = self
+            .http
+            .send(Method::GET, &self.url(rel, false), HeaderMap::new(), None)
+            .await?;
+        let status = resp.status();
+        if status != StatusCode::OK {
+            return Err(status_error(status, &format!("GET {rel}")));
+        }
+        let etag = etag_header(&resp);
+        let mut at = 0u64;
+        loop {
+            let chunk = resp
+                .chunk()
+                .await
+                .map_err(|e| FsError::Disconnected(format!("GET {rel}: {}", http::chain(&e))))?;
+            let Some(chunk) = chunk else { break };
+            s.write(at, &chunk).map_err(io)?;
+            at += chunk.len() as u64;
+        }
+        Ok((s, etag))
+    }
+
+    /// The whole content of `rel` (a `GET`), and its version when the
+    /// answer names it.
+    async fn download(&self, rel: &RelPath) -> Result<(Vec<u8>, Option<String>), FsError> {
+        let resp = self
+            .http
+            .send(Method::GET, &self.url(rel, false), HeaderMap::new(), None)
+            .await?;
+        let status = resp.status();
+        if status != StatusCode::OK {
+            return Err(status_error(status, &format!("GET {rel}")));
+        }
+        let etag = etag_header(&resp);
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| FsError::Disconnected(format!("GET {rel}: {}", http::chain(&e))))?;
+        Ok((body.to_vec(), etag))
+    }
+
+    fn register(&self, inner: &Arc<Inner>) {
+        let mut open = self.open.lock().expect("dav open lock");
+        open.retain(|w| w.strong_count() > 0);
+        open.push(Arc::downgrade(inner));
+    }
+
+    /// The open files at `path` or below it (not detached).
+    fn open_at(&self, path: &RelPath) -> Vec<Arc<Inner>> {
+        let prefix = format!("{}/", path.as_str());
+        self.open
+            .lock()
+            .expect("dav open lock")
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|i| {
+                let p = i.path();
+                !i.detached.load(Ordering::SeqCst)
+                    && (p == *path || path.is_root() || p.as_str().starts_with(&prefix))
+            })
+            .collect()
+    }
+
+    /// Before `path` is removed: its open files keep a local copy, so
+    /// that they read on (as a removed file's descriptors do).
+    async fn keep_copies(&self, path: &RelPath) {
+        for i in self.open_at(path) {
+            if i.staging().is_some() {
+                continue;
+            }
+            if let Ok((s, _)) = self.download_staged(&i.path()).await {
+                *i.staging.lock().expect("dav handle lock") = Some(Arc::new(s));
+            }
+        }
+    }
+
+    fn detach(&self, path: &RelPath) {
+        for i in self.open_at(path) {
+            i.detached.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Uploads a handle's staging file if it was written since the last
+    /// upload, after checking that nobody changed the file on the server
+    /// meanwhile.
+    async fn upload(&self, inner: &Inner) -> Result<(), FsError> {
+        let _one = inner.uploading.lock().await;
+        let (version, dirty) = {
+            let st = inner.state.lock().expect("dav handle lock");
+            if let Some(why) = &st.poisoned {
+                return Err(FsError::Io(format!(
+                    "a write to this file failed earlier ({why}): not uploading it"
+                )));
+            }
+            (st.version.clone(), st.dirty)
+        };
+        if !dirty {
+            return Ok(());
+        }
+        let Some(staging) = inner.staging() else {
+            return Ok(());
+        };
+        if inner.detached.load(Ordering::SeqCst) {
+            // Removed through the mount: its content goes with it.
+            inner.state.lock().expect("dav handle lock").dirty = false;
+            return Ok(());
+        }
+        let path = inner.path();
+        if let Some(v) = &version {
+            let now = match self.resource(&path).await {
+                Ok(r) => Some(version_of(&r)),
+                Err(FsError::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            if now.as_deref() != Some(v.as_str()) {
+                let why = match &now {
+                    Some(n) => format!(
+                        "{path} was changed on the server since it was opened (version {v}, \
+                         now {n}); the server keeps that version and this one is not uploaded"
+                    ),
+                    None => format!(
+                        "{path} was removed on the server since it was opened; this version \
+                         is not uploaded"
+                    ),
+                };
+                eprintln!("mpr-dav: conflict: {why}");
+                return Err(FsError::Conflict(why));
+            }
+        }
+        inner.state.lock().expect("dav handle lock").dirty = false;
+        let body = match staging.contents() {
+            Ok(b) => b,
+            Err(e) => {
+                inner.state.lock().expect("dav handle lock").dirty = true;
+                return Err(io(e));
+            }
+        };
+        match self.put(&path, body, version.as_deref(), false).await {
+            Ok(v) => {
+                inner.state.lock().expect("dav handle lock").version = Some(v);
+                Ok(())
+            }
+            Err(e) => {
+                inner.state.lock().expect("dav handle lock").dirty = true;
+                if let FsError::Conflict(why) = &e {
+                    eprintln!("mpr-dav: conflict: {why}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn new_inner(
+        &self,
+        path: &RelPath,
+        staging: Option<Staging>,
+        version: Option<String>,
+    ) -> Arc<Inner> {
+        let inner = Arc::new(Inner {
+            path: Mutex::new(path.clone()),
+            detached: AtomicBool::new(false),
+            staging: Mutex::new(staging.map(Arc::new)),
+            state: Mutex::new(Versioned {
+                version,
+                dirty: false,
+                poisoned: None,
+            }),
+            uploading: tokio::sync::Mutex::new(()),
+        });
+        self.register(&inner);
+        inner
+    }
+
+    /// The open file at exactly `path`, if any.
+    fn live(&self, path: &RelPath) -> Option<Arc<Inner>> {
+        self.open_at(path).into_iter().find(|i| i.path() == *path)
+    }
+
+    /// The attributes of `path` with what is written through this mount
+    /// and not uploaded yet (the size of its local copy).
+    fn overlay(&self, path: &RelPath, attr: &mut Attr) {
+        if attr.kind != FileKind::File {
+            return;
+        }
+        if let Some(i) = self.live(path)
+            && let Some(s) = i.staging()
+            && let Ok(size) = s.size()
+        {
+            attr.size = size;
+        }
+    }
+
+    /// Brings the shared open file up to date at an open (close-to-open:
+    /// a copy not written locally follows the server's new version), gives
+    /// it a local copy when it is opened for writing, and cuts it for
+    /// `O_TRUNC` (on the server too, at once).
+    async fn prepare(
+        &self,
+        inner: &Inner,
+        path: &RelPath,
+        r: &Resource,
+        flags: OpenFlags,
+    ) -> Result<(), FsError> {
+        let seen = inner.state.lock().expect("dav handle lock").version.clone();
+        let _one = inner.uploading.lock().await;
+        let fresh;
+        let r = if inner.state.lock().expect("dav handle lock").version != seen {
+            // An upload ended while this open waited for it: what the
+            // server said before it is out of date.
+            fresh = self.resource(path).await?;
+            &fresh
+        } else {
+            r
+        };
+        let server = version_of(r);
+        let (dirty, version) = {
+            let st = inner.state.lock().expect("dav handle lock");
+            (st.dirty, st.version.clone())
+        };
+        if flags.write && flags.truncate {
+            let s = match inner.staging() {
+                Some(s) => s,
+                None => {
+                    let s = Arc::new(self.new_staging()?);
+                    *inner.staging.lock().expect("dav handle lock") = Some(s.clone());
+                    s
+                }
+            };
+            s.set_len(0).map_err(io)?;
+            let v = if r.attr.size > 0 || dirty {
+                self.put(path, Vec::new(), Some(&server), false).await?
+            } else {
+                server
+            };
+            let mut st = inner.state.lock().expect("dav handle lock");
+            st.version = Some(v);
+            st.dirty = false;
+            return Ok(());
+        }
+        if dirty {
+            // Written here and not uploaded: kept (a colleague's change
+            // meanwhile is a conflict at the upload).
+            return Ok(());
+        }
+        let staged = inner.staging().is_some();
+        let stale = version.as_deref() != Some(server.as_str());
+        if (staged && stale) || (flags.write && !staged) {
+            let mut v = server;
+            let (s, etag) = self.download_staged(path).await?;
+            if let Some(e) = etag {
+                v = e;
+            }
+            *inner.staging.lock().expect("dav handle lock") = Some(Arc::new(s));
+            inner.state.lock().expect("dav handle lock").version = Some(v);
+        } else if stale {
+            inner.state.lock().expect("dav handle lock").version = Some(server);
+        }
+        Ok(())
+    }
+
+    fn new_staging(&self) -> Result<Staging, FsError> {
+        Staging::new(&self.config.staging_dir).map_err(|e| {
+            FsError::Io(format!(
+                "cannot make a staging file in {}: {e}",
+                self.config.staging_dir.display()
+            ))
+        })
+    }
+
+    fn write_to(
+        &self,
+        h: &DavHandle,
+        f: impl FnOnce(&Staging) -> std::io::Result<()>,
+    ) -> Result<(), FsError> {
+        let inner = &h.inner;
+        if !h.write {
+            return Err(FsError::BadHandle);
+        }
+        let Some(s) = inner.staging() else {
+            return Err(FsError::BadHandle);
+        };
+        let mut st = inner.state.lock().expect("dav handle lock");
+        if let Some(why) = &st.poisoned {
+            return Err(FsError::Io(format!("an earlier write failed: {why}")));
+        }
+        match f(&s) {
+            Ok(()) => {
+                st.dirty = true;
+                Ok(())
+            }
+            Err(e) => {
+                st.poisoned = Some(e.to_string());
+                Err(io(e))
+            }
+        }
+    }
+}
+
+fn now_attr(kind: FileKind, size: u64) -> Attr {
+    let t = SystemTime::now();
+    Attr {
+        kind,
+        size,
+        mtime: t,
+        atime: t,
+        ctime: t,
+        perm: None,
+        readonly: false,
+    }
+}
+
+impl Backend for DavBackend {
+    type Handle = DavHandle;
+
+    fn handles_survive_reconnect(&self) -> bool {
+        true
+    }
+
+    async fn connect(&self) -> Result<(), FsError> {
+        let at = self.config.base.as_str().to_string();
+        let resp = match self.propfind_raw(&RelPath::root(), "0", true).await {
+            Ok(r) => r,
+            Err(FsError::Disconnected(why)) => {
+                return Err(FsError::Connect(ConnectError::Unreachable(format!(
+                    "{at}: {why}"
+                ))));
+            }
+            Err(e) => return Err(e),
+        };
+        let status = resp.status();
+        let ce = match status.as_u16() {
+            207 => None,
+            401 if self.http.has_password() => Some(ConnectError::BadPassword),
+            401 => Some(ConnectError::LogonFailure(format!(
+                "{at} asks for a user name and password"
+            ))),
+            403 => Some(ConnectError::AccessDenied(format!("{at}: 403 Forbidden"))),
+            404 | 410 => Some(ConnectError::NoSuchShare(format!(
+                "{at}: no such path on the server (404)"
+            ))),
+            405 | 501 => Some(ConnectError::Other(format!(
+                "{at} answered {status} to PROPFIND: not a WebDAV server"
+            ))),
+            _ => Some(ConnectError::Other(format!("{at} answered {status}"))),
+        };
+        if let Some(ce) = ce {
+            return Err(FsError::Connect(ce));
+        }
+        let body = resp.bytes().await.map_err(|e| {
+            FsError::Connect(ConnectError::Unreachable(format!(
+                "{at}: {}",
+                http::chain(&e)
+            )))
+        })?;
+        let all = propfind::parse(&body, &self.base_path)
+            .map_err(|e| FsError::Connect(ConnectError::Other(format!("{at}: {e}"))))?;
+        let me = all
+            .iter()
+            .find(|r| r.rel.as_deref() == Some(""))
+            .or(all.first());
+        match me {
+            Some(r) if r.attr.kind == FileKind::Directory => Ok(()),
+            Some(_) => Err(FsError::Connect(ConnectError::NoSuchShare(format!(
+                "{at} is a file, not a directory"
+            )))),
+            None => Err(FsError::Connect(ConnectError::Other(format!(
+                "{at}: an empty PROPFIND answer"
+            )))),
+        }
+    }
+
+    async fn stat(&self, path: &RelPath) -> Result<Attr, FsError> {
+        let mut attr = self.resource(path).await?.attr;
+        self.overlay(path, &mut attr);
+        Ok(attr)
+    }
+
+    async fn list(&self, dir: &RelPath) -> Result<Vec<DirEntry>, FsError> {
+        let all = self.propfind(dir, "1", true).await?;
+        let me = dir.as_str();
+        let mut out = Vec::with_capacity(all.len());
+        for r in all {
+            let Some(rel) = r.rel else { continue };
+            if rel == me {
+                if r.attr.kind != FileKind::Directory {
+                    return Err(FsError::NotDirectory);
+                }
+                continue;
+            }
+            let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
+            if parent != me || name.is_empty() || RelPath::root().join(name).is_err() {
+                continue;
+            }
+            let mut attr = r.attr;
+            if let Ok(child) = dir.join(name) {
+                self.overlay(&child, &mut attr);
+            }
+            out.push(DirEntry {
+                name: name.to_string(),
+                attr,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn open(&self, path: &RelPath, flags: OpenFlags) -> Result<(DavHandle, Attr), FsError> {
+        match self.resource(path).await {
+            Ok(r) => {
+                if r.attr.kind == FileKind::Directory {
+                    if flags.write {
+                        return Err(FsError::IsDirectory);
+                    }
+                    let inner = self.new_inner(path, None, None);
+                    return Ok((
+                        DavHandle {
+                            inner,
+                            write: false,
+                        },
+                        r.attr,
+                    ));
+                }
+                if flags.create && flags.exclusive {
+                    return Err(FsError::Exists);
+                }
+                let inner = match self.live(path) {
+                    Some(i) => i,
+                    None => self.new_inner(path, None, Some(version_of(&r))),
+                };
+                self.prepare(&inner, path, &r, flags).await?;
+                let mut attr = r.attr;
+                self.overlay(path, &mut attr);
+                Ok((
+                    DavHandle {
+                        inner,
+                        write: flags.write,
+                    },
+                    attr,
+                ))
+            }
+            Err(FsError::NotFound) if flags.create => {
+                let staging = if flags.write {
+                    Some(self.new_staging()?)
+                } else {
+                    None
+                };
+                // A file open here whose file is gone on the server is not
+                // this one.
+                self.detach(path);
+                let version = self.put(path, Vec::new(), None, true).await?;
+                let inner = self.new_inner(path, staging, Some(version));
+                Ok((
+                    DavHandle {
+                        inner,
+                        write: flags.write,
+                    },
+                    now_attr(FileKind::File, 0),
+                ))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn read(&self, h: &DavHandle, offset: u64, len: u32) -> Result<Vec<u8>, FsError> {
+        if let Some(s) = h.inner.staging() {
+            return s.read(offset, len).map_err(io);
+        }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let path = h.inner.path();
+        let last = offset.saturating_add(u64::from(len) - 1);
+        let resp = self
+            .http
+            .send(
+                Method::GET,
+                &self.url(&path, false),
+                header("range", &format!("bytes={offset}-{last}")),
+                None,
+            )
+            .await?;
+        let status = resp.status();
+        if status == StatusCode::RANGE_NOT_SATISFIABLE {
+            return Ok(Vec::new());
+        }
+        if status != StatusCode::PARTIAL_CONTENT && status != StatusCode::OK {
+            return Err(status_error(status, &format!("GET {path}")));
+        }
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| FsError::Disconnected(format!("GET {path}: {}", http::chain(&e))))?;
+        if status == StatusCode::OK {
+            // The server sent the whole file.
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(body.len());
+            let end = start.saturating_add(len as usize).min(body.len());
+            return Ok(body[start..end].to_vec());
+        }
+        let mut v = body.to_vec();
+        v.truncate(len as usize);
+        Ok(v)
+    }
+
+    async fn write(&self, h: &DavHandle, offset: u64, data: &[u8]) -> Result<(), FsError> {
+        self.write_to(h, |s| s.write(offset, data))
+    }
+
+    async fn set_len(&self, h: &DavHandle, size: u64) -> Result<(), FsError> {
+        self.write_to(h, |s| s.set_len(size))
+    }
+
+    async fn truncate(&self, path: &RelPath, size: u64) -> Result<(), FsError> {
+        if let Some(inner) = self.live(path)
+            && let Some(s) = inner.staging()
+        {
+            // Open here with a local copy: cut that, and upload it.
+            {
+                let mut st = inner.state.lock().expect("dav handle lock");
+                s.set_len(size).map_err(io)?;
+                st.dirty = true;
+            }
+            return self.upload(&inner).await;
+        }
+        let r = self.resource(path).await?;
+        if r.attr.kind == FileKind::Directory {
+            return Err(FsError::IsDirectory);
+        }
+        let version = version_of(&r);
+        let body = if size == 0 {
+            Vec::new()
+        } else {
+            let (mut data, _) = self.download(path).await?;
+            data.resize(usize::try_from(size).map_err(|_| FsError::NoSpace)?, 0);
+            data
+        };
+        self.put(path, body, Some(&version), false).await?;
+        Ok(())
+    }
+
+    /// WebDAV has no way to set a time (`getlastmodified` is the
+    /// server's, set by each upload). `touch` (the modification time, and
+    /// the access time if given, set to now) is done the one way the
+    /// protocol allows: the file is uploaded again, unchanged. Any other
+    /// time is `EPERM`, as for any change the protocol cannot store.
+    async fn set_times(&self, path: &RelPath, times: Times) -> Result<(), FsError> {
+        let now = SystemTime::now();
+        let near_now = |t: SystemTime| {
+            let d = now.duration_since(t).unwrap_or_else(|e| e.duration());
+            d <= Duration::from_secs(2)
+        };
+        let touch = times.mtime.is_some_and(near_now) && times.atime.is_none_or(near_now);
+        if !touch {
+            return Err(FsError::NotPermitted);
+        }
+        if let Some(inner) = self.live(path)
+            && inner.staging().is_some()
+        {
+            inner.state.lock().expect("dav handle lock").dirty = true;
+            return self.upload(&inner).await;
+        }
+        let r = self.resource(path).await?;
+        if r.attr.kind == FileKind::Directory {
+            return Err(FsError::NotPermitted);
+        }
+        let version = version_of(&r);
+        let (data, _) = self.download(path).await?;
+        self.put(path, data, Some(&version), false).await?;
+        Ok(())
+    }
+
+    async fn flush(&self, h: &DavHandle) -> Result<(), FsError> {
+        self.upload(&h.inner).await
+    }
+
+    async fn close(&self, h: DavHandle) -> Result<(), FsError> {
+        let r = self.upload(&h.inner).await;
+        if let Err(e) = &r {
+            eprintln!(
+                "mpr-dav: {}: closed without uploading what was written: {e}",
+                h.inner.path()
+            );
+        }
+        r
+    }
+
+    async fn mkdir(&self, path: &RelPath) -> Result<Attr, FsError> {
+        let resp = self
+            .http
+            .send(
+                method(b"MKCOL"),
+                &self.url(path, true),
+                HeaderMap::new(),
+                None,
+            )
+            .await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(now_attr(FileKind::Directory, 0)),
+            405 => Err(FsError::Exists),
+            409 => Err(FsError::NotFound),
+            _ => Err(status_error(resp.status(), &format!("MKCOL {path}"))),
+        }
+    }
+
+    async fn rmdir(&self, path: &RelPath) -> Result<(), FsError> {
+        if path.is_root() {
+            return Err(FsError::Busy);
+        }
+        // A WebDAV DELETE removes a collection with everything in it: only
+        // an empty directory may go.
+        if !self.list(path).await?.is_empty() {
+            return Err(FsError::NotEmpty);
+        }
+        let resp = self
+            .http
+            .send(
+                Method::DELETE,
+                &self.url(path, true),
+                HeaderMap::new(),
+                None,
+            )
+            .await?;
+        if !resp.status().is_success() {
+            return Err(status_error(resp.status(), &format!("DELETE {path}")));
+        }
+        Ok(())
+    }
+
+    async fn unlink(&self, path: &RelPath) -> Result<(), FsError> {
+        if self.resource(path).await?.attr.kind == FileKind::Directory {
+            return Err(FsError::IsDirectory);
+        }
+        self.keep_copies(path).await;
+        let resp = self
+            .http
+            .send(
+                Method::DELETE,
+                &self.url(path, false),
+                HeaderMap::new(),
+                None,
+            )
+            .await?;
+        if !resp.status().is_success() {
+            return Err(status_error(resp.status(), &format!("DELETE {path}")));
+        }
+        self.detach(path);
+        Ok(())
+    }
+
+    async fn rename(&self, from: &RelPath, to: &RelPath) -> Result<(), FsError> {
+        if from == to {
+            self.resource(from).await?;
+            return Ok(());
+        }
+        if to.as_str().starts_with(&format!("{}/", from.as_str())) || from.is_root() {
+            return Err(FsError::InvalidArgument);
+        }
+        let src = self.resource(from).await?;
+        let is_dir = src.attr.kind == FileKind::Directory;
+        let replaces = match self.resource(to).await {
+            Ok(t) => {
+                match (is_dir, t.attr.kind == FileKind::Directory) {
+                    (false, true) => return Err(FsError::IsDirectory),
+                    (true, false) => return Err(FsError::NotDirectory),
+                    (true, true) if !self.list(to).await?.is_empty() => {
+                        return Err(FsError::NotEmpty);
+                    }
+                    _ => {}
+                }
+                true
+            }
+            Err(FsError::NotFound) => false,
+            Err(e) => return Err(e),
+        };
+        if replaces {
+            // What is open at the target no longer names anything there.
+            self.keep_copies(to).await;
+        }
+        let dest = self.url(to, is_dir);
+        let mut h = header("destination", dest.as_str());
+        h.insert("overwrite", HeaderValue::from_static("T"));
+        let resp = self
+            .http
+            .send(method(b"MOVE"), &self.url(from, is_dir), h, None)
+            .await?;
+        match resp.status().as_u16() {
+            200..=299 => {}
+            409 => return Err(FsError::NotFound),
+            412 => return Err(FsError::Exists),
+            _ => return Err(status_error(resp.status(), &format!("MOVE {from} {to}"))),
+        }
+        if replaces {
+            self.detach(to);
+        }
+        for i in self.open_at(from) {
+            let mut p = i.path.lock().expect("dav handle lock");
+            let rest = &p.as_str()[from.as_str().len()..];
+            if let Ok(new) = RelPath::new(&format!("{}{rest}", to.as_str())) {
+                *p = new;
+            }
+        }
+        Ok(())
+    }
+
+    async fn statfs(&self) -> Result<StatFs, FsError> {
+        const BLOCK: u64 = 4096;
+        let r = self.resource(&RelPath::root()).await?;
+        // Without a quota (RFC 4331), a large share, as a disk with room.
+        let (avail, used) = match (r.quota_available, r.quota_used) {
+            (Some(a), u) => (a, u.unwrap_or(0)),
+            _ => (1 << 50, 0),
+        };
+        Ok(StatFs {
+            block_size: BLOCK as u32,
+            blocks: (avail + used) / BLOCK,
+            free: avail / BLOCK,
+            available: avail / BLOCK,
+        })
+    }
+}

@@ -1,0 +1,40 @@
+//! fio on mpr's own file system over the loopback `rclone serve webdav`: a
+//! sequential write job and a random read-write job, both with
+//! `--verify=crc32c` (every block written is read back and checked). fio
+//! must be installed (`scripts/ci-deps.sh`); a missing fio fails the test.
+
+mod common;
+
+use common::DavMount;
+use mpr_fs::testing::util::fio;
+
+#[test]
+fn fio_sequential_write_verifies() {
+    let m = DavMount::new("fio-write");
+    fio(
+        &m.path(),
+        &["--name=seqwrite", "--rw=write", "--bs=1M", "--size=32M"],
+    );
+    let f = m.server("seqwrite.0.0");
+    assert_eq!(std::fs::metadata(&f).unwrap().len(), 32 << 20);
+}
+
+#[test]
+fn fio_random_read_write_verifies() {
+    let m = DavMount::new("fio-randrw");
+    fio(
+        &m.path(),
+        &[
+            "--name=randrw",
+            "--rw=randrw",
+            "--rwmixread=50",
+            "--bs=4k",
+            "--size=16M",
+            "--randseed=42",
+        ],
+    );
+    assert_eq!(
+        std::fs::metadata(m.server("randrw.0.0")).unwrap().len(),
+        16 << 20
+    );
+}

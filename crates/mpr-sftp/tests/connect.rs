@@ -1,0 +1,155 @@
+//! The connect against real sshds: what succeeds, the exact reason of each
+//! failure, a changed host key, and a second connection riding the first
+//! one's control master.
+
+mod common;
+
+use common::sshd::PrivateSshd;
+use common::{Client, Servers, p};
+use mpr_fs::{Backend, ConnectError, FileKind, FsError};
+use mpr_sftp::SftpBackend;
+use std::time::{Duration, Instant};
+
+async fn connect_err(backend: &SftpBackend) -> ConnectError {
+    match backend.connect().await {
+        Err(FsError::Connect(e)) => e,
+        other => panic!("expected a connect error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_and_resolves_the_base_directory() {
+    let s = Servers::get();
+    let c = Client::new(&s);
+    // Relative to the home directory, as a UNC name gives it.
+    let b = SftpBackend::new(c.config(s.port(), "export"));
+    b.connect().await.unwrap();
+    assert_eq!(b.base().unwrap(), s.var("MPR_TEST_SSH_EXPORT"));
+    let root = b.stat(&mpr_fs::RelPath::root()).await.unwrap();
+    assert_eq!(root.kind, FileKind::Directory);
+    b.list(&mpr_fs::RelPath::root()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_directory_is_no_such_share() {
+    let s = Servers::get();
+    let c = Client::new(&s);
+    let b = SftpBackend::new(c.config(s.port(), "no-such-dir-here"));
+    let e = connect_err(&b).await;
+    assert!(matches!(e, ConnectError::NoSuchShare(_)), "{e:?}");
+    assert_eq!(e.wn_code(), 67);
+    // A file is not a directory either.
+    let b = SftpBackend::new(c.config(s.port(), "/etc/hostname"));
+    assert_eq!(connect_err(&b).await.wn_code(), 67);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_port_is_unreachable() {
+    let s = Servers::get();
+    let c = Client::new(&s);
+    let port = common::free_port();
+    let e = connect_err(&SftpBackend::new(c.config(port, ""))).await;
+    assert_eq!(e.wn_code(), 53, "{e:?}");
+    assert!(e.to_string().contains("Connection refused"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_key_is_a_logon_failure() {
+    let s = Servers::get();
+    let c = Client::new(&s);
+    let mut cfg = c.config(s.port(), "");
+    cfg.user = Some("nobody-of-ours".into());
+    let e = connect_err(&SftpBackend::new(cfg)).await;
+    assert_eq!(e.wn_code(), 1326, "{e:?}");
+    assert!(e.to_string().contains("refused the login"), "{e}");
+}
+
+/// The server's host key changes (a new sshd with a new key on the same
+/// address): the connect says so (1208 with the reason), whatever the
+/// control master directory holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_host_key_is_its_own_error() {
+    let s = Servers::get();
+    let mut sshd = PrivateSshd::start(&s);
+    let c = sshd.client(&s);
+    let b = SftpBackend::new(sshd.config(&c));
+    b.connect().await.unwrap();
+    b.disconnect();
+    sshd.stop();
+    sshd.new_host_key();
+    sshd.again();
+    let b = SftpBackend::new(sshd.config(&c));
+    let e = connect_err(&b).await;
+    assert!(matches!(e, ConnectError::HostKey(_)), "{e:?}");
+    assert_eq!(e.wn_code(), 1208);
+    assert!(
+        e.to_string()
+            .contains("is unknown or has changed; check it with ssh first"),
+        "{e}"
+    );
+}
+
+/// A second connection to the same host as the same user rides the
+/// first one's master: the server sees one SSH connection, and the second
+/// connect skips the handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_connection_reuses_the_control_master() {
+    let s = Servers::get();
+    let sshd = PrivateSshd::start(&s);
+    let c = sshd.client(&s);
+    let first = SftpBackend::new(sshd.config(&c));
+    let t = Instant::now();
+    first.connect().await.unwrap();
+    let fresh = t.elapsed();
+    assert_eq!(sshd.sessions().len(), 1, "one SSH connection");
+    let masters: Vec<_> = std::fs::read_dir(c.control_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ssh-"))
+        .collect();
+    assert_eq!(masters.len(), 1, "one control socket");
+
+    let second = SftpBackend::new(sshd.config(&c));
+    let t = Instant::now();
+    second.connect().await.unwrap();
+    let reused = t.elapsed();
+    assert_eq!(
+        sshd.sessions().len(),
+        1,
+        "the second connection made no new SSH connection"
+    );
+    eprintln!("fresh connect {fresh:?}, over the master {reused:?}");
+    assert!(reused < fresh, "fresh {fresh:?}, reused {reused:?}");
+    // Both work, side by side.
+    std::fs::write(sshd.served("f"), b"hello").unwrap();
+    assert_eq!(first.stat(&p("f")).await.unwrap().size, 5);
+    assert_eq!(second.stat(&p("f")).await.unwrap().size, 5);
+    // The first one gone, the second keeps working.
+    first.disconnect();
+    assert_eq!(
+        second.list(&mpr_fs::RelPath::root()).await.unwrap().len(),
+        1
+    );
+}
+
+/// The server restarts: the master died with its connection, its socket
+/// may be left behind; the next connect starts a new master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_after_the_server_restarted_makes_a_new_master() {
+    let s = Servers::get();
+    let mut sshd = PrivateSshd::start(&s);
+    let c = sshd.client(&s);
+    let b = SftpBackend::new(sshd.config(&c));
+    b.connect().await.unwrap();
+    sshd.stop();
+    let e = b.stat(&p("x")).await.unwrap_err();
+    assert!(matches!(e, FsError::Disconnected(_)), "{e:?}");
+    assert_eq!(connect_err(&b).await.wn_code(), 53);
+    sshd.again();
+    let t = Instant::now();
+    b.connect().await.unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert_eq!(sshd.sessions().len(), 1);
+    std::fs::write(sshd.served("g"), b"x").unwrap();
+    assert_eq!(b.stat(&p("g")).await.unwrap().size, 1);
+}

@@ -1,0 +1,301 @@
+//! mpr's own file system over the SFTP back end, through a real mount on
+//! the loopback sshd, tried as a user's programs would: ordinary `std::fs`
+//! calls, one operation family per test, each checked on the server's disk
+//! too. The last test stops and starts a private sshd under a live mount.
+
+mod common;
+
+use common::mounted::{SftpMount, config};
+use common::sshd::PrivateSshd;
+use common::{Servers, errno, eventually};
+use mpr_fs::health::Health;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
+
+const EIO: i32 = 5;
+const ENOTEMPTY: i32 = 39;
+
+#[test]
+fn reads_and_writes_whole_files_and_large_ones() {
+    let m = SftpMount::new("rw");
+    fs::write(m.at("small"), b"hello").unwrap();
+    assert_eq!(fs::read(m.server("small")).unwrap(), b"hello");
+    assert_eq!(fs::read(m.at("small")).unwrap(), b"hello");
+    // Larger than one request: split and sent together, read back whole.
+    let big: Vec<u8> = (0..5 * 1024 * 1024 + 123)
+        .map(|i: usize| (i as u8).wrapping_mul(31) ^ (i >> 13) as u8)
+        .collect();
+    fs::write(m.at("big"), &big).unwrap();
+    assert_eq!(fs::read(m.server("big")).unwrap(), big, "on the server");
+    assert_eq!(fs::read(m.at("big")).unwrap(), big, "through the mount");
+    let f = File::open(m.at("big")).unwrap();
+    let mut buf = vec![0u8; 300_000];
+    f.read_exact_at(&mut buf, 1_000_000).unwrap();
+    assert_eq!(buf, big[1_000_000..1_300_000]);
+}
+
+#[test]
+fn in_place_edits_through_a_read_write_descriptor() {
+    let m = SftpMount::new("inplace");
+    fs::write(m.at("f"), b"hello world").unwrap();
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(m.at("f"))
+        .unwrap();
+    f.seek(SeekFrom::Start(6)).unwrap();
+    f.write_all(b"WORLD").unwrap();
+    f.write_all_at(b"J", 0).unwrap();
+    let mut s = String::new();
+    f.seek(SeekFrom::Start(0)).unwrap();
+    f.read_to_string(&mut s).unwrap();
+    assert_eq!(s, "Jello WORLD");
+    drop(f);
+    assert_eq!(fs::read(m.server("f")).unwrap(), b"Jello WORLD");
+}
+
+#[test]
+fn appends_go_to_the_end() {
+    let m = SftpMount::new("append");
+    fs::write(m.at("log"), b"one\n").unwrap();
+    for line in [&b"two\n"[..], b"three\n"] {
+        let mut f = OpenOptions::new().append(true).open(m.at("log")).unwrap();
+        f.write_all(line).unwrap();
+    }
+    assert_eq!(fs::read(m.server("log")).unwrap(), b"one\ntwo\nthree\n");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(m.at("new.log"))
+        .unwrap();
+    f.write_all(b"x").unwrap();
+    drop(f);
+    assert_eq!(fs::read(m.server("new.log")).unwrap(), b"x");
+}
+
+#[test]
+fn truncate_and_ftruncate() {
+    let m = SftpMount::new("truncate");
+    fs::write(m.at("f"), b"0123456789").unwrap();
+    let f = OpenOptions::new().write(true).open(m.at("f")).unwrap();
+    f.set_len(4).unwrap();
+    assert_eq!(fs::read(m.server("f")).unwrap(), b"0123");
+    f.set_len(8).unwrap();
+    f.write_all_at(b"ab", 6).unwrap();
+    drop(f);
+    assert_eq!(fs::read(m.server("f")).unwrap(), b"0123\0\0ab");
+    let st = std::process::Command::new("truncate")
+        .args(["-s", "3"])
+        .arg(m.at("f"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(fs::read(m.at("f")).unwrap(), b"012");
+    // `: > f` (O_TRUNC without O_CREAT).
+    OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(m.at("f"))
+        .unwrap();
+    assert_eq!(fs::metadata(m.server("f")).unwrap().len(), 0);
+    assert_eq!(fs::metadata(m.at("f")).unwrap().len(), 0);
+}
+
+#[test]
+fn rename_over_an_existing_file_is_an_atomic_save() {
+    let m = SftpMount::new("atomic");
+    fs::write(m.at("doc"), b"old content").unwrap();
+    let mut viewer = File::open(m.at("doc")).unwrap();
+    fs::write(m.at("doc.tmp"), b"new").unwrap();
+    fs::rename(m.at("doc.tmp"), m.at("doc")).unwrap();
+    assert_eq!(fs::read(m.at("doc")).unwrap(), b"new");
+    assert_eq!(fs::read(m.server("doc")).unwrap(), b"new");
+    assert!(!m.server("doc.tmp").exists());
+    // The descriptor open before keeps the old file, as on a local disk.
+    let mut s = String::new();
+    viewer.read_to_string(&mut s).unwrap();
+    assert_eq!(s, "old content");
+    // Directories: with their content, over an empty one; not over a
+    // non-empty one.
+    fs::create_dir_all(m.at("d/sub")).unwrap();
+    fs::write(m.at("d/sub/f"), b"inside").unwrap();
+    fs::create_dir(m.at("empty")).unwrap();
+    fs::rename(m.at("d"), m.at("empty")).unwrap();
+    assert_eq!(fs::read(m.server("empty/sub/f")).unwrap(), b"inside");
+    fs::create_dir(m.at("other")).unwrap();
+    let e = fs::rename(m.at("other"), m.at("empty")).unwrap_err();
+    assert_eq!(errno(&e), ENOTEMPTY, "{e}");
+}
+
+#[test]
+fn mkdir_rmdir_and_unlink() {
+    let m = SftpMount::new("mkdir");
+    fs::create_dir(m.at("d")).unwrap();
+    assert!(m.server("d").is_dir());
+    let e = fs::create_dir(m.at("d")).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{e}");
+    fs::write(m.at("d/f"), b"x").unwrap();
+    let e = fs::remove_dir(m.at("d")).unwrap_err();
+    assert_eq!(errno(&e), ENOTEMPTY, "{e}");
+    assert!(m.server("d/f").exists());
+    fs::remove_file(m.at("d/f")).unwrap();
+    assert!(!m.server("d/f").exists());
+    fs::remove_dir(m.at("d")).unwrap();
+    assert!(!m.server("d").exists());
+    let e = fs::create_dir(m.at("missing/d")).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
+    let e = fs::remove_file(m.at("nothing")).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
+}
+
+#[test]
+fn listings_show_names_and_sizes() {
+    let m = SftpMount::new("list");
+    for (n, len) in [("a", 1usize), ("b with space", 20), ("ü 日本", 300)] {
+        fs::write(m.at(n), vec![b'x'; len]).unwrap();
+    }
+    fs::create_dir(m.at("sub")).unwrap();
+    let mut got: Vec<(String, u64, bool)> = fs::read_dir(m.path())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let md = e.metadata().unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                if md.is_dir() { 0 } else { md.len() },
+                md.is_dir(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("a".to_string(), 1, false),
+            ("b with space".to_string(), 20, false),
+            ("sub".to_string(), 0, true),
+            ("ü 日本".to_string(), 300, false),
+        ]
+    );
+}
+
+#[test]
+fn a_colleagues_change_is_read_whole_at_its_new_size_on_the_next_open() {
+    let m = SftpMount::new("coherence");
+    fs::write(m.at("shared.txt"), b"short v1").unwrap();
+    assert_eq!(fs::read(m.at("shared.txt")).unwrap(), b"short v1");
+    assert_eq!(fs::metadata(m.at("shared.txt")).unwrap().len(), 8);
+    let v2 = b"version 2, written by a colleague, much longer than before";
+    m.colleague.put("shared.txt", v2);
+    assert_eq!(fs::read(m.at("shared.txt")).unwrap(), v2, "whole, at once");
+    m.colleague.put("shared.txt", b"v3");
+    assert_eq!(
+        fs::read(m.at("shared.txt")).unwrap(),
+        b"v3",
+        "no stale tail"
+    );
+}
+
+#[test]
+fn a_new_server_file_is_listed_at_once() {
+    let m = SftpMount::new("listing");
+    fs::write(m.at("ours"), b"").unwrap();
+    let names = || -> Vec<String> {
+        fs::read_dir(m.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    };
+    assert_eq!(names(), ["ours"]);
+    m.colleague.put("theirs", b"hello");
+    let t = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(1), || names()
+            .contains(&"theirs".to_string())),
+        "not listed after 1 s"
+    );
+    assert!(t.elapsed() < Duration::from_secs(1));
+    assert_eq!(fs::read(m.at("theirs")).unwrap(), b"hello");
+    m.colleague.unlink("theirs");
+    assert!(eventually(Duration::from_secs(1), || !names()
+        .contains(&"theirs".to_string())));
+}
+
+#[test]
+fn fsync_and_close_reach_the_server_before_they_return() {
+    let m = SftpMount::new("fsync");
+    let mut f = File::create(m.at("f")).unwrap();
+    f.write_all(b"durable").unwrap();
+    f.sync_all().unwrap();
+    assert_eq!(fs::read(m.server("f")).unwrap(), b"durable");
+    f.write_all(b" and closed").unwrap();
+    drop(f);
+    assert_eq!(fs::read(m.server("f")).unwrap(), b"durable and closed");
+}
+
+/// The server stopped under a live mount (a private sshd; its sessions,
+/// so the control master's connection, die with it): operations fail with
+/// `EIO` within the bound and the health says reconnecting; started again,
+/// the mount heals through a new master, a descriptor opened before works,
+/// and nothing written before the outage is lost.
+#[test]
+fn sshd_stopped_and_started_again_under_a_live_mount() {
+    let s = Servers::get();
+    let mut sshd = PrivateSshd::start(&s);
+    let client = sshd.client(&s);
+    let mut sftp = sshd.config(&client);
+    sftp.connect_timeout = Duration::from_secs(3);
+    let bound = Duration::from_secs(4);
+    let cfg = mpr_fs::fs::FsConfig {
+        op_timeout: bound,
+        backoff_initial: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(500),
+        ..config()
+    };
+    let served = sshd.served.path().to_path_buf();
+    let m = SftpMount::on(sftp, &served, cfg);
+    fs::write(m.at("f"), b"before").unwrap();
+    let mut open = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(m.at("f"))
+        .unwrap();
+    open.seek(SeekFrom::End(0)).unwrap();
+    open.write_all(b", written").unwrap();
+    open.sync_all().unwrap();
+    assert_eq!(m.fs().health(), Health::Ok);
+
+    sshd.stop();
+    let t = Instant::now();
+    let e = fs::read_dir(m.path()).map(|_| ()).unwrap_err();
+    assert_eq!(errno(&e), EIO, "{e}");
+    assert!(
+        t.elapsed() <= bound + Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(
+        matches!(m.fs().health(), Health::Reconnecting { .. }),
+        "{:?}",
+        m.fs().health()
+    );
+
+    sshd.again();
+    assert!(
+        eventually(Duration::from_secs(20), || fs::read_dir(m.path()).is_ok()),
+        "the mount did not heal"
+    );
+    assert_eq!(fs::read(m.at("f")).unwrap(), b"before, written");
+    open.write_all(b" and after").unwrap();
+    drop(open);
+    assert_eq!(
+        fs::read(served.join("f")).unwrap(),
+        b"before, written and after"
+    );
+    fs::write(m.at("g"), b"after").unwrap();
+    assert_eq!(fs::read(served.join("g")).unwrap(), b"after");
+    assert_eq!(m.fs().health(), Health::Ok);
+    drop(m);
+}
