@@ -6,42 +6,7 @@
 mod common;
 
 use common::mounted::SftpMount;
-use std::process::Command;
-
-/// Runs fio in `dir` with `args`; fails with fio's own words.
-fn fio(dir: &std::path::Path, args: &[&str]) {
-    let out = Command::new("fio")
-        .arg(format!("--directory={}", dir.display()))
-        .args([
-            "--ioengine=psync",
-            "--verify=crc32c",
-            "--do_verify=1",
-            "--verify_fatal=1",
-            "--end_fsync=1",
-            "--group_reporting",
-            // No `*-verify.state` files left in the crate's folder.
-            "--verify_state_save=0",
-        ])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "fio cannot be run ({e}): install it with `bash scripts/ci-deps.sh` (package fio)"
-            )
-        });
-    assert!(
-        out.status.success(),
-        "fio {args:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("err= 0"),
-        "fio {args:?} reported an error:\n{text}"
-    );
-}
+use mpr_fs::testing::util::fio;
 
 #[test]
 fn fio_sequential_write_verifies() {

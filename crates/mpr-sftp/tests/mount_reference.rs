@@ -11,6 +11,7 @@ mod common;
 
 use common::mounted::SftpMount;
 use mpr_fs::testing::run_reference;
+use mpr_fs::testing::util::{reference_seeds, reference_steps};
 
 /// The seeds CI runs, each for [`STEPS`] steps.
 const SEEDS: [u64; 4] = [1, 2, 42, 0x5eed_5eed_5eed_5eed];
@@ -19,22 +20,11 @@ const SEEDS: [u64; 4] = [1, 2, 42, 0x5eed_5eed_5eed_5eed];
 const STEPS: usize = 800;
 
 fn seeds() -> Vec<u64> {
-    let Ok(s) = std::env::var("MPR_SFTP_REF_SEED") else {
-        return SEEDS.to_vec();
-    };
-    if let Some((a, b)) = s.split_once("..") {
-        let (a, b): (u64, u64) = (a.parse().expect("a number"), b.parse().expect("a number"));
-        return (a..=b).collect();
-    }
-    s.split(',')
-        .map(|x| x.trim().parse().expect("a number"))
-        .collect()
+    reference_seeds("MPR_SFTP_REF_SEED", &SEEDS)
 }
 
 fn steps() -> usize {
-    std::env::var("MPR_SFTP_REF_STEPS")
-        .ok()
-        .map_or(STEPS, |s| s.parse().expect("a number of steps"))
+    reference_steps("MPR_SFTP_REF_STEPS", STEPS)
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod common;
 
 use common::mounted::SmbMount;
 use mpr_fs::testing::run_reference;
+use mpr_fs::testing::util::{reference_seeds, reference_steps};
 
 /// The seeds CI runs, each for [`STEPS`] steps.
 const SEEDS: [u64; 4] = [1, 2, 42, 0x5eed_5eed_5eed_5eed];
@@ -28,22 +29,11 @@ const STEPS: usize = 800;
 const ONCE_DIVERGED: (u64, usize) = (18, 1289);
 
 fn seeds() -> Vec<u64> {
-    let Ok(s) = std::env::var("MPR_SMB_REF_SEED") else {
-        return SEEDS.to_vec();
-    };
-    if let Some((a, b)) = s.split_once("..") {
-        let (a, b): (u64, u64) = (a.parse().expect("a number"), b.parse().expect("a number"));
-        return (a..=b).collect();
-    }
-    s.split(',')
-        .map(|x| x.trim().parse().expect("a number"))
-        .collect()
+    reference_seeds("MPR_SMB_REF_SEED", &SEEDS)
 }
 
 fn steps() -> usize {
-    std::env::var("MPR_SMB_REF_STEPS")
-        .ok()
-        .map_or(STEPS, |s| s.parse().expect("a number of steps"))
+    reference_steps("MPR_SMB_REF_STEPS", STEPS)
 }
 
 #[test]

@@ -108,3 +108,26 @@ pub fn fio(dir: &Path, args: &[&str]) {
         "fio {args:?} reported an error:\n{text}"
     );
 }
+
+/// The seeds of a reference-model run: `default`, or what the environment
+/// variable `var` says (one seed, a comma list, or a range `FIRST..LAST`).
+pub fn reference_seeds(var: &str, default: &[u64]) -> Vec<u64> {
+    let Ok(s) = std::env::var(var) else {
+        return default.to_vec();
+    };
+    if let Some((a, b)) = s.split_once("..") {
+        let (a, b): (u64, u64) = (a.parse().expect("a number"), b.parse().expect("a number"));
+        return (a..=b).collect();
+    }
+    s.split(',')
+        .map(|x| x.trim().parse().expect("a number"))
+        .collect()
+}
+
+/// The steps per seed of a reference-model run: `default`, or the
+/// environment variable `var`.
+pub fn reference_steps(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .map_or(default, |s| s.parse().expect("a number of steps"))
+}
