@@ -448,8 +448,13 @@ fn a_webdav_conflict_is_estale_for_the_program_and_one_journal_record() {
         &format!("{pw}\n"),
     );
     assert_eq!(r.wn(), 0, "{r:?}");
+    // The file is on the server before the drive opens it: written through
+    // the drive, its close would reach mpr-fsd as a RELEASE the kernel sends
+    // when it likes, and a late one uploads the copy the next descriptor
+    // shares (with "OURS" in it) before the colleague's save, leaving the
+    // `fsync` below nothing to upload (seen once in CI).
+    std::fs::write(root.join(&name), "ours, first\n").unwrap();
     let on_drive = e.path("drives/W").join(&name);
-    std::fs::write(&on_drive, "ours, first\n").unwrap();
     let mut f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
