@@ -7,7 +7,8 @@
 # run; rclone mount + fusermount3 -u), in
 # alternating runs, and prints the medians and their ratio (target <= 1.05);
 # and a bare UNC name that ends at SMB against `--provider smb` (target
-# ratio <= 1.1: the providers' checks run at once).
+# ratio <= 1.1), both as a server resolved lately (the prefix cache) and
+# as one seen for the first time (the providers' checks run at once).
 #
 # Usage: bash bench/providers.sh [RUNS]      (default 15; as root)
 set -euo pipefail
@@ -65,6 +66,10 @@ smb_named() {
     --password-stdin < "$MPR_TEST_SMB_PASSWORD_FILE" >/dev/null && "$MPR" use S: --delete >/dev/null
 }
 
+# The same with the prefix cache emptied first (a server not resolved in
+# the last 10 minutes); `: >` is a builtin, so nothing is forked for it.
+smb_bare_first() { : > "$RUN/prefixes.toml"; smb_bare; }
+
 bench() { # name mpr-fn raw-fn
   local m=() r=() t
   "$2"; "$3"  # warm up
@@ -81,5 +86,7 @@ bench() { # name mpr-fn raw-fn
 echo "median of $RUNS alternating runs, connect + disconnect, $(nproc) cores"
 bench sftp mpr_sftp raw_sftp
 bench webdav mpr_dav raw_dav
-echo "a bare \\\\host@port\\share to SMB against --provider smb (the second column is --provider smb):"
+echo "a bare \\\\host@port\\share to SMB against --provider smb (the second column is --provider smb),"
+echo "resolved lately (from the prefix cache), then for the first time (the checks run):"
 bench smb-bare smb_bare smb_named
+bench smb-1st smb_bare_first smb_named

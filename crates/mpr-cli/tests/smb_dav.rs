@@ -501,3 +501,69 @@ fn a_webdav_conflict_is_estale_for_the_program_and_one_journal_record() {
 fn libc_estale() -> i32 {
     116
 }
+
+/// A bare name to a server resolved lately goes where the prefix cache
+/// says; when the cache is wrong (it names a provider whose kind of server
+/// is not on that port), that provider's connect fails, the name still
+/// ends at SMB, the wrong entry goes, and the next bare name keeps the
+/// checks' answers again.
+#[test]
+fn a_wrong_prefix_cache_entry_goes_and_the_checks_decide() {
+    use mpr_core::prefixes::{Answer, server_key};
+    let s = Servers::get();
+    let e = s.provider_env("connect_timeout = 3");
+    let remote = smb_unc(&s, "share");
+    let pw = s.password("MPR_TEST_SMB_PASSWORD_FILE");
+    let connect = |local: &str| {
+        e.mpr_stdin(
+            &[
+                "use",
+                local,
+                &remote,
+                "--user",
+                "mprtest",
+                "--password-stdin",
+                "--json",
+            ],
+            &format!("{pw}\n"),
+        )
+    };
+    let r = connect("Q:");
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert_eq!(r.json()["provider"], "smb", "{r:?}");
+    let store = mpr_core::state::Store::new(e.path("state"), e.path("run"));
+    let port: u16 = s.var("MPR_TEST_SMB_PORT").parse().unwrap();
+    let key = server_key("127.0.0.1", Some(port), false);
+    let entry = store
+        .prefixes()
+        .into_iter()
+        .find(|p| p.server == key)
+        .expect("the checks' answers are kept");
+    let smb = entry.order.iter().position(|k| k == "smb").unwrap();
+    assert_eq!(entry.answers[smb], Answer::Mine, "{entry:?}");
+    assert!(
+        matches!(entry.answers[0], Answer::NotMine { .. }),
+        "{entry:?}"
+    );
+    let r = e.mpr(&["use", "Q:", "--delete", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    // Now the entry says the first provider (SFTP) claimed the server.
+    let mut wrong = vec![Answer::Unasked; entry.order.len()];
+    wrong[0] = Answer::Mine;
+    store.remember_prefix(&key, &entry.order, wrong);
+    let r = connect("R:");
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert_eq!(r.json()["provider"], "smb", "{r:?}");
+    // The wrong entry is gone (SMB took the name after SFTP failed); the
+    // next bare name asks the checks and keeps their answers.
+    assert_eq!(store.prefix(&key, &entry.order), None);
+    let r = e.mpr(&["use", "R:", "--delete", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+    let r = connect("S:");
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert_eq!(r.json()["provider"], "smb", "{r:?}");
+    let fixed = store.prefix(&key, &entry.order).expect("an entry");
+    assert_eq!(fixed.answers, entry.answers);
+    let r = e.mpr(&["use", "S:", "--delete", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+}

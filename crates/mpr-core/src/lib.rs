@@ -36,6 +36,7 @@ pub mod event;
 pub mod journal;
 pub mod names;
 pub mod plugin;
+pub mod prefixes;
 pub mod registration;
 pub mod repairs;
 pub mod router;

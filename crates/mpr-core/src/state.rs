@@ -211,6 +211,7 @@ pub struct Store {
 struct Memory {
     remembered: Mutex<Vec<Remembered>>,
     live: Mutex<LiveFile>,
+    prefixes: Mutex<Vec<crate::prefixes::Prefix>>,
 }
 
 /// Locks a table of a memory store. A panic inside an earlier `change` only
@@ -253,6 +254,11 @@ impl Store {
             runtime_dir: PathBuf::new(),
             memory: Some(Arc::default()),
         }
+    }
+
+    /// The prefix cache of a memory store (`None` for files).
+    pub(crate) fn memory_prefixes(&self) -> Option<&Mutex<Vec<crate::prefixes::Prefix>>> {
+        self.memory.as_deref().map(|m| &m.prefixes)
     }
 
     /// Whether this is a memory store ([`Store::memory`]).

@@ -2,6 +2,7 @@
 //! provider phase, and the phase itself (reserve the name, ask the
 //! providers, commit or release).
 
+use super::claims::Claims;
 use super::cycle::{Ask, first_taker};
 use super::notify::{Notice, Rounds};
 use super::observe::{OpNames, micros, operation};
@@ -13,7 +14,8 @@ use crate::WnError;
 use crate::event::{Event, OpKind, ProviderEvent, ProviderStartEvent, Status};
 use crate::lasterror;
 use crate::names::{LocalName, RemoteName};
-use crate::plugin::{Claim, ConnectCall, NetworkProvider, Secret};
+use crate::plugin::{ConnectCall, NetworkProvider, Secret};
+use crate::prefixes::{self, Answer};
 use mpr_abi as abi;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -214,36 +216,97 @@ impl Router {
             .collect();
         // A bare UNC name may be anybody's: every provider's check starts
         // at once, and the order still decides (a provider waits for its
-        // own check's answer only when its turn comes).
-        let claims = match remote.scheme() {
-            None => Claims::start(&capable, remote.as_str()),
-            Some(_) => Claims::none(capable.len()),
+        // own check's answer only when its turn comes). What the checks
+        // said about a server lately is not asked again (the prefix cache).
+        let order: Vec<String> = capable.iter().map(|p| p.key().to_string()).collect();
+        let server = match remote.scheme() {
+            None => remote
+                .parts()
+                .ok()
+                .map(|p| prefixes::server_key(&p.host, p.port, p.ssl)),
+            Some(_) => None,
         };
-        let try_one = |p: &Arc<dyn NetworkProvider>| {
-            let i = capable
-                .iter()
-                .position(|c| Arc::ptr_eq(c, p))
-                .expect("a capable provider");
-            match claims.answer(i) {
-                None => add(p, &call),
-                Some(Ok(())) => add(
-                    p,
-                    &ConnectCall {
-                        claimed: true,
-                        ..call
-                    },
-                ),
-                Some(Err(not_mine)) => {
-                    lasterror::set(
-                        not_mine.code.code(),
-                        not_mine.reason,
-                        p.display_name().to_string(),
-                    );
-                    Err(not_mine.code)
+        let cached = server.as_deref().and_then(|s| self.store.prefix(s, &order));
+        let claims = match (&server, &cached) {
+            (None, _) => Claims::none(capable.len()),
+            (Some(_), Some(p)) => Claims::remembered(&capable, remote.as_str(), &p.answers),
+            (Some(_), None) => Claims::start(&capable, remote.as_str()),
+        };
+        let failed: std::cell::RefCell<Vec<(usize, WnError)>> = Default::default();
+        let pass = |claims: &Claims| {
+            let try_one = |p: &Arc<dyn NetworkProvider>| {
+                let i = capable
+                    .iter()
+                    .position(|c| Arc::ptr_eq(c, p))
+                    .expect("a capable provider");
+                let r = match claims.answer(i) {
+                    None => add(p, &call),
+                    Some(Ok(())) => add(
+                        p,
+                        &ConnectCall {
+                            claimed: true,
+                            ..call
+                        },
+                    ),
+                    Some(Err(not_mine)) => {
+                        lasterror::set(
+                            not_mine.code.code(),
+                            not_mine.reason,
+                            p.display_name().to_string(),
+                        );
+                        return Err(not_mine.code);
+                    }
+                };
+                if let Err(e) = r {
+                    failed.borrow_mut().push((i, e));
+                }
+                r
+            };
+            first_taker(capable.iter().copied(), Ask::Add, try_one)
+        };
+        let mut result = pass(&claims);
+        if let Some(server) = &server {
+            match &cached {
+                None => {
+                    let seen = claims.seen();
+                    if seen.contains(&Answer::Mine) {
+                        self.store.remember_prefix(server, &order, seen);
+                    }
+                }
+                Some(p) => {
+                    // The provider the cache names failed as if the server
+                    // were not what it was: the entry goes. If no provider
+                    // after it took the name, ask the checks again; if they
+                    // now say otherwise, the name goes where they say.
+                    let mine = p.answers.iter().position(|a| *a == Answer::Mine);
+                    let stale = failed
+                        .borrow()
+                        .iter()
+                        .any(|(i, e)| Some(*i) == mine && server_may_have_changed(*e));
+                    if stale {
+                        self.store.forget_prefix(server);
+                    }
+                    if let (true, true, Some(mine)) = (stale, result.is_err(), mine) {
+                        let fresh = Claims::start(&capable, remote.as_str());
+                        let agree = (0..=mine).all(|i| {
+                            let _ = fresh.answer(i);
+                            fresh.seen()[i] == p.answers[i]
+                        });
+                        if agree {
+                            self.store
+                                .remember_prefix(server, &order, p.answers.clone());
+                        } else {
+                            result = pass(&fresh);
+                            let seen = fresh.seen();
+                            if seen.contains(&Answer::Mine) {
+                                self.store.remember_prefix(server, &order, seen);
+                            }
+                        }
+                    }
                 }
             }
-        };
-        let ended = match first_taker(capable.iter().copied(), Ask::Add, try_one) {
+        }
+        let ended = match result {
             Ok((p, ())) => return Ok((p, directory.clone())),
             Err(ended) => ended,
         };
@@ -338,46 +401,21 @@ impl Router {
     }
 }
 
-/// The providers' claims of a bare UNC name, running in parallel: one
-/// thread per provider, each bounded by the provider's own check. A thread
-/// whose answer is not needed (an earlier provider took the name) runs out
-/// its bound on its own; nobody waits for it.
-struct Claims {
-    answers: Vec<Option<std::sync::mpsc::Receiver<Claim>>>,
-}
-
-impl Claims {
-    /// No checks (a URL names its provider's kind itself).
-    fn none(n: usize) -> Claims {
-        Claims {
-            answers: (0..n).map(|_| None).collect(),
-        }
-    }
-
-    /// Starts every provider's check of `remote`.
-    fn start(providers: &[&Arc<dyn NetworkProvider>], remote: &str) -> Claims {
-        let answers = providers
-            .iter()
-            .map(|p| {
-                let (tx, rx) = std::sync::mpsc::channel();
-                let (p, remote) = (Arc::clone(p), remote.to_string());
-                let spawned =
-                    std::thread::Builder::new()
-                        .name("mpr-claim".into())
-                        .spawn(move || {
-                            let _ = tx.send(p.claim(&remote));
-                        });
-                // Without a thread, the provider is asked in its turn.
-                spawned.ok().map(|_| rx)
-            })
-            .collect();
-        Claims { answers }
-    }
-
-    /// Provider `i`'s answer, once it has one.
-    fn answer(&self, i: usize) -> Claim {
-        self.answers.get(i)?.as_ref()?.recv().ok().flatten()
-    }
+/// Whether a failure of the provider the prefix cache named can mean that
+/// the server is no longer of its kind (gone, or another server on the
+/// port), so that the checks must be asked again.
+fn server_may_have_changed(e: WnError) -> bool {
+    matches!(
+        e,
+        WnError::BadNetName
+            | WnError::BadNetPath
+            | WnError::NoNetOrBadPath
+            | WnError::NoNetwork
+            | WnError::NetError
+            | WnError::NetNameDeleted
+            | WnError::ExtendedError
+            | WnError::NotSupported
+    )
 }
 
 #[cfg(test)]
@@ -657,5 +695,198 @@ mod tests {
         let (r, log, _) = race("smb://h/s", &[("a", 0, Some(Ok(())))]);
         assert_eq!(r, Ok("a".into()));
         assert_eq!(log, ["a add claimed=false"]);
+    }
+
+    /// A built-in provider for the prefix cache: whether its kind of
+    /// server is there and how its connect fails can change between adds,
+    /// and its checks are counted.
+    #[derive(Debug)]
+    struct Kind {
+        key: &'static str,
+        mine: std::sync::Mutex<bool>,
+        fails: std::sync::Mutex<Option<WnError>>,
+        checks: std::sync::atomic::AtomicUsize,
+        log: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl Kind {
+        fn new(
+            key: &'static str,
+            mine: bool,
+            log: &Arc<std::sync::Mutex<Vec<String>>>,
+        ) -> Arc<Kind> {
+            Arc::new(Kind {
+                key,
+                mine: std::sync::Mutex::new(mine),
+                fails: std::sync::Mutex::new(None),
+                checks: Default::default(),
+                log: log.clone(),
+            })
+        }
+        fn checks(&self) -> usize {
+            self.checks.load(std::sync::atomic::Ordering::SeqCst)
+        }
+        fn set(&self, mine: bool, fails: Option<WnError>) {
+            *self.mine.lock().unwrap() = mine;
+            *self.fails.lock().unwrap() = fails;
+        }
+    }
+
+    impl NetworkProvider for Kind {
+        fn key(&self) -> &str {
+            self.key
+        }
+        fn display_name(&self) -> &str {
+            self.key
+        }
+        fn connection_caps(&self) -> u32 {
+            abi::WNNC_CON_ADDCONNECTION3
+        }
+        fn origin(&self) -> crate::plugin::Origin {
+            crate::plugin::Origin::BuiltIn
+        }
+        fn claim(&self, _remote: &str) -> Option<Result<(), NotMine>> {
+            self.checks
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Some(if *self.mine.lock().unwrap() {
+                Ok(())
+            } else {
+                Err(NotMine {
+                    code: WnError::BadNetPath,
+                    reason: format!("not a {} server", self.key),
+                })
+            })
+        }
+        fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{} add {}", self.key, call.remote));
+            match *self.fails.lock().unwrap() {
+                Some(e) => {
+                    lasterror::set(e.code(), format!("{} failed", self.key), self.key);
+                    Err(e)
+                }
+                None => Ok(()),
+            }
+        }
+        fn cancel_connection(&self, _call: &crate::plugin::CancelCall<'_>) -> Result<(), WnError> {
+            Ok(())
+        }
+        fn get_connection(
+            &self,
+            _local: &str,
+            _directory: Option<&std::path::Path>,
+        ) -> Result<String, WnError> {
+            Err(WnError::NotConnected)
+        }
+    }
+
+    /// A router, its providers `a` and `b`, their connects' log, and the
+    /// scratch directory.
+    type Kinds = (
+        Router,
+        Arc<Kind>,
+        Arc<Kind>,
+        Arc<std::sync::Mutex<Vec<String>>>,
+        tempfile::TempDir,
+    );
+
+    /// A router over built-in providers `a` (first, whose check says "not
+    /// mine") and `b` (whose check says "mine"), with a memory store.
+    fn kinds() -> Kinds {
+        let dir = tempfile::tempdir().unwrap();
+        let log: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let (a, b) = (Kind::new("a", false, &log), Kind::new("b", true, &log));
+        let router = Router::new(super::super::RouterParts {
+            providers: vec![
+                super::super::ProviderSlot::Ready(a.clone() as Arc<dyn NetworkProvider>),
+                super::super::ProviderSlot::Ready(b.clone() as Arc<dyn NetworkProvider>),
+            ],
+            notifyees: Vec::new(),
+            store: crate::state::Store::memory(),
+            drives_dir: dir.path().join("drives"),
+            runtime_dir: dir.path().join("run"),
+            observers: Vec::new(),
+            max_retry_rounds: 3,
+        });
+        (router, a, b, log, dir)
+    }
+
+    fn add_bare(router: &Router, remote: &str) -> Result<String, WnError> {
+        router
+            .add(&AddRequest::new(super::super::AddApi::Add, None, remote, 0))
+            .map(|o| o.provider)
+    }
+
+    #[test]
+    fn a_second_bare_name_to_a_server_asks_no_checks() {
+        let (router, a, b, log, _dir) = kinds();
+        assert_eq!(add_bare(&router, r"\\h\s1"), Ok("b".into()));
+        assert_eq!((a.checks(), b.checks()), (1, 1));
+        // The same server (its host in any case): straight to `b`.
+        assert_eq!(add_bare(&router, r"\\h\s2"), Ok("b".into()));
+        assert_eq!(add_bare(&router, r"\\H\s3"), Ok("b".into()));
+        assert_eq!((a.checks(), b.checks()), (1, 1));
+        // Another port is another server: checked.
+        assert_eq!(add_bare(&router, r"\\h@99\s"), Ok("b".into()));
+        assert_eq!((a.checks(), b.checks()), (2, 2));
+        assert_eq!(
+            *log.lock().unwrap(),
+            [
+                r"b add \\h\s1",
+                r"b add \\h\s2",
+                r"b add \\H\s3",
+                r"b add \\h@99\s"
+            ]
+        );
+        // A URL names its kind: neither checks nor the cache.
+        let _ = add_bare(&router, "smb://h/s4");
+        assert_eq!((a.checks(), b.checks()), (2, 2));
+    }
+
+    #[test]
+    fn a_server_that_changed_kind_is_checked_again_and_goes_where_the_checks_say() {
+        let (router, a, b, log, _dir) = kinds();
+        assert_eq!(add_bare(&router, r"\\h\s1"), Ok("b".into()));
+        // Now an `a` server answers on that port.
+        a.set(true, None);
+        b.set(false, Some(WnError::BadNetPath));
+        assert_eq!(add_bare(&router, r"\\h\s2"), Ok("a".into()));
+        assert_eq!((a.checks(), b.checks()), (2, 2));
+        assert_eq!(
+            *log.lock().unwrap(),
+            [r"b add \\h\s1", r"b add \\h\s2", r"a add \\h\s2"]
+        );
+        // And the cache says so from now on.
+        assert_eq!(add_bare(&router, r"\\h\s3"), Ok("a".into()));
+        assert_eq!((a.checks(), b.checks()), (2, 2));
+    }
+
+    #[test]
+    fn a_failure_the_checks_confirm_asks_each_provider_once() {
+        let (router, a, b, log, _dir) = kinds();
+        assert_eq!(add_bare(&router, r"\\h\s1"), Ok("b".into()));
+        // A wrong password is the server's own answer: no checks again.
+        b.set(true, Some(WnError::BadPassword));
+        assert_eq!(add_bare(&router, r"\\h\s2"), Err(WnError::BadPassword));
+        assert_eq!((a.checks(), b.checks()), (1, 1));
+        // No such share: the checks are asked again, still say `b`, and
+        // `b`'s answer stands without a second connect.
+        b.set(true, Some(WnError::BadNetName));
+        assert_eq!(add_bare(&router, r"\\h\s3"), Err(WnError::BadNetName));
+        assert_eq!((a.checks(), b.checks()), (2, 2));
+        assert_eq!(
+            log.lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.ends_with("s3"))
+                .count(),
+            1
+        );
+        // The entry stands.
+        b.set(true, None);
+        assert_eq!(add_bare(&router, r"\\h\s4"), Ok("b".into()));
+        assert_eq!((a.checks(), b.checks()), (2, 2));
     }
 }

@@ -21,6 +21,7 @@
 
 mod add;
 mod cancel;
+mod claims;
 mod cycle;
 mod notify;
 mod observe;
