@@ -8,14 +8,16 @@
 //! answer's body as it arrives.
 //!
 //! The read-ahead asks for several chunks at once, and they may reach this
-//! handle out of order: a read a little ahead of the stream's position
-//! reads through, and keeps the bytes it skipped (in pieces, for the reads
-//! that ask for them; each byte is handed out once, then forgotten). What
-//! the stream cannot answer, it leaves to the caller's ranged `GET` (the
-//! answer `None` of [`Stream::read`]):
+//! handle out of order; and when the kernel's own reads come out of order,
+//! the read-ahead starts its window again a little behind. So the stream
+//! keeps the last bytes it read ([`Limits::max_kept`], handed out or not):
+//! a read a little ahead of its position reads through, and a read a little
+//! behind it is answered from what it kept. What the stream cannot answer,
+//! it leaves to the caller's ranged `GET` (the answer `None` of
+//! [`Stream::read`]):
 //!
-//! - a read behind the stream whose bytes are not kept (a seek back, a read
-//!   again), or farther ahead than [`Limits::max_ahead`] (a jump);
+//! - a read behind what it kept (a seek back), or farther ahead than
+//!   [`Limits::max_ahead`] (a jump);
 //! - a read past the end of the file as the last stream's answer gave it
 //!   (a file that grew is read on with ranged `GET`s, as before);
 //! - a read after the stream broke (a transport error, no bytes within
@@ -33,7 +35,9 @@
 //! dropped.
 //!
 //! Memory per handle is bounded: at most [`Limits::max_kept`] bytes kept
-//! (the oldest go first), plus the read being answered.
+//! (the oldest go first), plus the read being answered; they go with the
+//! stream (found idle at the next read, broken, replaced, or the handle
+//! closed).
 //!
 //! The logic is generic over where streams come from ([`Source`]), so that
 //! it is tested on an in-memory file; the back end's source is an HTTP
@@ -41,7 +45,7 @@
 
 use bytes::Bytes;
 use mpr_fs::FsError;
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -55,7 +59,7 @@ pub struct Limits {
     /// also the farthest past the previous read's end a read may start and
     /// still start a stream.
     pub max_ahead: u64,
-    /// The most bytes kept for reads not made yet.
+    /// The most bytes kept of those last read from the stream.
     pub max_kept: u64,
     /// A stream unused this long is dropped.
     pub idle: Duration,
@@ -147,83 +151,53 @@ struct Live<B> {
     used: Instant,
 }
 
-/// Bytes read from the body and not handed out yet, by offset; pieces do
-/// not overlap.
+/// The last bytes read from the body: contiguous, in pieces as they
+/// arrived, ending at the stream's position.
 #[derive(Default)]
 struct Kept {
-    pieces: BTreeMap<u64, Bytes>,
+    /// `(offset, bytes)`, in order, each piece following the one before.
+    pieces: VecDeque<(u64, Bytes)>,
     len: u64,
 }
 
 impl Kept {
-    fn insert(&mut self, at: u64, b: Bytes) {
+    /// Adds the piece that follows the last one.
+    fn push(&mut self, at: u64, b: Bytes) {
         self.len += b.len() as u64;
-        self.pieces.insert(at, b);
+        self.pieces.push_back((at, b));
+    }
+
+    /// Where the kept bytes start.
+    fn start(&self) -> Option<u64> {
+        self.pieces.front().map(|(at, _)| *at)
     }
 
     /// Drops the oldest pieces that end at or before `below` while more
     /// than `max` bytes are kept.
     fn trim(&mut self, max: u64, below: u64) {
         while self.len > max {
-            let Some((&at, b)) = self.pieces.first_key_value() else {
-                return;
-            };
-            if at + b.len() as u64 > below {
-                return;
+            match self.pieces.front() {
+                Some((at, b)) if at + b.len() as u64 <= below => {
+                    self.len -= b.len() as u64;
+                    self.pieces.pop_front();
+                }
+                _ => return,
             }
-            self.len -= b.len() as u64;
-            self.pieces.remove(&at);
         }
     }
 
-    /// Whether `[from, to)` is all kept.
-    fn covers(&self, from: u64, to: u64) -> bool {
-        let mut at = from;
-        let start = self
+    /// Copies `[from, to)`, which must lie within what is kept, to `out`.
+    fn copy(&self, from: u64, to: u64, out: &mut Vec<u8>) {
+        let first = self
             .pieces
-            .range(..=from)
-            .next_back()
-            .map_or(from, |(k, _)| *k);
-        for (&k, b) in self.pieces.range(start..) {
-            if at >= to {
+            .partition_point(|(at, b)| at + b.len() as u64 <= from);
+        for (at, b) in self.pieces.range(first..) {
+            if *at >= to {
                 break;
             }
-            if k > at {
-                return false;
-            }
-            at = at.max(k + b.len() as u64);
-        }
-        at >= to
-    }
-
-    /// Takes `[from, to)` out (it must be [`Kept::covers`]ed), leaving
-    /// what lies on either side.
-    fn take(&mut self, from: u64, to: u64, out: &mut Vec<u8>) {
-        let start = self
-            .pieces
-            .range(..=from)
-            .next_back()
-            .map_or(from, |(k, _)| *k);
-        let keys: Vec<u64> = self.pieces.range(start..to).map(|(k, _)| *k).collect();
-        for k in keys {
-            let Some(b) = self.pieces.remove(&k) else {
-                continue;
-            };
-            let end = k + b.len() as u64;
-            if end <= from {
-                self.pieces.insert(k, b);
-                continue;
-            }
-            self.len -= b.len() as u64;
-            let lo = (from.max(k) - k) as usize;
-            let hi = (to.min(end) - k) as usize;
+            let lo = (from.max(*at) - at) as usize;
+            let hi = (to.min(at + b.len() as u64) - at) as usize;
             out.extend_from_slice(&b[lo..hi]);
-            if lo > 0 {
-                self.insert(k, b.slice(..lo));
-            }
-            if hi < b.len() {
-                self.insert(k + hi as u64, b.slice(hi..));
-            }
         }
     }
 }
@@ -293,13 +267,13 @@ impl<B: Body> Stream<B> {
                 .as_ref()
                 .is_some_and(|l| offset < l.pos || l.total.is_some_and(|t| offset >= t))
         {
-            // Random access, a read behind the stream (its bytes were
-            // handed out already), or past the end of the file: the
-            // ranged GET answers it, and the stream stays.
+            // Random access, a read behind what the stream kept, or past
+            // the end of the file: the ranged GET answers it, and the
+            // stream stays.
             return Ok(None);
         }
         // This read continues the last one: a stream from where that
-        // ended (what lies between is kept for the read that asks).
+        // ended (what lies between is kept, for the read that asks).
         st.live = None;
         let (body, total) = match src.open(prev).await? {
             Answer::Stream { body, total } => {
@@ -348,7 +322,7 @@ impl<B: Body> Stream<B> {
             return Err(Miss::Elsewhere);
         }
         if offset < live.pos {
-            if !live.kept.covers(offset, end.min(live.pos)) {
+            if live.kept.start().is_none_or(|s| offset < s) {
                 return Err(Miss::Elsewhere);
             }
         } else if live.body.is_none() || offset - live.pos > self.limits.max_ahead {
@@ -364,7 +338,7 @@ impl<B: Body> Stream<B> {
                         continue;
                     }
                     let n = piece.len() as u64;
-                    live.kept.insert(live.pos, piece);
+                    live.kept.push(live.pos, piece);
                     live.pos += n;
                     live.kept.trim(self.limits.max_kept, offset);
                 }
@@ -384,7 +358,7 @@ impl<B: Body> Stream<B> {
             return Err(Miss::Elsewhere);
         }
         let mut out = Vec::with_capacity((to - offset) as usize);
-        live.kept.take(offset, to, &mut out);
+        live.kept.copy(offset, to, &mut out);
         live.used = Instant::now();
         Ok(out)
     }

@@ -131,11 +131,8 @@ async fn sequential_reads_share_one_stream_from_the_second_read_on() {
         at += 700;
     }
     assert_eq!(m.opens(), 1);
-    assert_eq!(
-        s.kept().await,
-        0,
-        "each byte handed out once, then forgotten"
-    );
+    let kept = s.kept().await;
+    assert!(kept <= limits().max_kept, "{kept} bytes kept");
     // Past the end: not from the stream (the caller's GET says EOF).
     assert_eq!(s.read(&m, 10_000, 700).await.unwrap(), None);
     assert_eq!(m.opens(), 1);
@@ -149,10 +146,13 @@ async fn reads_out_of_order_within_the_window_are_answered_from_what_was_kept() 
     // The read-ahead's second chunk arrives before its first.
     let d = s.read(&m, 1100, 1000).await.unwrap().unwrap();
     assert_eq!(d, m.at(1100, 1000));
-    assert_eq!(s.kept().await, 1000, "the skipped bytes, 100..1100");
+    assert_eq!(
+        s.kept().await,
+        2000,
+        "100..2100, the skipped bytes with the rest"
+    );
     let d = s.read(&m, 100, 1000).await.unwrap().unwrap();
     assert_eq!(d, m.at(100, 1000));
-    assert_eq!(s.kept().await, 0);
     // Three at once, in any order.
     let (a, b, c) = tokio::join!(
         s.read(&m, 4100, 1000),
@@ -177,9 +177,12 @@ async fn a_read_behind_the_stream_is_left_to_a_ranged_get_and_the_stream_goes_on
     let s = Stream::new(limits());
     s.read(&m, 0, 1000).await.unwrap();
     assert!(s.read(&m, 1000, 1000).await.unwrap().is_some());
-    // Read again (a seek back): not kept.
+    // Behind what the stream read (a seek back): not kept.
     assert_eq!(s.read(&m, 500, 1000).await.unwrap(), None);
     assert_eq!(s.read(&m, 0, 10).await.unwrap(), None);
+    // Read again, within what it kept.
+    let d = s.read(&m, 1200, 300).await.unwrap().unwrap();
+    assert_eq!(d, m.at(1200, 300));
     // The sequential reader goes on from the same stream.
     let d = s.read(&m, 2000, 1000).await.unwrap().unwrap();
     assert_eq!(d, m.at(2000, 1000));
@@ -197,7 +200,7 @@ async fn a_far_jump_is_a_ranged_get_then_a_new_stream_where_reads_go_on() {
     let d = s.read(&m, 51_000, 1000).await.unwrap().unwrap();
     assert_eq!(d, m.at(51_000, 1000));
     assert_eq!(m.opens(), 2, "a new stream where the reads went on");
-    assert_eq!(s.kept().await, 0, "nothing of the old stream");
+    assert_eq!(s.kept().await, 1000, "nothing of the old stream");
 }
 
 #[tokio::test]
@@ -276,7 +279,7 @@ async fn an_idle_stream_is_dropped_with_what_it_kept() {
     });
     s.read(&m, 0, 1000).await.unwrap();
     assert!(s.read(&m, 2000, 1000).await.unwrap().is_some());
-    assert_eq!(s.kept().await, 1000);
+    assert_eq!(s.kept().await, 2000);
     tokio::time::sleep(Duration::from_millis(60)).await;
     // 1000..2000 was kept, but is too old now.
     assert_eq!(s.read(&m, 1000, 1000).await.unwrap(), None);
@@ -317,21 +320,21 @@ async fn a_cancelled_read_leaves_the_stream_whole() {
 }
 
 #[test]
-fn kept_pieces_split_and_join() {
+fn kept_bytes_are_copied_across_pieces_and_trimmed_oldest_first() {
     let mut k = Kept::default();
-    k.insert(10, Bytes::from_static(b"abcde"));
-    k.insert(15, Bytes::from_static(b"fgh"));
-    assert!(k.covers(10, 18));
-    assert!(k.covers(12, 16));
-    assert!(!k.covers(9, 12));
-    assert!(!k.covers(17, 19));
+    k.push(10, Bytes::from_static(b"abcde"));
+    k.push(15, Bytes::from_static(b"fgh"));
+    k.push(18, Bytes::from_static(b"ij"));
+    assert_eq!(k.start(), Some(10));
     let mut out = Vec::new();
-    k.take(12, 16, &mut out);
-    assert_eq!(out, b"cdef");
-    assert_eq!(k.len, 4);
-    assert!(k.covers(10, 12) && k.covers(16, 18));
-    assert!(!k.covers(11, 13));
-    k.trim(2, 100);
-    assert_eq!(k.len, 2);
-    assert!(k.covers(16, 18));
+    k.copy(12, 19, &mut out);
+    assert_eq!(out, b"cdefghi");
+    out.clear();
+    k.copy(15, 18, &mut out);
+    assert_eq!(out, b"fgh");
+    // Not past what the read needs (from 16 on), even over the bound.
+    k.trim(1, 16);
+    assert_eq!((k.start(), k.len), (Some(15), 5));
+    k.trim(2, 20);
+    assert_eq!((k.start(), k.len), (Some(18), 2));
 }
