@@ -8,7 +8,10 @@ roots plus an optional private CA, Basic or Digest authentication).
 - Listings are `PROPFIND` with `Depth: 1`, attributes `PROPFIND` with
   `Depth: 0` (kind, size, modification time, ETag); hrefs are
   percent-decoded and taken relative to the base URL.
-- Reads of a file opened read-only are ranged `GET`s.
+- Reads of a file opened read-only are ranged `GET`s; once a handle's
+  reads are sequential, they come from one open-ended `GET` streamed as
+  it arrives ([`stream`]: one request for a file read from start to end,
+  instead of one per read).
 - Directories: `MKCOL`, `DELETE` (only once a listing showed the directory
   empty: a WebDAV `DELETE` of a collection removes everything below it),
   `MOVE` with `Overwrite: T` (after checking what POSIX `rename` checks).
@@ -40,11 +43,15 @@ written before or during an outage is uploaded once the server is back.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod get;
 mod http;
 mod paths;
 mod propfind;
 pub mod staging;
+mod stream;
 
+pub use get::ReadGets;
+use get::{Counts, FileGet};
 use http::{Http, status_error};
 use mpr_fs::handshake::{Password, Request};
 use mpr_fs::{
@@ -196,11 +203,13 @@ impl Inner {
 }
 
 /// An open file: its path (kept current across renames through the
-/// mount), the version it was opened on, and its staging file.
+/// mount), the version it was opened on, and its staging file; and, for
+/// this open alone, the stream its sequential reads come from.
 #[derive(Debug)]
 pub struct DavHandle {
     inner: Arc<Inner>,
     write: bool,
+    stream: stream::Stream<reqwest::Response>,
 }
 
 /// The WebDAV back end.
@@ -209,6 +218,7 @@ pub struct DavBackend {
     http: Http,
     base_path: String,
     open: Mutex<Vec<Weak<Inner>>>,
+    gets: Counts,
 }
 
 impl fmt::Debug for DavBackend {
@@ -275,12 +285,33 @@ impl DavBackend {
             http,
             config,
             open: Mutex::new(Vec::new()),
+            gets: Counts::default(),
         })
     }
 
     /// Its configuration.
     pub fn config(&self) -> &DavConfig {
         &self.config
+    }
+
+    /// How many `GET`s reads have sent so far, of each kind.
+    pub fn read_gets(&self) -> ReadGets {
+        self.gets.get()
+    }
+
+    /// A handle on `inner`, with a stream of its own: a body that sends
+    /// nothing for half the operation's bound (at most 5 s) is given up.
+    fn handle(&self, inner: Arc<Inner>, write: bool) -> DavHandle {
+        let stall = (self.config.connect_timeout / 2)
+            .clamp(Duration::from_millis(500), stream::Limits::default().stall);
+        DavHandle {
+            inner,
+            write,
+            stream: stream::Stream::new(stream::Limits {
+                stall,
+                ..stream::Limits::default()
+            }),
+        }
     }
 
     fn url(&self, rel: &RelPath, dir: bool) -> Url {
@@ -809,13 +840,7 @@ impl Backend for DavBackend {
                         return Err(FsError::IsDirectory);
                     }
                     let inner = self.new_inner(path, None, None);
-                    return Ok((
-                        DavHandle {
-                            inner,
-                            write: false,
-                        },
-                        r.attr,
-                    ));
+                    return Ok((self.handle(inner, false), r.attr));
                 }
                 if flags.create && flags.exclusive {
                     return Err(FsError::Exists);
@@ -827,13 +852,7 @@ impl Backend for DavBackend {
                 self.prepare(&inner, path, &r, flags).await?;
                 let mut attr = r.attr;
                 self.overlay(path, &mut attr);
-                Ok((
-                    DavHandle {
-                        inner,
-                        write: flags.write,
-                    },
-                    attr,
-                ))
+                Ok((self.handle(inner, flags.write), attr))
             }
             Err(FsError::NotFound) if flags.create => {
                 let staging = if flags.write {
@@ -846,13 +865,7 @@ impl Backend for DavBackend {
                 self.detach(path);
                 let version = self.put(path, Vec::new(), None, true).await?;
                 let inner = self.new_inner(path, staging, Some(version));
-                Ok((
-                    DavHandle {
-                        inner,
-                        write: flags.write,
-                    },
-                    now_attr(FileKind::File, 0),
-                ))
+                Ok((self.handle(inner, flags.write), now_attr(FileKind::File, 0)))
             }
             Err(e) => Err(e),
         }
@@ -860,44 +873,25 @@ impl Backend for DavBackend {
 
     async fn read(&self, h: &DavHandle, offset: u64, len: u32) -> Result<Vec<u8>, FsError> {
         if let Some(s) = h.inner.staging() {
+            // A local copy now (written through another handle, or
+            // removed): what the stream holds is not this file any more.
+            h.stream.clear();
             return s.read(offset, len).map_err(io);
         }
         if len == 0 {
             return Ok(Vec::new());
         }
         let path = h.inner.path();
-        let last = offset.saturating_add(u64::from(len) - 1);
-        let resp = self
-            .http
-            .send(
-                Method::GET,
-                &self.url(&path, false),
-                header("range", &format!("bytes={offset}-{last}")),
-                None,
-            )
-            .await?;
-        let status = resp.status();
-        if status == StatusCode::RANGE_NOT_SATISFIABLE {
-            return Ok(Vec::new());
+        let get = FileGet {
+            http: &self.http,
+            url: self.url(&path, false),
+            path: &path,
+            counts: &self.gets,
+        };
+        if let Some(d) = h.stream.read(&get, offset, len).await? {
+            return Ok(d);
         }
-        if status != StatusCode::PARTIAL_CONTENT && status != StatusCode::OK {
-            return Err(status_error(status, &format!("GET {path}")));
-        }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| FsError::Disconnected(format!("GET {path}: {}", http::chain(&e))))?;
-        if status == StatusCode::OK {
-            // The server sent the whole file.
-            let start = usize::try_from(offset)
-                .unwrap_or(usize::MAX)
-                .min(body.len());
-            let end = start.saturating_add(len as usize).min(body.len());
-            return Ok(body[start..end].to_vec());
-        }
-        let mut v = body.to_vec();
-        v.truncate(len as usize);
-        Ok(v)
+        get.ranged(offset, len).await
     }
 
     async fn write(&self, h: &DavHandle, offset: u64, data: &[u8]) -> Result<(), FsError> {

@@ -136,3 +136,71 @@ fn an_outage_longer_than_the_bound_fails_cleanly_and_loses_nothing_written() {
         .health()
         == Health::Ok));
 }
+
+/// Bytes without a short period (a chunk from the wrong offset never
+/// matches by chance).
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn a_stream_cut_by_the_servers_restart_reads_on_with_the_servers_bytes() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let (dir, mut server, m) = mount_private("stream-outage");
+    let data = noise((16 << 20) + 4321);
+    fs::write(m.server("big"), &data).unwrap();
+    // One descriptor, in another process (see above): 4 MiB read in
+    // order (its stream is live), then, once told, the rest.
+    let (head, tail) = (dir.path().join("head"), dir.path().join("tail"));
+    let mut reader = Command::new("sh")
+        .arg("-c")
+        .arg(
+            r#"exec 3<"$1" && dd bs=1M count=4 iflag=fullblock of="$2" <&3 2>/dev/null \
+               && echo ready && read go && cat <&3 >"$3""#,
+        )
+        .arg("sh")
+        .arg(m.at("big"))
+        .arg(&head)
+        .arg(&tail)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(reader.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "ready\n");
+    // The server goes (the stream's connection with it) and comes back;
+    // the reads after it wait for it, within the bound.
+    server.stop();
+    std::thread::scope(|sc| {
+        sc.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            server.restart();
+        });
+        let t0 = Instant::now();
+        writeln!(reader.stdin.take().unwrap(), "go").unwrap();
+        let st = reader.wait().unwrap();
+        assert!(st.success(), "the reader: {st}");
+        assert!(
+            t0.elapsed() < BOUND + Duration::from_secs(10),
+            "{:?}",
+            t0.elapsed()
+        );
+    });
+    let mut got = fs::read(&head).unwrap();
+    got.extend(fs::read(&tail).unwrap());
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "not the server's bytes");
+}
