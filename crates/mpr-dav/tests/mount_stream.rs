@@ -59,6 +59,8 @@ fn sequential_and_random_reads_of_a_large_file_are_the_servers_bytes() {
     // first reads, the read-ahead's reads that overlap what the stream
     // handed out already while its window settles, and its look past the
     // end of the file, up to 8 chunks). Ranged GETs alone would be 25.
+    // Measured: 1 stream and 4 ranged GETs; the bounds leave room for a
+    // loaded machine, where the read-ahead restarts its window more often.
     let before = m.fs().backend().read_gets();
     let got = fs::read(m.at("big")).unwrap();
     assert!(got == data, "read whole: not the server's bytes");
@@ -66,7 +68,7 @@ fn sequential_and_random_reads_of_a_large_file_are_the_servers_bytes() {
     let (streams, ranged) = (gets.streams - before.streams, gets.ranged - before.ranged);
     eprintln!("24 MiB from start to end: {streams} streams, {ranged} ranged GETs");
     assert!(
-        streams <= 2 && ranged <= 16,
+        (1..=4).contains(&streams) && ranged <= 20,
         "24 MiB read from start to end took {streams} streams and {ranged} ranged GETs"
     );
 
