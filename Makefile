@@ -18,7 +18,9 @@
 # process isolation, mpr-fsd, mpr's file-system server (one per SMB or
 # SFTP connection), and mpr-askpass, which hands ssh an SFTP password; their directory is built into mpr and libmpr.so
 # (MPR_INSTALL_LIBEXEC_DIR), which look for it there after their own
-# directory and $$MPR_LIBEXEC_DIR.
+# directory and $$MPR_LIBEXEC_DIR; and $(USERUNITDIR)/mpr-agent.service, the
+# agent's systemd user unit, its ExecStart pointing at $(BINDIR)/mpr (each
+# user enables it: docs/agent.md).
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -27,6 +29,9 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 LIBEXECDIR ?= $(PREFIX)/libexec
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# systemd looks for user units in $(PREFIX)/lib/systemd/user for the
+# prefixes /usr and /usr/local.
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 CARGO ?= cargo
 INSTALL ?= install
 
@@ -63,6 +68,11 @@ install: build $(RELEASE)/mpr.pc
 	    ln -sfn $$soname $(DESTDIR)$(LIBDIR)/libmpr.so
 	$(INSTALL) -m 0644 include/winnetwk.h include/npapi.h $(DESTDIR)$(INCLUDEDIR)/mpr/
 	$(INSTALL) -m 0644 $(RELEASE)/mpr.pc $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc
+	$(INSTALL) -d $(DESTDIR)$(USERUNITDIR)
+	sed -e 's|^ExecStart=.*|ExecStart=$(BINDIR)/mpr agent|' dist/mpr-agent.service \
+	    > $(DESTDIR)$(USERUNITDIR)/mpr-agent.service.tmp
+	chmod 0644 $(DESTDIR)$(USERUNITDIR)/mpr-agent.service.tmp
+	mv $(DESTDIR)$(USERUNITDIR)/mpr-agent.service.tmp $(DESTDIR)$(USERUNITDIR)/mpr-agent.service
 	@# A new library in a system directory needs the loader cache refreshed.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
 	    ldconfig; fi
@@ -72,5 +82,6 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libmpr.so.0 $(DESTDIR)$(LIBDIR)/libmpr.so.$(VERSION) \
 	    $(DESTDIR)$(INCLUDEDIR)/mpr/winnetwk.h $(DESTDIR)$(INCLUDEDIR)/mpr/npapi.h \
 	    $(DESTDIR)$(PKGCONFIGDIR)/mpr.pc $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-notifyee-host \
-	    $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-fsd $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-askpass
+	    $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-fsd $(DESTDIR)$(LIBEXECDIR)/mpr/mpr-askpass \
+	    $(DESTDIR)$(USERUNITDIR)/mpr-agent.service
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/mpr $(DESTDIR)$(LIBEXECDIR)/mpr 2>/dev/null

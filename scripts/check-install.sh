@@ -30,4 +30,12 @@ HOME="$P" MPR_CONFIG_DIR="$P/etc" MPR_STATE_DIR="$P/state" MPR_RUNTIME_DIR="$P/r
 test -x "$P/libexec/mpr/mpr-notifyee-host"
 test -x "$P/libexec/mpr/mpr-fsd"
 test -x "$P/libexec/mpr/mpr-askpass"
-echo "install check: make install, pkg-config and a C program against libmpr.so work"
+# The agent's user unit, starting the mpr just installed.
+unit="$P/lib/systemd/user/mpr-agent.service"
+grep -qx "ExecStart=$P/bin/mpr agent" "$unit" \
+  || { echo "install check: $unit does not start $P/bin/mpr agent" >&2; exit 1; }
+make -s uninstall PREFIX="$P" >/dev/null
+for f in bin/mpr lib/libmpr.so lib/systemd/user/mpr-agent.service libexec/mpr/mpr-fsd; do
+  [ ! -e "$P/$f" ] || { echo "install check: make uninstall left $P/$f" >&2; exit 1; }
+done
+echo "install check: make install, pkg-config, a C program against libmpr.so, the agent unit and make uninstall work"
