@@ -324,13 +324,47 @@ pub fn utc(ts: &str) -> String {
 /// One readable line for a journal line: a record of a known event in
 /// words; a record of an event this version does not know with its fields;
 /// anything else as it is.
+/// Control characters in the record (a name can hold an escape sequence)
+/// are shown as escapes, never sent to the terminal.
 pub fn human_line(text: &str) -> String {
-    if let Ok(r) = serde_json::from_str::<Record>(text) {
+    let Ok(mut v) = serde_json::from_str::<Value>(text) else {
+        return visible(text);
+    };
+    make_visible(&mut v);
+    if let Ok(r) = serde_json::from_value::<Record>(v.clone()) {
         return human(&r);
     }
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => unknown(&m),
-        _ => text.to_string(),
+    match v {
+        Value::Object(m) => unknown(&m),
+        _ => visible(text),
+    }
+}
+
+/// `text` with each control character written as its Rust escape
+/// (`\u{1b}`, `\n`), so that it cannot move the cursor, change colours or
+/// retitle the terminal it is printed on.
+fn visible(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// [`visible`] for every string in a JSON value.
+fn make_visible(v: &mut Value) {
+    match v {
+        Value::String(s) if s.chars().any(char::is_control) => *s = visible(s),
+        Value::Array(a) => a.iter_mut().for_each(make_visible),
+        Value::Object(m) => m.values_mut().for_each(make_visible),
+        _ => {}
     }
 }
 
@@ -383,6 +417,26 @@ pub fn human(r: &Record) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn control_characters_in_a_record_never_reach_the_terminal() {
+        let v = json!({"ts": "1700000000.000001", "event": "operation", "pid": 7, "uid": 0,
+            "op": "add", "local": "Z:", "remote": "\\\\h\\s\u{1b}]0;owned\u{7}\u{1b}[2J",
+            "provider": "p\nq", "result": 0, "result_name": "WN_SUCCESS", "notified": true,
+            "duration_us": 1500});
+        let shown = human_line(&v.to_string());
+        assert!(
+            !shown.contains('\u{7}') && !shown.contains('\n') && !shown.contains('\u{1b}'),
+            "{shown:?}"
+        );
+        assert!(shown.contains(r"\u{1b}]0;owned\u{7}\u{1b}[2J"), "{shown:?}");
+        assert!(shown.contains(r"via p\nq"), "{shown:?}");
+        // Records of kinds this version does not know, and lines that are
+        // not records at all, alike.
+        let v = json!({"ts": "1.0", "event": "new_kind", "a": "x\u{1b}[31m"});
+        assert!(!human_line(&v.to_string()).contains("\u{1b}[31m"));
+        assert_eq!(human_line("junk\u{1b}[2J"), r"junk\u{1b}[2J");
+    }
 
     #[test]
     fn utc_dates() {
