@@ -591,6 +591,35 @@ fn stamp(t: SystemTime) -> Result<UnixTimeStamp, FsError> {
     UnixTimeStamp::new(t).map_err(|_| FsError::InvalidArgument)
 }
 
+/// Awaits two futures together, polling `a` before `b` each time, so that
+/// the request `a` sends is queued on the channel before `b`'s.
+async fn in_order<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none()
+            && let std::task::Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            ra = Some(v);
+        }
+        if rb.is_none()
+            && let std::task::Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            rb = Some(v);
+        }
+        if ra.is_some() && rb.is_some() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    (ra.expect("ready"), rb.expect("ready"))
+}
+
 /// Awaits futures together (their requests share the channel, so they
 /// are in flight at once), keeping their order.
 async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
@@ -666,14 +695,32 @@ impl Backend for SftpBackend {
                 .create_new(flags.exclusive)
                 .truncate(flags.truncate);
         }
-        let file = match o.open(&full).await {
+        // The OPEN and a STAT of the same path go out together: the server
+        // answers requests about one file as if they came one at a time
+        // (SFTP's rule, which OpenSSH's server keeps by serving them in
+        // order), so the STAT sees the file the OPEN made or opened, and
+        // an open costs one round trip, not two. An O_TRUNC without a
+        // create cuts the file after the OPEN: then the STAT follows that.
+        let cut_after = flags.truncate && !flags.create;
+        let mut fs = live.sftp.fs();
+        let (opened, stat) = if cut_after {
+            (o.open(&full).await, None)
+        } else {
+            let (f, m) = in_order(o.open(&full), fs.metadata(&full)).await;
+            (f, Some(m))
+        };
+        let file = match opened {
             Ok(f) => f,
             Err(e) => {
                 let err = self.fail(&live, e);
                 if !status::is_failure(&err) {
                     return Err(err);
                 }
-                return Err(match self.kind_of(&live, &full).await {
+                let kind = match stat {
+                    Some(m) => m.ok().map(|m| attr(&m).kind),
+                    None => self.kind_of(&live, &full).await,
+                };
+                return Err(match kind {
                     Some(FileKind::Directory) => FsError::IsDirectory,
                     Some(_) if flags.create && flags.exclusive => FsError::Exists,
                     _ => err,
@@ -687,12 +734,18 @@ impl Backend for SftpBackend {
             writable,
             path: path.clone(),
         };
-        if flags.truncate && !flags.create {
-            // SFTP truncates only together with a create.
-            let mut f = handle.at(0)?;
-            f.set_len(0).await.map_err(|e| self.fail(&live, e))?;
-        }
-        let attr = self.stat_full(&live, &full).await?;
+        let meta = match stat {
+            Some(m) => m,
+            None => {
+                // SFTP truncates only together with a create: the FSETSTAT
+                // and the STAT go out together, in that order.
+                let mut f = handle.at(0)?;
+                let (cut, m) = in_order(f.set_len(0), fs.metadata(&full)).await;
+                cut.map_err(|e| self.fail(&live, e))?;
+                m
+            }
+        };
+        let attr = attr(&meta.map_err(|e| self.fail(&live, e))?);
         if attr.kind == FileKind::Directory {
             return Err(FsError::IsDirectory);
         }
@@ -776,12 +829,18 @@ impl Backend for SftpBackend {
     async fn set_times(&self, path: &RelPath, times: Times) -> Result<(), FsError> {
         let live = self.current()?;
         let full = Self::full(&live, path);
-        let now = self.stat_full(&live, &full).await?;
-        if times.atime.is_none() && times.mtime.is_none() {
-            return Ok(());
-        }
-        let a = stamp(times.atime.unwrap_or(now.atime))?;
-        let m = stamp(times.mtime.unwrap_or(now.mtime))?;
+        let (a, m) = match (times.atime, times.mtime) {
+            // Both given (`touch`, `cp -p`): nothing to ask first.
+            (Some(a), Some(m)) => (a, m),
+            (a, m) => {
+                let now = self.stat_full(&live, &full).await?;
+                if a.is_none() && m.is_none() {
+                    return Ok(());
+                }
+                (a.unwrap_or(now.atime), m.unwrap_or(now.mtime))
+            }
+        };
+        let (a, m) = (stamp(a)?, stamp(m)?);
         self.set_meta(&live, &full, MetaDataBuilder::new().time(a, m).create())
             .await
     }
