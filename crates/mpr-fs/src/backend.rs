@@ -209,6 +209,18 @@ pub trait Backend: Send + Sync + 'static {
         false
     }
 
+    /// Whether each `close(2)` of a descriptor that wrote calls
+    /// [`Backend::flush`] (`true`, the default). A back end whose
+    /// acknowledged writes are in the server's file already, seen by every
+    /// other client (SFTP: the server has written them when it answers),
+    /// answers `false`: a close then waits only for the writes still
+    /// queued, and only `fsync(2)` asks the server to make them durable.
+    /// A back end that keeps writes in its handles
+    /// ([`Backend::handles_survive_reconnect`]) must answer `true`.
+    fn flush_at_close(&self) -> bool {
+        true
+    }
+
     /// The attributes of `path`.
     fn stat(&self, path: &RelPath) -> impl Future<Output = Result<Attr, FsError>> + Send;
 

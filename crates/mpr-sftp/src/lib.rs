@@ -673,6 +673,15 @@ impl Backend for SftpBackend {
         Ok(())
     }
 
+    /// The server writes what a WRITE carries before it answers (OpenSSH's
+    /// `pwrite`), so an acknowledged write is in the file, seen by every
+    /// client: a `close(2)` waits for the writes and needs no
+    /// `fsync@openssh.com` (a round trip per file); `fsync(2)` still sends
+    /// it.
+    fn flush_at_close(&self) -> bool {
+        false
+    }
+
     async fn stat(&self, path: &RelPath) -> Result<Attr, FsError> {
         let live = self.current()?;
         self.stat_full(&live, &Self::full(&live, path)).await

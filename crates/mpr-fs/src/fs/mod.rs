@@ -927,13 +927,19 @@ impl<B: Backend> Fs<B> {
     }
 
     /// `flush` (each `close(2)` of a descriptor): what was written through
-    /// this handle is durable on the server when this returns, or the
-    /// failure of a queued write is reported.
+    /// this handle is on the server when this returns (made durable there
+    /// too, unless the back end's acknowledged writes are in the server's
+    /// file already: [`Backend::flush_at_close`]), or the failure of a
+    /// queued write is reported.
     pub async fn flush(&self, fh: u64) -> Result<(), FsError> {
         let of = self.file(fh)?;
         of.queue.drain().await;
         if let Some(e) = of.queue.take_error() {
             return Err(e);
+        }
+        if !self.backend.flush_at_close() && !self.backend.handles_survive_reconnect() {
+            // Every write the server acknowledged is in its file.
+            return Ok(());
         }
         if !of.take_dirty() {
             return Ok(());

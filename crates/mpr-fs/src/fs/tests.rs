@@ -807,6 +807,36 @@ async fn a_failed_queued_write_is_reported_at_fsync_and_at_close_never_lost() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_waits_for_queued_writes_and_flushes_only_where_the_back_end_needs_it() {
+    for (b, flushed_at_close) in [
+        (MemBackend::new(), 1),
+        (MemBackend::writes_land_when_answered(), 0),
+    ] {
+        let fs = Fs::new(b.clone(), cfg());
+        fs.connect().await.unwrap();
+        let fs = Arc::new(fs);
+        let (_, o) = fs.create(ROOT_INO, "f", RW).await.unwrap();
+        b.set_delay(Some(Duration::from_millis(50)));
+        let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"abc".to_vec()]).await;
+        assert_eq!(answers, [Ok(3)]);
+        assert_eq!(b.get("f").unwrap(), b"", "answered before it landed");
+        fs.flush(o.fh).await.unwrap();
+        assert_eq!(b.get("f").unwrap(), b"abc", "on the server at close");
+        assert_eq!(b.flushes(), flushed_at_close);
+        // A failure of a queued write is still reported at close.
+        b.fail_next(vec![FsError::Io("boom".into())]);
+        let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"d".to_vec()]).await;
+        assert_eq!(answers, [Ok(1)]);
+        assert_eq!(fs.flush(o.fh).await.unwrap_err().errno(), libc_errno::EIO);
+        b.set_delay(None);
+        // fsync always asks the server to make it durable.
+        fs.fsync(o.fh).await.unwrap();
+        assert_eq!(b.flushes(), flushed_at_close + 1);
+        fs.release(o.fh).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_queued_write_fails_the_next_write() {
     let (fs, b) = fs_with(cfg()).await;
     let fs = Arc::new(fs);
