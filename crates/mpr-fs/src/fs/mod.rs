@@ -137,6 +137,25 @@ pub struct Entry {
     pub ttl: Duration,
 }
 
+/// The most entries one `readdirplus` answers (the kernel asks again from
+/// the next offset; its buffer holds fewer than this).
+pub const PLUS_BATCH: usize = 256;
+
+/// One entry of a `readdirplus` answer ([`Fs::readdirplus`]).
+#[derive(Debug)]
+pub struct PlusEntry<'a> {
+    /// The offset of the entry after it.
+    pub next: u64,
+    /// Its inode number.
+    pub ino: Ino,
+    /// Its name.
+    pub name: &'a str,
+    /// Its attributes.
+    pub attr: &'a Attr,
+    /// How long the kernel may trust the name and the attributes.
+    pub ttl: Duration,
+}
+
 /// An opened file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Opened {
@@ -626,6 +645,89 @@ impl<B: Backend> Fs<B> {
             .skip(usize::try_from(offset).unwrap_or(usize::MAX))
             .map(|(i, s)| (i as u64 + 1, s.clone()))
             .collect())
+    }
+
+    /// `readdirplus`: the entries of the listing from `offset` on (at most
+    /// [`PLUS_BATCH`]), each handed to `add` with its attributes, so that
+    /// the kernel needs no lookup per name; `add` answers whether the
+    /// reply was full (the entry was not taken), which ends the batch.
+    /// Each entry taken counts as a lookup the kernel holds, as for
+    /// [`Fs::lookup`] (`.` and `..` excepted, which the kernel does not
+    /// keep). The attributes are those of [`Fs::lookup`] at this moment:
+    /// the listing's while they are fresh (at most [`FsConfig::attr_ttl`]
+    /// old, and the kernel is told what is left of it), the server's for a
+    /// name changed through this mount since (its queued writes landed
+    /// first); a name gone since is left out.
+    pub async fn readdirplus(
+        &self,
+        ino: Ino,
+        fh: u64,
+        offset: u64,
+        mut add: impl FnMut(PlusEntry<'_>) -> bool,
+    ) -> Result<(), FsError> {
+        let slots = self.handles.dir(fh).ok_or(FsError::BadHandle)?;
+        let dir = self.path(ino)?;
+        self.settle_children(&dir).await;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let mut batch = Vec::new();
+        for (i, slot) in slots.iter().enumerate().skip(start).take(PLUS_BATCH) {
+            let next = i as u64 + 1;
+            if slot.name == "." || slot.name == ".." {
+                batch.push((next, slot, None));
+                continue;
+            }
+            let Ok(child) = dir.join(&slot.name) else {
+                continue;
+            };
+            match self.attr_of(&child).await {
+                Ok(a) => batch.push((next, slot, Some((child, a)))),
+                Err(FsError::NotFound) => {}
+                Err(e) if batch.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+        }
+        let mut inodes = self.inodes.lock().expect("inode lock");
+        let mut versions = self.versions.lock().expect("version lock");
+        for (next, slot, found) in batch {
+            let Some((child, (attr, ttl))) = found else {
+                // The kernel links neither `.` nor `..`: any directory's
+                // attributes will do, trusted for no time.
+                let attr = Attr {
+                    kind: FileKind::Directory,
+                    size: 0,
+                    mtime: SystemTime::UNIX_EPOCH,
+                    atime: SystemTime::UNIX_EPOCH,
+                    ctime: SystemTime::UNIX_EPOCH,
+                    perm: None,
+                    readonly: false,
+                };
+                let e = PlusEntry {
+                    next,
+                    ino: slot.ino,
+                    name: &slot.name,
+                    attr: &attr,
+                    ttl: Duration::ZERO,
+                };
+                if add(e) {
+                    break;
+                }
+                continue;
+            };
+            let ino = inodes.lookup(&child);
+            let e = PlusEntry {
+                next,
+                ino,
+                name: &slot.name,
+                attr: &attr,
+                ttl,
+            };
+            if add(e) {
+                inodes.forget(ino, 1);
+                break;
+            }
+            versions.note_attr(ino, &attr);
+        }
+        Ok(())
     }
 
     /// `releasedir`.

@@ -1107,3 +1107,66 @@ async fn a_conflict_is_estale_and_reported_once_per_open_file() {
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[1].0, "g");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readdirplus_gives_each_entry_the_attributes_and_lookup_a_lookup_would() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    b.put("a", b"abc");
+    b.put("b", b"");
+    b.put("c", b"");
+    let (_, o) = fs.create(ROOT_INO, "w", RW).await.unwrap();
+    let dh = fs.opendir(ROOT_INO).await.unwrap();
+    // Changed through the mount after the listing was taken: a write still
+    // queued, a removal.
+    b.set_delay(Some(Duration::from_millis(50)));
+    let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"12345".to_vec()]).await;
+    assert_eq!(answers, [Ok(5)]);
+    b.set_delay(None);
+    fs.unlink(ROOT_INO, "c").await.unwrap();
+    let mut got = Vec::new();
+    fs.readdirplus(ROOT_INO, dh, 0, |e| {
+        got.push((e.name.to_string(), e.ino, e.attr.size, e.ttl));
+        false
+    })
+    .await
+    .unwrap();
+    let names: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(names, [".", "..", "a", "b", "w"], "a name gone is left out");
+    let size = |n: &str| got.iter().find(|g| g.0 == n).unwrap().2;
+    assert_eq!(size("a"), 3);
+    assert_eq!(size("w"), 5, "the queued write landed first");
+    for g in &got[2..] {
+        assert!(g.3 <= Duration::from_secs(1), "trusted within the TTL");
+    }
+    // Each entry counts as a lookup: the kernel's forget of it, together
+    // with the lookup below, drops the number.
+    let a = got[2].1;
+    assert_eq!(fs.lookup(ROOT_INO, "a").await.unwrap().ino, a);
+    fs.forget(a, 1);
+    assert_eq!(fs.lookup(ROOT_INO, "a").await.unwrap().ino, a, "one held");
+    fs.forget(a, 2);
+    assert_ne!(fs.lookup(ROOT_INO, "a").await.unwrap().ino, a, "none held");
+    // A full reply ends the batch, and the entry it could not take is not
+    // counted.
+    let bi = got[3].1;
+    let mut taken = Vec::new();
+    fs.readdirplus(ROOT_INO, dh, 2, |e| {
+        if !taken.is_empty() {
+            return true;
+        }
+        taken.push(e.name.to_string());
+        false
+    })
+    .await
+    .unwrap();
+    assert_eq!(taken, ["a"]);
+    fs.forget(bi, 1);
+    assert_ne!(
+        fs.lookup(ROOT_INO, "b").await.unwrap().ino,
+        bi,
+        "b was held once, by the first answer"
+    );
+    fs.releasedir(dh);
+    fs.release(o.fh).await.unwrap();
+}
