@@ -250,6 +250,23 @@ pub trait Backend: Send + Sync + 'static {
         data: &[u8],
     ) -> impl Future<Output = Result<(), FsError>> + Send;
 
+    /// Writes all of `data` at `offset`, as [`Backend::write`], and gives
+    /// the attributes of `path` (where the file is open) as they are right
+    /// after this write, when the back end has them at no extra wait (SFTP
+    /// sends a STAT behind the WRITE, which the server answers as if the
+    /// two came one at a time). `None`: not known; the default only
+    /// writes.
+    fn write_and_stat(
+        &self,
+        handle: &Self::Handle,
+        offset: u64,
+        data: &[u8],
+        path: &RelPath,
+    ) -> impl Future<Output = Result<Option<Attr>, FsError>> + Send {
+        let _ = path;
+        async move { self.write(handle, offset, data).await.map(|()| None) }
+    }
+
     /// Sets the size of an open file (grows with zeros, or cuts).
     fn set_len(
         &self,

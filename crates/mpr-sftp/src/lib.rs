@@ -806,6 +806,39 @@ impl Backend for SftpBackend {
         join_all(parts).await.into_iter().collect()
     }
 
+    /// A write of one request has a STAT of `path` sent right behind it:
+    /// the server answers it after the write (requests about one file are
+    /// answered as if they came one at a time), so its attributes include
+    /// the write, and the wait is the write's alone.
+    async fn write_and_stat(
+        &self,
+        handle: &SftpHandle,
+        offset: u64,
+        data: &[u8],
+        path: &RelPath,
+    ) -> Result<Option<Attr>, FsError> {
+        let live = self.for_handle(handle)?;
+        if !handle.writable {
+            return Err(FsError::BadHandle);
+        }
+        if data.is_empty() || data.len() > live.write_len as usize {
+            return self.write(handle, offset, data).await.map(|()| None);
+        }
+        let full = Self::full(&live, path);
+        let mut f = handle.at(offset)?;
+        let mut fs = live.sftp.fs();
+        let (wrote, stat) = in_order(f.write(data), fs.metadata(&full)).await;
+        let n = wrote.map_err(|e| self.fail(&live, e))?;
+        if n < data.len() {
+            // The server took only part of it; the STAT came before the
+            // rest.
+            self.write_chunk(&live, handle, offset + n as u64, &data[n..])
+                .await?;
+            return Ok(None);
+        }
+        Ok(stat.ok().map(|m| attr(&m)))
+    }
+
     async fn set_len(&self, handle: &SftpHandle, size: u64) -> Result<(), FsError> {
         let live = self.for_handle(handle)?;
         if !handle.writable {

@@ -994,6 +994,12 @@ impl<B: Backend> Fs<B> {
         let Some(end) = at.checked_add(u64::from(len)) else {
             return answer(Err(FsError::InvalidArgument));
         };
+        // A write that finds nothing queued (a small file's one write, or
+        // the first of a burst) asks for the file's attributes with it,
+        // where the back end has them at no extra wait, so that the `stat`
+        // that often follows a close is answered from the cache.
+        let stat_too = !of.queue.is_busy() && !of.is_detached();
+        let sent = of.path();
         let ticket = of.queue.admit(at, end, self.cfg.write_behind).await;
         of.mark_dirty();
         let answer = if behind {
@@ -1002,29 +1008,61 @@ impl<B: Backend> Fs<B> {
         } else {
             Some(answer)
         };
+        let sent_ref = &sent;
         let r = self
-            .run_handle(
-                &of,
-                |h| async move { self.backend.write(&h, at, data).await },
-            )
+            .run_handle(&of, |h| async move {
+                if stat_too {
+                    self.backend.write_and_stat(&h, at, data, sent_ref).await
+                } else {
+                    self.backend.write(&h, at, data).await.map(|()| None)
+                }
+            })
             .await;
-        if r.is_ok() {
-            if of.is_detached() {
+        match &r {
+            Ok(_) if of.is_detached() => {
                 self.versions
                     .lock()
                     .expect("version lock")
                     .detached_resized(of.ino, end, false);
-            } else {
-                let path = of.path();
-                self.attrs.lock().expect("attr lock").invalidate(&path);
             }
+            Ok(attr) => self.landed(&of, &ticket, &sent, attr.clone()),
+            Err(_) => {}
         }
+        let r = r.map(drop);
         // After it landed (or failed half way), nothing read ahead before
         // it is served.
         self.data_changed(of.ino);
         of.queue.done(ticket, &r, behind);
         if let Some(answer) = answer {
             answer(r.map(|()| len));
+        }
+    }
+
+    /// A write of `of` at `sent` landed: the cached attributes of its path
+    /// are dropped, or replaced by `attr`, those the server gave right
+    /// after this write, when they are the file's latest: no other write
+    /// of the file was made since (this is the handle's last write, and
+    /// the file's only handle) and the file is still at `sent`. Checked and
+    /// stored under the cache's lock, which every other write's landing
+    /// takes too, so a later write's drop is never undone.
+    fn landed(
+        &self,
+        of: &OpenFile<B::Handle>,
+        ticket: &writeback::Ticket,
+        sent: &RelPath,
+        attr: Option<Attr>,
+    ) {
+        let path = of.path();
+        let mut attrs = self.attrs.lock().expect("attr lock");
+        match attr {
+            Some(a)
+                if path == *sent
+                    && of.queue.is_last(ticket)
+                    && self.handles.files_of(of.ino).len() == 1 =>
+            {
+                attrs.insert(&path, a, Instant::now());
+            }
+            _ => attrs.invalidate(&path),
         }
     }
 

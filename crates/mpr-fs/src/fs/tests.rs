@@ -1170,3 +1170,36 @@ async fn readdirplus_gives_each_entry_the_attributes_and_lookup_a_lookup_would()
     fs.releasedir(dh);
     fs.release(o.fh).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_writes_attributes_are_cached_only_while_they_are_the_latest() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    let (e, o) = fs.create(ROOT_INO, "f", RW).await.unwrap();
+    // A lone write brings the attributes after it: the stat after the
+    // close asks the server nothing.
+    write_blocks_behind(&fs, o.fh, &[b"abc".to_vec()]).await;
+    fs.flush(o.fh).await.unwrap();
+    let calls = b.calls();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 3);
+    assert_eq!(b.calls(), calls, "answered from the cache");
+    // A burst: the first write's attributes are not the latest once a
+    // second is made, so nothing stale is kept; the size is exact.
+    b.set_delay(Some(Duration::from_millis(50)));
+    let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"defg".to_vec(), b"hijkl".to_vec()]).await;
+    assert_eq!(answers, [Ok(4), Ok(5)]);
+    b.set_delay(None);
+    fs.flush(o.fh).await.unwrap();
+    let calls = b.calls();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 9);
+    assert_eq!(b.calls(), calls + 1, "asked the server");
+    // Two handles on the file: the other may have written since.
+    let o2 = fs.open(e.ino, RW).await.unwrap();
+    write_blocks_behind(&fs, o.fh, &[b"0123456789".to_vec()]).await;
+    fs.flush(o.fh).await.unwrap();
+    let calls = b.calls();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 10);
+    assert_eq!(b.calls(), calls + 1, "asked the server");
+    fs.release(o2.fh).await.unwrap();
+    fs.release(o.fh).await.unwrap();
+}

@@ -542,6 +542,28 @@ impl Backend for MemBackend {
         })
     }
 
+    /// As SFTP does: the attributes right after the write, in the same
+    /// call (a staged handle's write reaches no server: none).
+    async fn write_and_stat(
+        &self,
+        h: &MemHandle,
+        offset: u64,
+        data: &[u8],
+        path: &RelPath,
+    ) -> Result<Option<Attr>, FsError> {
+        if h.stage.is_some() {
+            return self.write(h, offset, data).await.map(|()| None);
+        }
+        self.enter().await?;
+        if !h.write {
+            return Err(FsError::BadHandle);
+        }
+        self.with(|s| {
+            s.file(h)?.write(offset, data);
+            Ok(s.node(path).ok().map(|n| s.attr(n)))
+        })
+    }
+
     async fn set_len(&self, h: &MemHandle, size: u64) -> Result<(), FsError> {
         if let Some(stage) = &h.stage {
             if !h.write {
