@@ -49,6 +49,7 @@ use openssh_sftp_client::metadata::{MetaData, MetaDataBuilder};
 use openssh_sftp_client::{Error, Sftp, SftpOptions, UnixTimeStamp};
 use status::Kind;
 use std::fmt;
+use std::io::IoSlice;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -515,6 +516,10 @@ impl SftpBackend {
         Ok(out)
     }
 
+    /// Writes `data` at `offset`, continuing where a piece was answered
+    /// short. Sent as an `IoSlice`: the client copies it into its buffer
+    /// whole, where its plain `write` serializes a slice byte by byte
+    /// (half of mpr-fsd's time in a large write went there).
     async fn write_chunk(
         &self,
         live: &Live,
@@ -526,7 +531,7 @@ impl SftpBackend {
         while done < data.len() {
             let mut f = h.at(offset + done as u64)?;
             let n = f
-                .write(&data[done..])
+                .write_vectorized(&[IoSlice::new(&data[done..])])
                 .await
                 .map_err(|e| self.fail(live, e))?;
             if n == 0 {
@@ -827,7 +832,8 @@ impl Backend for SftpBackend {
         let full = Self::full(&live, path);
         let mut f = handle.at(offset)?;
         let mut fs = live.sftp.fs();
-        let (wrote, stat) = in_order(f.write(data), fs.metadata(&full)).await;
+        let bufs = [IoSlice::new(data)];
+        let (wrote, stat) = in_order(f.write_vectorized(&bufs), fs.metadata(&full)).await;
         let n = wrote.map_err(|e| self.fail(&live, e))?;
         if n < data.len() {
             // The server took only part of it; the STAT came before the
