@@ -140,6 +140,14 @@ impl<B: Backend> Filesystem for FuseFs<B> {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        // Attributes in the cache are answered from this thread: one
+        // hand-over to a task and back less (a `stat` after a close, the
+        // kernel's permission checks of a directory it just changed).
+        if let Some((a, ttl)) = self.fs.getattr_ready(ino.0) {
+            let (uid, gid) = (self.fs.config().uid, self.fs.config().gid);
+            reply.attr(&ttl, &file_attr(ino.0, &a, uid, gid));
+            return;
+        }
         let fs = self.fs.clone();
         self.spawn(async move {
             let (uid, gid) = (fs.config().uid, fs.config().gid);

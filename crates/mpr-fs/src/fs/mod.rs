@@ -491,6 +491,28 @@ impl<B: Backend> Fs<B> {
         }
     }
 
+    /// `getattr` answered at once, without waiting for anything: the
+    /// cached attributes of `ino` while they are fresh and no write of the
+    /// file is queued (what [`Fs::getattr`] would answer then). The
+    /// session's thread calls it before it hands the call to a task;
+    /// `None`: call [`Fs::getattr`].
+    pub fn getattr_ready(&self, ino: Ino) -> Option<(Attr, Duration)> {
+        if self.handles.files_of(ino).iter().any(|f| f.queue.is_busy()) {
+            return None;
+        }
+        let path = self.path(ino).ok()?;
+        let hit = self
+            .attrs
+            .lock()
+            .expect("attr lock")
+            .get(&path, Instant::now())?;
+        self.versions
+            .lock()
+            .expect("version lock")
+            .note_attr(ino, &hit.0);
+        Some(hit)
+    }
+
     /// `getattr`: the attributes of `ino` and how long they may be
     /// trusted. A file removed while open shows its last attributes.
     pub async fn getattr(&self, ino: Ino) -> Result<(Attr, Duration), FsError> {

@@ -1203,3 +1203,40 @@ async fn a_lone_writes_attributes_are_cached_only_while_they_are_the_latest() {
     fs.release(o2.fh).await.unwrap();
     fs.release(o.fh).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn getattr_is_answered_at_once_only_from_fresh_attributes_with_no_write_queued() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    b.put("f", b"abc");
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    assert_eq!(
+        fs.getattr_ready(e.ino).unwrap().0.size,
+        3,
+        "cached by the lookup"
+    );
+    let o = fs.open(e.ino, RW).await.unwrap();
+    b.set_delay(Some(Duration::from_millis(100)));
+    let (answers, tasks) = write_blocks_behind(&fs, o.fh, &[b"x".repeat(10)]).await;
+    assert_eq!(answers, [Ok(10)]);
+    assert!(fs.getattr_ready(e.ino).is_none(), "a write is queued");
+    for t in tasks {
+        t.await.unwrap();
+    }
+    b.set_delay(None);
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 10);
+    fs.release(o.fh).await.unwrap();
+    let short = FsConfig {
+        attr_ttl: Duration::from_millis(50),
+        ..cfg()
+    };
+    let (fs, b) = fs_with(short).await;
+    b.put("g", b"");
+    let e = fs.lookup(ROOT_INO, "g").await.unwrap();
+    assert!(fs.getattr_ready(e.ino).is_some());
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert!(
+        fs.getattr_ready(e.ino).is_none(),
+        "expired: the server is asked"
+    );
+}
