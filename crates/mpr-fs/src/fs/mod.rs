@@ -688,7 +688,11 @@ impl<B: Backend> Fs<B> {
         mut add: impl FnMut(PlusEntry<'_>) -> bool,
     ) -> Result<(), FsError> {
         let slots = self.handles.dir(fh).ok_or(FsError::BadHandle)?;
-        let dir = self.path(ino)?;
+        let Ok(dir) = self.path(ino) else {
+            // Removed through this mount since it was opened: as on a
+            // local disk, nothing more to read.
+            return Ok(());
+        };
         self.settle_children(&dir).await;
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
         let mut batch = Vec::new();

@@ -1169,6 +1169,19 @@ async fn readdirplus_gives_each_entry_the_attributes_and_lookup_a_lookup_would()
     );
     fs.releasedir(dh);
     fs.release(o.fh).await.unwrap();
+    // A directory removed through the mount while open reads as empty.
+    let d = fs.mkdir(ROOT_INO, "d").await.unwrap();
+    let dh = fs.opendir(d.ino).await.unwrap();
+    fs.rmdir(ROOT_INO, "d").await.unwrap();
+    let mut n = 0;
+    fs.readdirplus(d.ino, dh, 0, |_| {
+        n += 1;
+        false
+    })
+    .await
+    .unwrap();
+    assert_eq!(n, 0);
+    fs.releasedir(dh);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
