@@ -209,6 +209,18 @@ pub trait Backend: Send + Sync + 'static {
         false
     }
 
+    /// Whether each `close(2)` of a descriptor that wrote calls
+    /// [`Backend::flush`] (`true`, the default). A back end whose
+    /// acknowledged writes are in the server's file already, seen by every
+    /// other client (SFTP: the server has written them when it answers),
+    /// answers `false`: a close then waits only for the writes still
+    /// queued, and only `fsync(2)` asks the server to make them durable.
+    /// A back end that keeps writes in its handles
+    /// ([`Backend::handles_survive_reconnect`]) must answer `true`.
+    fn flush_at_close(&self) -> bool {
+        true
+    }
+
     /// The attributes of `path`.
     fn stat(&self, path: &RelPath) -> impl Future<Output = Result<Attr, FsError>> + Send;
 
@@ -237,6 +249,23 @@ pub trait Backend: Send + Sync + 'static {
         offset: u64,
         data: &[u8],
     ) -> impl Future<Output = Result<(), FsError>> + Send;
+
+    /// Writes all of `data` at `offset`, as [`Backend::write`], and gives
+    /// the attributes of `path` (where the file is open) as they are right
+    /// after this write, when the back end has them at no extra wait (SFTP
+    /// sends a STAT behind the WRITE, which the server answers as if the
+    /// two came one at a time). `None`: not known; the default only
+    /// writes.
+    fn write_and_stat(
+        &self,
+        handle: &Self::Handle,
+        offset: u64,
+        data: &[u8],
+        path: &RelPath,
+    ) -> impl Future<Output = Result<Option<Attr>, FsError>> + Send {
+        let _ = path;
+        async move { self.write(handle, offset, data).await.map(|()| None) }
+    }
 
     /// Sets the size of an open file (grows with zeros, or cuts).
     fn set_len(

@@ -10,8 +10,8 @@ use crate::fs::{Fs, SetAttr, shown_perm};
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
     KernelConfig, LockOwner, Notifier, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
-    ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow,
-    WriteFlags,
+    ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
+    Request, TimeOrNow, WriteFlags,
 };
 use std::ffi::OsStr;
 use std::sync::{Arc, OnceLock};
@@ -103,11 +103,15 @@ impl<B: Backend> Filesystem for FuseFs<B> {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
         // The kernel drops cached pages when a refreshed modification time
         // differs; O_TRUNC reaches `open` (one server call, not two); the
-        // kernel may look up names in one directory in parallel.
+        // kernel may look up names in one directory in parallel; a listing
+        // carries every entry's attributes (READDIRPLUS, always: `ls -l`
+        // reads the whole directory before it looks at the entries), so
+        // the kernel does not look each name up again.
         for cap in [
             InitFlags::FUSE_AUTO_INVAL_DATA,
             InitFlags::FUSE_ATOMIC_O_TRUNC,
             InitFlags::FUSE_PARALLEL_DIROPS,
+            InitFlags::FUSE_DO_READDIRPLUS,
         ] {
             let _ = config.add_capabilities(cap);
         }
@@ -136,6 +140,14 @@ impl<B: Backend> Filesystem for FuseFs<B> {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        // Attributes in the cache are answered from this thread: one
+        // hand-over to a task and back less (a `stat` after a close, the
+        // kernel's permission checks of a directory it just changed).
+        if let Some((a, ttl)) = self.fs.getattr_ready(ino.0) {
+            let (uid, gid) = (self.fs.config().uid, self.fs.config().gid);
+            reply.attr(&ttl, &file_attr(ino.0, &a, uid, gid));
+            return;
+        }
         let fs = self.fs.clone();
         self.spawn(async move {
             let (uid, gid) = (fs.config().uid, fs.config().gid);
@@ -394,6 +406,36 @@ impl<B: Backend> Filesystem for FuseFs<B> {
             }
             Err(e) => reply.error(errno(&e)),
         }
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectoryPlus,
+    ) {
+        let fs = self.fs.clone();
+        self.spawn(async move {
+            let (uid, gid) = (fs.config().uid, fs.config().gid);
+            let r = fs
+                .readdirplus(ino.0, fh.0, offset, |e| {
+                    reply.add(
+                        INodeNo(e.ino),
+                        e.next,
+                        e.name,
+                        &e.ttl,
+                        &file_attr(e.ino, e.attr, uid, gid),
+                        Generation(0),
+                    )
+                })
+                .await;
+            match r {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
     }
 
     fn releasedir(

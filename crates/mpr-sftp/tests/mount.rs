@@ -223,6 +223,44 @@ fn a_new_server_file_is_listed_at_once() {
         .contains(&"theirs".to_string())));
 }
 
+/// A listing carries each entry's attributes to the kernel (READDIRPLUS),
+/// trusted for at most the TTL (1 s): a colleague's change of a file seen
+/// in a listing shows within it, in its size and in what is read.
+#[test]
+fn a_colleagues_change_after_a_listing_shows_within_a_second() {
+    let m = SftpMount::new("listing-attrs");
+    fs::write(m.at("f"), b"one").unwrap();
+    let sizes = || -> Vec<(String, u64)> {
+        fs::read_dir(m.path())
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    e.metadata().unwrap().len(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(sizes(), [("f".to_string(), 3)]);
+    m.colleague.put("f", b"longer now");
+    let t = Instant::now();
+    assert!(
+        eventually(Duration::from_millis(1500), || fs::metadata(m.at("f"))
+            .unwrap()
+            .len()
+            == 10),
+        "the new size is not seen"
+    );
+    assert!(
+        t.elapsed() <= Duration::from_millis(1100),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(sizes(), [("f".to_string(), 10)]);
+    assert_eq!(fs::read(m.at("f")).unwrap(), b"longer now");
+}
+
 #[test]
 fn fsync_and_close_reach_the_server_before_they_return() {
     let m = SftpMount::new("fsync");

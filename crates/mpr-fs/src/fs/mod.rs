@@ -137,6 +137,25 @@ pub struct Entry {
     pub ttl: Duration,
 }
 
+/// The most entries one `readdirplus` answers (the kernel asks again from
+/// the next offset; its buffer holds fewer than this).
+pub const PLUS_BATCH: usize = 256;
+
+/// One entry of a `readdirplus` answer ([`Fs::readdirplus`]).
+#[derive(Debug)]
+pub struct PlusEntry<'a> {
+    /// The offset of the entry after it.
+    pub next: u64,
+    /// Its inode number.
+    pub ino: Ino,
+    /// Its name.
+    pub name: &'a str,
+    /// Its attributes.
+    pub attr: &'a Attr,
+    /// How long the kernel may trust the name and the attributes.
+    pub ttl: Duration,
+}
+
 /// An opened file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Opened {
@@ -472,6 +491,28 @@ impl<B: Backend> Fs<B> {
         }
     }
 
+    /// `getattr` answered at once, without waiting for anything: the
+    /// cached attributes of `ino` while they are fresh and no write of the
+    /// file is queued (what [`Fs::getattr`] would answer then). The
+    /// session's thread calls it before it hands the call to a task;
+    /// `None`: call [`Fs::getattr`].
+    pub fn getattr_ready(&self, ino: Ino) -> Option<(Attr, Duration)> {
+        if self.handles.files_of(ino).iter().any(|f| f.queue.is_busy()) {
+            return None;
+        }
+        let path = self.path(ino).ok()?;
+        let hit = self
+            .attrs
+            .lock()
+            .expect("attr lock")
+            .get(&path, Instant::now())?;
+        self.versions
+            .lock()
+            .expect("version lock")
+            .note_attr(ino, &hit.0);
+        Some(hit)
+    }
+
     /// `getattr`: the attributes of `ino` and how long they may be
     /// trusted. A file removed while open shows its last attributes.
     pub async fn getattr(&self, ino: Ino) -> Result<(Attr, Duration), FsError> {
@@ -626,6 +667,93 @@ impl<B: Backend> Fs<B> {
             .skip(usize::try_from(offset).unwrap_or(usize::MAX))
             .map(|(i, s)| (i as u64 + 1, s.clone()))
             .collect())
+    }
+
+    /// `readdirplus`: the entries of the listing from `offset` on (at most
+    /// [`PLUS_BATCH`]), each handed to `add` with its attributes, so that
+    /// the kernel needs no lookup per name; `add` answers whether the
+    /// reply was full (the entry was not taken), which ends the batch.
+    /// Each entry taken counts as a lookup the kernel holds, as for
+    /// [`Fs::lookup`] (`.` and `..` excepted, which the kernel does not
+    /// keep). The attributes are those of [`Fs::lookup`] at this moment:
+    /// the listing's while they are fresh (at most [`FsConfig::attr_ttl`]
+    /// old, and the kernel is told what is left of it), the server's for a
+    /// name changed through this mount since (its queued writes landed
+    /// first); a name gone since is left out.
+    pub async fn readdirplus(
+        &self,
+        ino: Ino,
+        fh: u64,
+        offset: u64,
+        mut add: impl FnMut(PlusEntry<'_>) -> bool,
+    ) -> Result<(), FsError> {
+        let slots = self.handles.dir(fh).ok_or(FsError::BadHandle)?;
+        let Ok(dir) = self.path(ino) else {
+            // Removed through this mount since it was opened: as on a
+            // local disk, nothing more to read.
+            return Ok(());
+        };
+        self.settle_children(&dir).await;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let mut batch = Vec::new();
+        for (i, slot) in slots.iter().enumerate().skip(start).take(PLUS_BATCH) {
+            let next = i as u64 + 1;
+            if slot.name == "." || slot.name == ".." {
+                batch.push((next, slot, None));
+                continue;
+            }
+            let Ok(child) = dir.join(&slot.name) else {
+                continue;
+            };
+            match self.attr_of(&child).await {
+                Ok(a) => batch.push((next, slot, Some((child, a)))),
+                Err(FsError::NotFound) => {}
+                Err(e) if batch.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+        }
+        let mut inodes = self.inodes.lock().expect("inode lock");
+        let mut versions = self.versions.lock().expect("version lock");
+        for (next, slot, found) in batch {
+            let Some((child, (attr, ttl))) = found else {
+                // The kernel links neither `.` nor `..`: any directory's
+                // attributes will do, trusted for no time.
+                let attr = Attr {
+                    kind: FileKind::Directory,
+                    size: 0,
+                    mtime: SystemTime::UNIX_EPOCH,
+                    atime: SystemTime::UNIX_EPOCH,
+                    ctime: SystemTime::UNIX_EPOCH,
+                    perm: None,
+                    readonly: false,
+                };
+                let e = PlusEntry {
+                    next,
+                    ino: slot.ino,
+                    name: &slot.name,
+                    attr: &attr,
+                    ttl: Duration::ZERO,
+                };
+                if add(e) {
+                    break;
+                }
+                continue;
+            };
+            let ino = inodes.lookup(&child);
+            let e = PlusEntry {
+                next,
+                ino,
+                name: &slot.name,
+                attr: &attr,
+                ttl,
+            };
+            if add(e) {
+                inodes.forget(ino, 1);
+                break;
+            }
+            versions.note_attr(ino, &attr);
+        }
+        Ok(())
     }
 
     /// `releasedir`.
@@ -892,6 +1020,12 @@ impl<B: Backend> Fs<B> {
         let Some(end) = at.checked_add(u64::from(len)) else {
             return answer(Err(FsError::InvalidArgument));
         };
+        // A write that finds nothing queued (a small file's one write, or
+        // the first of a burst) asks for the file's attributes with it,
+        // where the back end has them at no extra wait, so that the `stat`
+        // that often follows a close is answered from the cache.
+        let stat_too = !of.queue.is_busy() && !of.is_detached();
+        let sent = of.path();
         let ticket = of.queue.admit(at, end, self.cfg.write_behind).await;
         of.mark_dirty();
         let answer = if behind {
@@ -900,23 +1034,27 @@ impl<B: Backend> Fs<B> {
         } else {
             Some(answer)
         };
+        let sent_ref = &sent;
         let r = self
-            .run_handle(
-                &of,
-                |h| async move { self.backend.write(&h, at, data).await },
-            )
+            .run_handle(&of, |h| async move {
+                if stat_too {
+                    self.backend.write_and_stat(&h, at, data, sent_ref).await
+                } else {
+                    self.backend.write(&h, at, data).await.map(|()| None)
+                }
+            })
             .await;
-        if r.is_ok() {
-            if of.is_detached() {
+        match &r {
+            Ok(_) if of.is_detached() => {
                 self.versions
                     .lock()
                     .expect("version lock")
                     .detached_resized(of.ino, end, false);
-            } else {
-                let path = of.path();
-                self.attrs.lock().expect("attr lock").invalidate(&path);
             }
+            Ok(attr) => self.landed(&of, &ticket, &sent, attr.clone()),
+            Err(_) => {}
         }
+        let r = r.map(drop);
         // After it landed (or failed half way), nothing read ahead before
         // it is served.
         self.data_changed(of.ino);
@@ -926,14 +1064,48 @@ impl<B: Backend> Fs<B> {
         }
     }
 
+    /// A write of `of` at `sent` landed: the cached attributes of its path
+    /// are dropped, or replaced by `attr`, those the server gave right
+    /// after this write, when they are the file's latest: no other write
+    /// of the file was made since (this is the handle's last write, and
+    /// the file's only handle) and the file is still at `sent`. Checked and
+    /// stored under the cache's lock, which every other write's landing
+    /// takes too, so a later write's drop is never undone.
+    fn landed(
+        &self,
+        of: &OpenFile<B::Handle>,
+        ticket: &writeback::Ticket,
+        sent: &RelPath,
+        attr: Option<Attr>,
+    ) {
+        let path = of.path();
+        let mut attrs = self.attrs.lock().expect("attr lock");
+        match attr {
+            Some(a)
+                if path == *sent
+                    && of.queue.is_last(ticket)
+                    && self.handles.files_of(of.ino).len() == 1 =>
+            {
+                attrs.insert(&path, a, Instant::now());
+            }
+            _ => attrs.invalidate(&path),
+        }
+    }
+
     /// `flush` (each `close(2)` of a descriptor): what was written through
-    /// this handle is durable on the server when this returns, or the
-    /// failure of a queued write is reported.
+    /// this handle is on the server when this returns (made durable there
+    /// too, unless the back end's acknowledged writes are in the server's
+    /// file already: [`Backend::flush_at_close`]), or the failure of a
+    /// queued write is reported.
     pub async fn flush(&self, fh: u64) -> Result<(), FsError> {
         let of = self.file(fh)?;
         of.queue.drain().await;
         if let Some(e) = of.queue.take_error() {
             return Err(e);
+        }
+        if !self.backend.flush_at_close() && !self.backend.handles_survive_reconnect() {
+            // Every write the server acknowledged is in its file.
+            return Ok(());
         }
         if !of.take_dirty() {
             return Ok(());

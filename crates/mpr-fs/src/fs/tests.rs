@@ -807,6 +807,36 @@ async fn a_failed_queued_write_is_reported_at_fsync_and_at_close_never_lost() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_waits_for_queued_writes_and_flushes_only_where_the_back_end_needs_it() {
+    for (b, flushed_at_close) in [
+        (MemBackend::new(), 1),
+        (MemBackend::writes_land_when_answered(), 0),
+    ] {
+        let fs = Fs::new(b.clone(), cfg());
+        fs.connect().await.unwrap();
+        let fs = Arc::new(fs);
+        let (_, o) = fs.create(ROOT_INO, "f", RW).await.unwrap();
+        b.set_delay(Some(Duration::from_millis(50)));
+        let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"abc".to_vec()]).await;
+        assert_eq!(answers, [Ok(3)]);
+        assert_eq!(b.get("f").unwrap(), b"", "answered before it landed");
+        fs.flush(o.fh).await.unwrap();
+        assert_eq!(b.get("f").unwrap(), b"abc", "on the server at close");
+        assert_eq!(b.flushes(), flushed_at_close);
+        // A failure of a queued write is still reported at close.
+        b.fail_next(vec![FsError::Io("boom".into())]);
+        let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"d".to_vec()]).await;
+        assert_eq!(answers, [Ok(1)]);
+        assert_eq!(fs.flush(o.fh).await.unwrap_err().errno(), libc_errno::EIO);
+        b.set_delay(None);
+        // fsync always asks the server to make it durable.
+        fs.fsync(o.fh).await.unwrap();
+        assert_eq!(b.flushes(), flushed_at_close + 1);
+        fs.release(o.fh).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_queued_write_fails_the_next_write() {
     let (fs, b) = fs_with(cfg()).await;
     let fs = Arc::new(fs);
@@ -1076,4 +1106,150 @@ async fn a_conflict_is_estale_and_reported_once_per_open_file() {
     let got = events.0.lock().unwrap().clone();
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[1].0, "g");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readdirplus_gives_each_entry_the_attributes_and_lookup_a_lookup_would() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    b.put("a", b"abc");
+    b.put("b", b"");
+    b.put("c", b"");
+    let (_, o) = fs.create(ROOT_INO, "w", RW).await.unwrap();
+    let dh = fs.opendir(ROOT_INO).await.unwrap();
+    // Changed through the mount after the listing was taken: a write still
+    // queued, a removal.
+    b.set_delay(Some(Duration::from_millis(50)));
+    let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"12345".to_vec()]).await;
+    assert_eq!(answers, [Ok(5)]);
+    b.set_delay(None);
+    fs.unlink(ROOT_INO, "c").await.unwrap();
+    let mut got = Vec::new();
+    fs.readdirplus(ROOT_INO, dh, 0, |e| {
+        got.push((e.name.to_string(), e.ino, e.attr.size, e.ttl));
+        false
+    })
+    .await
+    .unwrap();
+    let names: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(names, [".", "..", "a", "b", "w"], "a name gone is left out");
+    let size = |n: &str| got.iter().find(|g| g.0 == n).unwrap().2;
+    assert_eq!(size("a"), 3);
+    assert_eq!(size("w"), 5, "the queued write landed first");
+    for g in &got[2..] {
+        assert!(g.3 <= Duration::from_secs(1), "trusted within the TTL");
+    }
+    // Each entry counts as a lookup: the kernel's forget of it, together
+    // with the lookup below, drops the number.
+    let a = got[2].1;
+    assert_eq!(fs.lookup(ROOT_INO, "a").await.unwrap().ino, a);
+    fs.forget(a, 1);
+    assert_eq!(fs.lookup(ROOT_INO, "a").await.unwrap().ino, a, "one held");
+    fs.forget(a, 2);
+    assert_ne!(fs.lookup(ROOT_INO, "a").await.unwrap().ino, a, "none held");
+    // A full reply ends the batch, and the entry it could not take is not
+    // counted.
+    let bi = got[3].1;
+    let mut taken = Vec::new();
+    fs.readdirplus(ROOT_INO, dh, 2, |e| {
+        if !taken.is_empty() {
+            return true;
+        }
+        taken.push(e.name.to_string());
+        false
+    })
+    .await
+    .unwrap();
+    assert_eq!(taken, ["a"]);
+    fs.forget(bi, 1);
+    assert_ne!(
+        fs.lookup(ROOT_INO, "b").await.unwrap().ino,
+        bi,
+        "b was held once, by the first answer"
+    );
+    fs.releasedir(dh);
+    fs.release(o.fh).await.unwrap();
+    // A directory removed through the mount while open reads as empty.
+    let d = fs.mkdir(ROOT_INO, "d").await.unwrap();
+    let dh = fs.opendir(d.ino).await.unwrap();
+    fs.rmdir(ROOT_INO, "d").await.unwrap();
+    let mut n = 0;
+    fs.readdirplus(d.ino, dh, 0, |_| {
+        n += 1;
+        false
+    })
+    .await
+    .unwrap();
+    assert_eq!(n, 0);
+    fs.releasedir(dh);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_writes_attributes_are_cached_only_while_they_are_the_latest() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    let (e, o) = fs.create(ROOT_INO, "f", RW).await.unwrap();
+    // A lone write brings the attributes after it: the stat after the
+    // close asks the server nothing.
+    write_blocks_behind(&fs, o.fh, &[b"abc".to_vec()]).await;
+    fs.flush(o.fh).await.unwrap();
+    let calls = b.calls();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 3);
+    assert_eq!(b.calls(), calls, "answered from the cache");
+    // A burst: the first write's attributes are not the latest once a
+    // second is made, so nothing stale is kept; the size is exact.
+    b.set_delay(Some(Duration::from_millis(50)));
+    let (answers, _) = write_blocks_behind(&fs, o.fh, &[b"defg".to_vec(), b"hijkl".to_vec()]).await;
+    assert_eq!(answers, [Ok(4), Ok(5)]);
+    b.set_delay(None);
+    fs.flush(o.fh).await.unwrap();
+    let calls = b.calls();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 9);
+    assert_eq!(b.calls(), calls + 1, "asked the server");
+    // Two handles on the file: the other may have written since.
+    let o2 = fs.open(e.ino, RW).await.unwrap();
+    write_blocks_behind(&fs, o.fh, &[b"0123456789".to_vec()]).await;
+    fs.flush(o.fh).await.unwrap();
+    let calls = b.calls();
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 10);
+    assert_eq!(b.calls(), calls + 1, "asked the server");
+    fs.release(o2.fh).await.unwrap();
+    fs.release(o.fh).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn getattr_is_answered_at_once_only_from_fresh_attributes_with_no_write_queued() {
+    let (fs, b) = fs_with(cfg()).await;
+    let fs = Arc::new(fs);
+    b.put("f", b"abc");
+    let e = fs.lookup(ROOT_INO, "f").await.unwrap();
+    assert_eq!(
+        fs.getattr_ready(e.ino).unwrap().0.size,
+        3,
+        "cached by the lookup"
+    );
+    let o = fs.open(e.ino, RW).await.unwrap();
+    b.set_delay(Some(Duration::from_millis(100)));
+    let (answers, tasks) = write_blocks_behind(&fs, o.fh, &[b"x".repeat(10)]).await;
+    assert_eq!(answers, [Ok(10)]);
+    assert!(fs.getattr_ready(e.ino).is_none(), "a write is queued");
+    for t in tasks {
+        t.await.unwrap();
+    }
+    b.set_delay(None);
+    assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 10);
+    fs.release(o.fh).await.unwrap();
+    let short = FsConfig {
+        attr_ttl: Duration::from_millis(50),
+        ..cfg()
+    };
+    let (fs, b) = fs_with(short).await;
+    b.put("g", b"");
+    let e = fs.lookup(ROOT_INO, "g").await.unwrap();
+    assert!(fs.getattr_ready(e.ino).is_some());
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert!(
+        fs.getattr_ready(e.ino).is_none(),
+        "expired: the server is asked"
+    );
 }

@@ -90,6 +90,13 @@ impl WriteQueue {
         self.changed.notify_waiters();
     }
 
+    /// Whether `ticket` is the only write queued and the last one admitted
+    /// (no write of this handle was made after it).
+    pub fn is_last(&self, ticket: &Ticket) -> bool {
+        let s = self.state.lock().expect("write queue lock");
+        s.next_ticket == ticket.0 + 1 && s.pending.len() == 1 && s.pending[0].0 == ticket.0
+    }
+
     /// Whether writes are queued.
     pub fn is_busy(&self) -> bool {
         !self

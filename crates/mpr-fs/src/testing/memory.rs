@@ -134,6 +134,8 @@ struct Stage {
 #[derive(Debug, Clone)]
 pub struct MemBackend {
     staged: bool,
+    flush_at_close: bool,
+    flushes: Arc<AtomicU64>,
     state: Arc<Mutex<State>>,
     faults: Arc<Mutex<Faults>>,
     connects: Arc<AtomicU64>,
@@ -155,6 +157,8 @@ impl MemBackend {
         tree.insert(RelPath::root(), Node::Dir(SystemTime::now()));
         MemBackend {
             staged: false,
+            flush_at_close: true,
+            flushes: Arc::new(AtomicU64::new(0)),
             state: Arc::new(Mutex::new(State {
                 tree,
                 files: HashMap::new(),
@@ -181,6 +185,20 @@ impl MemBackend {
             staged: true,
             ..MemBackend::new()
         }
+    }
+
+    /// An empty tree whose acknowledged writes are in the file already,
+    /// so that a `close(2)` need not flush (as SFTP's are).
+    pub fn writes_land_when_answered() -> MemBackend {
+        MemBackend {
+            flush_at_close: false,
+            ..MemBackend::new()
+        }
+    }
+
+    /// How many flushes reached the back end.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::SeqCst)
     }
 
     /// Uploads a staged handle's copy if it changed (a server call).
@@ -390,6 +408,10 @@ impl Backend for MemBackend {
         self.staged
     }
 
+    fn flush_at_close(&self) -> bool {
+        self.flush_at_close
+    }
+
     async fn connect(&self) -> Result<(), FsError> {
         let delay = self.faults.lock().expect("mem lock").delay;
         if let Some(d) = delay {
@@ -520,6 +542,28 @@ impl Backend for MemBackend {
         })
     }
 
+    /// As SFTP does: the attributes right after the write, in the same
+    /// call (a staged handle's write reaches no server: none).
+    async fn write_and_stat(
+        &self,
+        h: &MemHandle,
+        offset: u64,
+        data: &[u8],
+        path: &RelPath,
+    ) -> Result<Option<Attr>, FsError> {
+        if h.stage.is_some() {
+            return self.write(h, offset, data).await.map(|()| None);
+        }
+        self.enter().await?;
+        if !h.write {
+            return Err(FsError::BadHandle);
+        }
+        self.with(|s| {
+            s.file(h)?.write(offset, data);
+            Ok(s.node(path).ok().map(|n| s.attr(n)))
+        })
+    }
+
     async fn set_len(&self, h: &MemHandle, size: u64) -> Result<(), FsError> {
         if let Some(stage) = &h.stage {
             if !h.write {
@@ -575,6 +619,7 @@ impl Backend for MemBackend {
 
     /// Like SMB, refuses to flush a handle opened without write access.
     async fn flush(&self, h: &MemHandle) -> Result<(), FsError> {
+        self.flushes.fetch_add(1, Ordering::SeqCst);
         if h.stage.is_some() {
             return self.upload(h).await;
         }
