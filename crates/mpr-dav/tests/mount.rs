@@ -213,16 +213,18 @@ fn a_colleagues_newer_version_is_never_overwritten_silently() {
     // ("OURS" in it) before the colleague's save, so the `fsync` below would
     // have nothing left to upload.
     fs::write(m.server("report"), b"ours, first").unwrap();
+    let colleague = m.colleague("etag");
     let mut f = OpenOptions::new()
         .read(true)
         .write(true)
         .open(m.at("report"))
         .unwrap();
     f.write_all(b"OURS").unwrap();
-    // Meanwhile a colleague saves their version on the server (rclone's
-    // ETag is made of the time and size: a different size is a new ETag).
-    std::thread::sleep(Duration::from_millis(20));
-    fs::write(m.server("report"), b"the colleague's version").unwrap();
+    // Meanwhile a colleague saves their version through the server (their
+    // own client's PUT: rclone's ETag is made of the time and size, and a
+    // file changed on its disk behind its back is not always seen at once
+    // under load).
+    fs::write(colleague.at("report"), b"the colleague's version").unwrap();
     let e = f.sync_all().unwrap_err();
     assert_eq!(errno(&e), ESTALE, "{e}");
     // Reported again at every later sync while the descriptor holds the

@@ -137,6 +137,17 @@ impl DavMount {
         }
     }
 
+    /// A second mount of the same directory of the server, as a
+    /// colleague's: what it writes reaches the server through WebDAV, as
+    /// another client's save does (`name` is the directory's, as given to
+    /// [`DavMount::new`]).
+    pub fn colleague(&self, name: &str) -> DavMount {
+        let dirname = format!("mpr-dav-{name}-{}", std::process::id());
+        let staging = tempfile::tempdir().unwrap();
+        let dav = Servers::get().config(&dirname, staging.path());
+        DavMount::on(dav, &self.server_dir, mount_config(), staging)
+    }
+
     pub fn path(&self) -> PathBuf {
         self.mnt.path().join("m")
     }
