@@ -10,7 +10,7 @@ roots plus an optional private CA, Basic or Digest authentication).
   percent-decoded and taken relative to the base URL.
 - Reads of a file opened read-only are ranged `GET`s; once a handle's
   reads are sequential, they come from one open-ended `GET` streamed as
-  it arrives ([`stream`]: one request for a file read from start to end,
+  it arrives (the `stream` module: one request for a file read from start to end,
   instead of one per read).
 - Directories: `MKCOL`, `DELETE` (only once a listing showed the directory
   empty: a WebDAV `DELETE` of a collection removes everything below it),
