@@ -53,6 +53,16 @@ pub enum Answer {
 }
 
 impl Answer {
+    /// Whether two answers say the same (the same kind, and for "not
+    /// mine" the same code; the reason's words may differ from one check
+    /// to the next).
+    pub fn says_the_same_as(&self, other: &Answer) -> bool {
+        match (self, other) {
+            (Answer::NotMine { code: a, .. }, Answer::NotMine { code: b, .. }) => a == b,
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+
     /// The code of a "not mine" answer as an error (`WN_BAD_NETNAME` for
     /// a code this build does not know).
     pub fn error(&self) -> Option<WnError> {
@@ -224,6 +234,16 @@ mod tests {
         let p = s.prefix("h", &order()).unwrap();
         assert_eq!(p.answers, answers());
         assert_eq!(p.answers[0].error(), Some(WnError::BadNetPath));
+        let reworded = Answer::NotMine {
+            code: WnError::BadNetPath.code(),
+            reason: "closed at once".into(),
+        };
+        assert!(p.answers[0].says_the_same_as(&reworded));
+        assert!(!p.answers[0].says_the_same_as(&Answer::Mine));
+        assert!(!reworded.says_the_same_as(&Answer::NotMine {
+            code: WnError::BadNetName.code(),
+            reason: "closed at once".into(),
+        }));
         // Another order, another server: no entry.
         let mut other = order();
         other.reverse();

@@ -290,7 +290,7 @@ impl Router {
                         let fresh = Claims::start(&capable, remote.as_str());
                         let agree = (0..=mine).all(|i| {
                             let _ = fresh.answer(i);
-                            fresh.seen()[i] == p.answers[i]
+                            fresh.seen()[i].says_the_same_as(&p.answers[i])
                         });
                         if agree {
                             self.store
