@@ -23,8 +23,8 @@ file-system logic written once, and one back end per protocol.
   callbacks into calls on [`fs::Fs`]; [`session`]: mounting through
   `fusermount3` and unmounting on a signal.
 - `testing` (feature `testing`): an in-memory back end with faults to
-  inject, and the reference-model harness any mounted directory can be
-  checked with.
+  inject, the reference-model harness any mounted directory can be
+  checked with, and the back ends' mount fixture.
 
 This follows mountpoint-s3, which keeps its file-system logic apart from
 the `fuser` adapter and tests each layer on its own.

@@ -6,11 +6,12 @@
 #![allow(dead_code)]
 
 use mpr_dav::{DavBackend, DavConfig, base_url};
-use mpr_fs::fs::{Fs, FsConfig};
+use mpr_fs::fs::FsConfig;
 use mpr_fs::handshake::Password;
+use mpr_fs::testing::MountedDir;
 use mpr_fs::testing::util::{fixture_env, free_port, mount_config};
-use mpr_fs::testing::{TestMount, mount};
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -86,12 +87,12 @@ pub fn config_for(
 }
 
 /// A WebDAV directory mounted through mpr's own file system; unmounted and
-/// removed on drop. The colleague is the server's own disk (`server`).
+/// removed on drop (the fixture shared with the other back ends,
+/// [`MountedDir`], which it derefs to for `path`, `at`, `server` and
+/// `fs`). The colleague is the server's own disk (`server`).
 pub struct DavMount {
-    pub m: Option<TestMount<DavBackend>>,
-    pub server_dir: PathBuf,
-    remove: bool,
-    mnt: tempfile::TempDir,
+    /// The mount (dropped first: unmounted, then the directories go).
+    mount: MountedDir<DavBackend>,
     pub staging: tempfile::TempDir,
 }
 
@@ -110,7 +111,7 @@ impl DavMount {
         let staging = tempfile::tempdir().unwrap();
         let dav = servers.config(&dirname, staging.path());
         let mut m = DavMount::on(dav, &server_dir, cfg, staging);
-        m.remove = true;
+        m.mount.remove_on_drop();
         m
     }
 
@@ -121,20 +122,9 @@ impl DavMount {
         cfg: FsConfig,
         staging: tempfile::TempDir,
     ) -> DavMount {
-        let mnt = tempfile::tempdir().expect("a temporary directory");
-        let at = mnt.path().join("m");
-        std::fs::create_dir(&at).expect("the mount point");
         let backend = DavBackend::new(dav).expect("a back end");
-        let m = mount(backend, &at, cfg).unwrap_or_else(|e| {
-            panic!("mounting needs /dev/fuse and fusermount3 (scripts/ci-deps.sh): {e}")
-        });
-        DavMount {
-            m: Some(m),
-            server_dir: server_dir.to_path_buf(),
-            remove: false,
-            mnt,
-            staging,
-        }
+        let mount = MountedDir::mount(backend, server_dir, cfg);
+        DavMount { mount, staging }
     }
 
     /// A second mount of the same directory of the server, as a
@@ -145,41 +135,15 @@ impl DavMount {
         let dirname = format!("mpr-dav-{name}-{}", std::process::id());
         let staging = tempfile::tempdir().unwrap();
         let dav = Servers::get().config(&dirname, staging.path());
-        DavMount::on(dav, &self.server_dir, mount_config(), staging)
-    }
-
-    pub fn path(&self) -> PathBuf {
-        self.mnt.path().join("m")
-    }
-
-    pub fn at(&self, rel: &str) -> PathBuf {
-        self.path().join(rel)
-    }
-
-    /// The same path on the server's disk.
-    pub fn server(&self, rel: &str) -> PathBuf {
-        self.server_dir.join(rel)
-    }
-
-    pub fn fs(&self) -> &Fs<DavBackend> {
-        &self.m.as_ref().expect("mounted").fs
+        DavMount::on(dav, self.server_dir(), mount_config(), staging)
     }
 }
 
-impl Drop for DavMount {
-    fn drop(&mut self) {
-        if let Some(m) = self.m.take() {
-            if std::thread::panicking() {
-                // A second panic would abort, and a process that dumps
-                // core while it serves its own mount hangs.
-                drop(m);
-            } else {
-                m.unmount();
-            }
-        }
-        if self.remove {
-            let _ = std::fs::remove_dir_all(&self.server_dir);
-        }
+impl Deref for DavMount {
+    type Target = MountedDir<DavBackend>;
+
+    fn deref(&self) -> &MountedDir<DavBackend> {
+        &self.mount
     }
 }
 

@@ -1,14 +1,16 @@
 //! Test support (feature `testing`): an in-memory back end with faults to
 //! inject ([`memory`]), the reference-model harness any mounted directory
 //! can be checked with ([`reference`]), a helper that mounts a file
-//! system for a test ([`mount`]), and the small helpers of every back
-//! end's mounted tests ([`util`]).
+//! system for a test ([`mount`]), the mount fixture of every back end's
+//! mounted tests ([`mounted`]), and their small helpers ([`util`]).
 
 pub mod memory;
+pub mod mounted;
 pub mod reference;
 pub mod util;
 
 pub use memory::{ConnectFault, MemBackend};
+pub use mounted::MountedDir;
 pub use reference::run_reference;
 
 use crate::backend::Backend;

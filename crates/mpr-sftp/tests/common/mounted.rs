@@ -1,28 +1,23 @@
 //! mpr's own file system (`mpr_fs::Fs`) over [`SftpBackend`], mounted with
-//! `mpr_fs::testing::mount` on a private temporary directory, rooted in a
-//! scratch directory of the export; and a colleague: a second SFTP session
+//! `mpr_fs::testing::mount` on a private temporary directory (the fixture
+//! shared with the other back ends, `mpr_fs::testing::MountedDir`), rooted
+//! in a scratch directory of the export; and a colleague: a second SFTP session
 //! of its own on the same directory, which changes files on the server
 //! directly, not through the mount.
 
 use super::{Client, Servers};
-use mpr_fs::fs::{Fs, FsConfig};
-use mpr_fs::testing::{TestMount, mount};
+use mpr_fs::fs::FsConfig;
+use mpr_fs::testing::MountedDir;
 use mpr_fs::{Backend, OpenFlags, RelPath};
 use mpr_sftp::{SftpBackend, SftpConfig};
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::ops::Deref;
+use std::path::Path;
 
 /// The configuration a test mount gets by default: production's, owned by
-/// the user running the test.
-pub fn config() -> FsConfig {
-    use std::os::unix::fs::MetadataExt;
-    let me = std::fs::metadata("/proc/self").expect("/proc/self");
-    FsConfig {
-        uid: me.uid(),
-        gid: me.gid(),
-        ..FsConfig::default()
-    }
-}
+/// the user running the test (shared with the other back ends' tests).
+#[allow(unused_imports)] // not every test binary uses it
+pub use mpr_fs::testing::util::mount_config as config;
 
 /// A second session on the mount's directory, with a runtime of its own
 /// (the SFTP client runs its tasks on the runtime that connected it).
@@ -76,18 +71,16 @@ impl Colleague {
     }
 }
 
-/// A mounted SFTP directory, unmounted and removed on drop.
+/// A mounted SFTP directory, unmounted and removed on drop (the shared
+/// fixture, [`MountedDir`], which it derefs to for `path`, `at`, `server`
+/// and `fs`), with a colleague on the same directory.
 pub struct SftpMount {
-    /// The mount (taken on drop, before the directories go).
-    pub m: Option<TestMount<SftpBackend>>,
-    /// The mounted directory as the server sees it on its disk.
-    pub server_dir: PathBuf,
+    /// The mount (dropped first: unmounted, then the directories go).
+    mount: MountedDir<SftpBackend>,
     /// A second session on the same directory.
     pub colleague: Colleague,
     /// The client side (ssh configuration, control masters).
     pub client: Option<Client>,
-    remove: bool,
-    mnt: tempfile::TempDir,
 }
 
 impl SftpMount {
@@ -106,7 +99,7 @@ impl SftpMount {
             .expect("make the scratch directory");
         let cfg = client.config(servers.port(), server_dir.to_str().expect("UTF-8"));
         let mut m = SftpMount::on(cfg, &server_dir, config());
-        m.remove = true;
+        m.mount.remove_on_drop();
         m.client = Some(client);
         m
     }
@@ -114,51 +107,20 @@ impl SftpMount {
     /// Mounts `sftp` (whose directory on the server's disk is
     /// `server_dir`) with `cfg`.
     pub fn on(sftp: SftpConfig, server_dir: &Path, cfg: FsConfig) -> SftpMount {
-        let mnt = tempfile::tempdir().expect("a temporary directory");
-        let at = mnt.path().join("m");
-        std::fs::create_dir(&at).expect("the mount point");
         let colleague = Colleague::connect(sftp.clone());
-        let m = mount(SftpBackend::new(sftp), &at, cfg).unwrap_or_else(|e| {
-            panic!("mounting needs /dev/fuse and fusermount3 (scripts/ci-deps.sh): {e}")
-        });
+        let mount = MountedDir::mount(SftpBackend::new(sftp), server_dir, cfg);
         SftpMount {
-            m: Some(m),
-            server_dir: server_dir.to_path_buf(),
+            mount,
             colleague,
             client: None,
-            remove: false,
-            mnt,
         }
-    }
-
-    /// The mount point.
-    pub fn path(&self) -> PathBuf {
-        self.mnt.path().join("m")
-    }
-
-    /// A path through the mount.
-    pub fn at(&self, rel: &str) -> PathBuf {
-        self.path().join(rel)
-    }
-
-    /// The same path on the server's disk.
-    pub fn server(&self, rel: &str) -> PathBuf {
-        self.server_dir.join(rel)
-    }
-
-    /// The file system (its health).
-    pub fn fs(&self) -> &Fs<SftpBackend> {
-        &self.m.as_ref().expect("mounted").fs
     }
 }
 
-impl Drop for SftpMount {
-    fn drop(&mut self) {
-        if let Some(m) = self.m.take() {
-            m.unmount();
-        }
-        if self.remove {
-            let _ = std::fs::remove_dir_all(&self.server_dir);
-        }
+impl Deref for SftpMount {
+    type Target = MountedDir<SftpBackend>;
+
+    fn deref(&self) -> &MountedDir<SftpBackend> {
+        &self.mount
     }
 }

@@ -1,16 +1,19 @@
 //! mpr's own file system (`mpr_fs::Fs`) over [`SmbBackend`], mounted with
 //! `mpr_fs::session::mount` on a private temporary directory (through
-//! `fusermount3` when not root), rooted in a scratch directory of a share;
+//! `fusermount3` when not root; the fixture shared with the other back
+//! ends, `mpr_fs::testing::MountedDir`), rooted in a scratch directory of a
+//! share;
 //! and a colleague: a second SMB session of its own on the same directory,
 //! which changes files on the server directly, not through the mount.
 
 use super::Servers;
-use mpr_fs::fs::{Fs, FsConfig};
-use mpr_fs::testing::{TestMount, mount};
+use mpr_fs::fs::FsConfig;
+use mpr_fs::testing::MountedDir;
 use mpr_fs::{Backend, OpenFlags, RelPath};
 use mpr_smb::{SmbBackend, SmbConfig};
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::ops::Deref;
+use std::path::Path;
 
 /// The configuration a test mount gets by default, waiting for a
 /// condition, and the errno of an I/O error: shared with the other back
@@ -87,17 +90,14 @@ impl Colleague {
     }
 }
 
-/// A mounted SMB share directory, unmounted and removed on drop.
+/// A mounted SMB share directory, unmounted and removed on drop (the
+/// shared fixture, [`MountedDir`], which it derefs to for `path`, `at`,
+/// `server` and `fs`), with a colleague on the same directory.
 pub struct SmbMount {
-    /// The mount (taken on drop, before the directories go).
-    pub m: Option<TestMount<SmbBackend>>,
-    /// The mounted directory as the server sees it on its disk.
-    pub server_dir: PathBuf,
+    /// The mount (dropped first: unmounted, then the directories go).
+    mount: MountedDir<SmbBackend>,
     /// A second session on the same directory.
     pub colleague: Colleague,
-    /// Whether to remove `server_dir` on drop.
-    remove: bool,
-    mnt: tempfile::TempDir,
 }
 
 impl SmbMount {
@@ -118,64 +118,23 @@ impl SmbMount {
         root.run(root.backend.mkdir(&RelPath::new(&dirname).expect("a name")))
             .expect("make the scratch directory");
         let mut m = SmbMount::on(servers.config(&dirname), &server_dir, cfg);
-        m.remove = true;
+        m.mount.remove_on_drop();
         m
     }
 
     /// Mounts the share and base of `smb` (whose directory on the server's
     /// disk is `server_dir`) with `cfg`.
     pub fn on(smb: SmbConfig, server_dir: &Path, cfg: FsConfig) -> SmbMount {
-        let mnt = tempfile::tempdir().expect("a temporary directory");
-        let at = mnt.path().join("m");
-        std::fs::create_dir(&at).expect("the mount point");
         let colleague = Colleague::connect(smb.clone());
-        let m = mount(SmbBackend::new(smb), &at, cfg).unwrap_or_else(|e| {
-            panic!("mounting needs /dev/fuse and fusermount3 (scripts/ci-deps.sh): {e}")
-        });
-        SmbMount {
-            m: Some(m),
-            server_dir: server_dir.to_path_buf(),
-            colleague,
-            remove: false,
-            mnt,
-        }
-    }
-
-    /// The mount point.
-    pub fn path(&self) -> PathBuf {
-        self.mnt.path().join("m")
-    }
-
-    /// A path through the mount.
-    pub fn at(&self, rel: &str) -> PathBuf {
-        self.path().join(rel)
-    }
-
-    /// The same path on the server's disk (to check what really reached
-    /// it).
-    pub fn server(&self, rel: &str) -> PathBuf {
-        self.server_dir.join(rel)
-    }
-
-    /// The file system (its health).
-    pub fn fs(&self) -> &Fs<SmbBackend> {
-        &self.m.as_ref().expect("mounted").fs
+        let mount = MountedDir::mount(SmbBackend::new(smb), server_dir, cfg);
+        SmbMount { mount, colleague }
     }
 }
 
-impl Drop for SmbMount {
-    fn drop(&mut self) {
-        if let Some(m) = self.m.take() {
-            if std::thread::panicking() {
-                // A second panic would abort, and a process that dumps
-                // core while it serves its own mount hangs.
-                drop(m);
-            } else {
-                m.unmount();
-            }
-        }
-        if self.remove {
-            let _ = std::fs::remove_dir_all(&self.server_dir);
-        }
+impl Deref for SmbMount {
+    type Target = MountedDir<SmbBackend>;
+
+    fn deref(&self) -> &MountedDir<SmbBackend> {
+        &self.mount
     }
 }
