@@ -24,8 +24,10 @@ roots plus an optional private CA, Basic or Digest authentication).
 
 A handle remembers the version (the ETag, or size and time where the
 server gives none) of the file it was opened on. Before an upload it asks
-the server for the version now (`PROPFIND`); if someone else changed or
-removed the file meanwhile, the upload is refused with
+the server for the version now (`PROPFIND`, asked a second time 100 ms
+later when it differs: a server can answer from just before a save it took
+a moment ago); if someone else changed or removed the file meanwhile, the
+upload is refused with
 [`FsError::Conflict`] (`ESTALE` for the program), the server keeps the
 colleague's version, and the log says so. The `PUT` carries `If-Match` as
 well, for servers that honour it (`rclone serve webdav` 1.60 ignores it,
@@ -228,6 +230,10 @@ impl fmt::Debug for DavBackend {
             .finish_non_exhaustive()
     }
 }
+
+/// How long an upload waits before it asks a second time for a version
+/// that differs from the one its copy is based on.
+const RECHECK: Duration = Duration::from_millis(100);
 
 /// A file's version: its ETag, or its size and time where the server
 /// gives no ETag.
@@ -536,11 +542,14 @@ impl DavBackend {
         }
         let path = inner.path();
         if let Some(v) = &version {
-            let now = match self.resource(&path).await {
-                Ok(r) => Some(version_of(&r)),
-                Err(FsError::NotFound) => None,
-                Err(e) => return Err(e),
-            };
+            let mut now = self.version_now(&path).await?;
+            if now.as_deref() != Some(v.as_str()) {
+                // Asked once more before it is called a conflict: a server
+                // can answer properties from just before a save it took a
+                // moment ago (`rclone serve webdav` under load has).
+                tokio::time::sleep(RECHECK).await;
+                now = self.version_now(&path).await?;
+            }
             if now.as_deref() != Some(v.as_str()) {
                 let why = match &now {
                     Some(n) => format!(
@@ -576,6 +585,15 @@ impl DavBackend {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// The version of `path` on the server now (`None`: it is gone).
+    async fn version_now(&self, path: &RelPath) -> Result<Option<String>, FsError> {
+        match self.resource(path).await {
+            Ok(r) => Ok(Some(version_of(&r))),
+            Err(FsError::NotFound) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
