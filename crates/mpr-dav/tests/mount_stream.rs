@@ -7,25 +7,11 @@
 mod common;
 
 use common::DavMount;
+use mpr_fs::testing::util::noise;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::time::Duration;
-
-/// Bytes without a short period (a chunk read from the wrong offset
-/// never matches by chance).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 /// A small deterministic generator for offsets.
 struct Lcg(u64);

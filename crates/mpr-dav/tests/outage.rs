@@ -11,7 +11,7 @@ mod common;
 use common::{DavMount, PrivateDav, Servers, config_for};
 use mpr_fs::fs::FsConfig;
 use mpr_fs::health::Health;
-use mpr_fs::testing::util::{errno, eventually, mount_config};
+use mpr_fs::testing::util::{errno, eventually, mount_config, noise};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -137,27 +137,12 @@ fn an_outage_longer_than_the_bound_fails_cleanly_and_loses_nothing_written() {
         == Health::Ok));
 }
 
-/// Bytes without a short period (a chunk from the wrong offset never
-/// matches by chance).
-fn noise(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 #[test]
 fn a_stream_cut_by_the_servers_restart_reads_on_with_the_servers_bytes() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let (dir, mut server, m) = mount_private("stream-outage");
-    let data = noise((16 << 20) + 4321);
+    let data = noise((16 << 20) + 4321, 1);
     fs::write(m.server("big"), &data).unwrap();
     // One descriptor, in another process (see above): 4 MiB read in
     // order (its stream is live), then, once told, the rest.
