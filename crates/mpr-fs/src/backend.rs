@@ -106,6 +106,26 @@ pub enum FileKind {
     Directory,
     /// A symbolic link (only where the protocol has them).
     Symlink,
+    /// Something on the server that is neither a file, a directory nor a
+    /// link (only where the protocol tells them apart). It is shown as what
+    /// it is, and the kernel never asks the file system to open it: a
+    /// named pipe opened through the drive is a pipe on this machine, so a
+    /// server is never asked to open one (OpenSSH's SFTP server would wait
+    /// for a writer, and with it every other request of the drive).
+    Special(Special),
+}
+
+/// The kinds of [`FileKind::Special`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    /// A named pipe (FIFO).
+    Fifo,
+    /// A Unix-domain socket.
+    Socket,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
 }
 
 /// The attributes of a file or directory, as the server reports them.

@@ -4,7 +4,7 @@
 //! holds up the others (the session's threads only read requests and hand
 //! them over).
 
-use crate::backend::{Attr, Backend, FileKind};
+use crate::backend::{Attr, Backend, FileKind, Special};
 use crate::error::FsError;
 use crate::fs::{Fs, SetAttr, shown_perm};
 use fuser::{
@@ -54,6 +54,10 @@ fn kind(k: FileKind) -> FileType {
         FileKind::File => FileType::RegularFile,
         FileKind::Directory => FileType::Directory,
         FileKind::Symlink => FileType::Symlink,
+        FileKind::Special(Special::Fifo) => FileType::NamedPipe,
+        FileKind::Special(Special::Socket) => FileType::Socket,
+        FileKind::Special(Special::CharDevice) => FileType::CharDevice,
+        FileKind::Special(Special::BlockDevice) => FileType::BlockDevice,
     }
 }
 

@@ -42,5 +42,5 @@ pub mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use backend::{Attr, Backend, DirEntry, FileKind, OpenFlags, RelPath, StatFs, Times};
+pub use backend::{Attr, Backend, DirEntry, FileKind, OpenFlags, RelPath, Special, StatFs, Times};
 pub use error::{ConnectError, FsError};

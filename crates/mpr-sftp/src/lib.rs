@@ -42,7 +42,8 @@ pub mod status;
 
 use mpr_fs::handshake::{Password, Request};
 use mpr_fs::{
-    Attr, Backend, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, StatFs, Times,
+    Attr, Backend, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, Special, StatFs,
+    Times,
 };
 use openssh_sftp_client::file::File;
 use openssh_sftp_client::metadata::{MetaData, MetaDataBuilder};
@@ -572,12 +573,16 @@ fn attr(m: &MetaData) -> Attr {
     let kind = match m.file_type() {
         Some(t) if t.is_dir() => FileKind::Directory,
         Some(t) if t.is_symlink() => FileKind::Symlink,
+        Some(t) if t.is_fifo() => FileKind::Special(Special::Fifo),
+        Some(t) if t.is_socket() => FileKind::Special(Special::Socket),
+        Some(t) if t.is_char_device() => FileKind::Special(Special::CharDevice),
+        Some(t) if t.is_block_device() => FileKind::Special(Special::BlockDevice),
         _ => FileKind::File,
     };
     let mtime = time(m.modified());
     Attr {
         kind,
-        size: if kind == FileKind::Directory {
+        size: if matches!(kind, FileKind::Directory | FileKind::Special(_)) {
             0
         } else {
             m.len().unwrap_or(0)

@@ -181,6 +181,71 @@ fn listings_show_names_and_sizes() {
     );
 }
 
+/// A named pipe or a socket on the server is shown as what it is and is
+/// never opened there: OpenSSH's SFTP server would wait in `open` for a
+/// writer that never comes, and every other request of the drive with it
+/// (before, the drive answered nothing but `EIO` until someone wrote to the
+/// pipe on the server). Opened through the drive, a pipe is a pipe on this
+/// machine, as on a local disk, and a socket cannot be opened (`ENXIO`).
+#[test]
+fn a_named_pipe_or_socket_on_the_server_is_shown_as_such_and_never_opened_there() {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    const O_NONBLOCK: i32 = 0o4000;
+    const ENXIO: i32 = 6;
+    let m = SftpMount::new("special");
+    fs::write(m.at("file"), b"data").unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(m.server("pipe"))
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo: {made}");
+    let _socket = std::os::unix::net::UnixListener::bind(m.server("sock")).unwrap();
+
+    let mut listed: Vec<(String, bool, bool)> = fs::read_dir(m.path())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let t = e.file_type().unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                t.is_fifo(),
+                t.is_socket(),
+            )
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            ("file".to_string(), false, false),
+            ("pipe".to_string(), true, false),
+            ("sock".to_string(), false, true),
+        ]
+    );
+    assert!(fs::metadata(m.at("pipe")).unwrap().file_type().is_fifo());
+    assert!(fs::metadata(m.at("sock")).unwrap().file_type().is_socket());
+
+    // The pipe opens here at once (no writer: reading gives nothing).
+    let t = Instant::now();
+    let mut pipe = OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(m.at("pipe"))
+        .unwrap();
+    let mut got = Vec::new();
+    assert_eq!(pipe.read_to_end(&mut got).unwrap(), 0);
+    drop(pipe);
+    let e = File::open(m.at("sock")).unwrap_err();
+    assert_eq!(errno(&e), ENXIO, "{e}");
+    // And the drive still answers, at once.
+    assert_eq!(fs::read(m.at("file")).unwrap(), b"data");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        t.elapsed()
+    );
+}
+
 #[test]
 fn a_colleagues_change_is_read_whole_at_its_new_size_on_the_next_open() {
     let m = SftpMount::new("coherence");

@@ -121,7 +121,7 @@ impl FsConfig {
 pub fn shown_perm(attr: &Attr) -> u16 {
     let base = attr.perm.unwrap_or(match attr.kind {
         FileKind::Directory => 0o755,
-        FileKind::File | FileKind::Symlink => 0o644,
+        FileKind::File | FileKind::Symlink | FileKind::Special(_) => 0o644,
     });
     if attr.readonly { base & !0o222 } else { base }
 }
