@@ -516,3 +516,67 @@ fn a_server_stopped_and_started_again_under_a_live_mount() {
     assert_eq!(m.fs().health(), Health::Ok);
     drop(m);
 }
+
+/// A server process that stops answering without closing its connection
+/// (stopped here with SIGSTOP; a process stuck in the kernel or a wedged
+/// middlebox does the same): the operations fail within the bound, a check
+/// of the session gets no answer either, and the session is replaced by a
+/// new connection (a new server process), so the mount heals by itself
+/// and what was written is still there.
+#[test]
+fn a_server_process_that_stops_answering_is_replaced_and_the_mount_heals() {
+    let smbd = PrivateSmbd::new("stuck");
+    let mut smb = smbd.backend("share").config().clone();
+    smb.connect_timeout = Duration::from_secs(2);
+    let bound = Duration::from_secs(2);
+    let cfg = mpr_fs::fs::FsConfig {
+        op_timeout: bound,
+        session_check: Duration::from_secs(1),
+        backoff_initial: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(500),
+        ..config()
+    };
+    let m = SmbMount::on(smb, &smbd.dir.join("share"), cfg);
+    fs::write(m.at("f"), b"before").unwrap();
+    let stuck = smbd.connection_processes();
+    assert!(!stuck.is_empty(), "no smbd process serves the mount");
+    let signal = |sig: &str| {
+        for pid in &stuck {
+            let _ = std::process::Command::new("kill")
+                .args([sig, &pid.to_string()])
+                .status();
+        }
+    };
+    signal("-STOP");
+    // Let them go on at the end, whatever happens, so that they can exit.
+    struct Cont<F: Fn(&str)>(F);
+    impl<F: Fn(&str)> Drop for Cont<F> {
+        fn drop(&mut self) {
+            (self.0)("-CONT");
+        }
+    }
+    let _cont = Cont(signal);
+
+    let t = Instant::now();
+    let e = fs::read_dir(m.path()).map(|_| ()).unwrap_err();
+    assert_eq!(errno(&e), EIO, "{e}");
+    assert!(
+        t.elapsed() <= bound + Duration::from_secs(2),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(
+        eventually(Duration::from_secs(15), || fs::read(m.at("f"))
+            .is_ok_and(|d| d == b"before")),
+        "the mount did not heal: {:?}",
+        m.fs().health()
+    );
+    fs::write(m.at("g"), b"after").unwrap();
+    assert_eq!(fs::read(smbd.dir.join("share/g")).unwrap(), b"after");
+    assert_eq!(m.fs().health(), Health::Ok);
+    let serving = smbd.connection_processes();
+    assert!(
+        serving.iter().any(|p| !stuck.contains(p)),
+        "a new server process serves the mount: {serving:?} (stopped: {stuck:?})"
+    );
+}

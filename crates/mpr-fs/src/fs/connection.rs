@@ -9,7 +9,7 @@ use crate::error::{ConnectError, FsError};
 use crate::health::Health;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// How the session is kept.
@@ -123,6 +123,7 @@ impl HealthState {
 pub struct Connection {
     generation: AtomicU64,
     reconnecting: tokio::sync::Mutex<()>,
+    checking: AtomicBool,
     policy: Policy,
     /// The mount's health.
     pub health: HealthState,
@@ -134,6 +135,7 @@ impl Connection {
         Connection {
             generation: AtomicU64::new(0),
             reconnecting: tokio::sync::Mutex::new(()),
+            checking: AtomicBool::new(false),
             health: HealthState::new(file, policy.failing_window),
             policy,
         }
@@ -142,6 +144,17 @@ impl Connection {
     /// The session generation now.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Claims the one check of the session (see `Fs::check_session`):
+    /// false if one is under way.
+    pub fn start_check(&self) -> bool {
+        !self.checking.swap(true, Ordering::SeqCst)
+    }
+
+    /// The check of the session is over.
+    pub fn end_check(&self) {
+        self.checking.store(false, Ordering::SeqCst);
     }
 
     /// Records how an operation ended, for the health.

@@ -80,6 +80,11 @@ pub struct FsConfig {
     pub write_behind: u64,
     /// Where conflicts are reported (`None`: only the program learns).
     pub events: Option<Arc<dyn Events>>,
+    /// When an operation got no answer within `op_timeout`, how long a
+    /// check of the session (a `stat` of the root) may wait for one
+    /// (default 5 s). No answer to that either, and the session is stuck:
+    /// it is replaced by a new one, as a lost session is.
+    pub session_check: Duration,
 }
 
 impl Default for FsConfig {
@@ -97,6 +102,7 @@ impl Default for FsConfig {
             read_ahead_total: 64 << 20,
             write_behind: 8 << 20,
             events: None,
+            session_check: Duration::from_secs(5),
         }
     }
 }
@@ -243,7 +249,7 @@ pub struct Fs<B: Backend> {
     attrs: Mutex<AttrCache>,
     versions: Mutex<Versions>,
     handles: HandleTable<B::Handle>,
-    conn: Connection,
+    conn: Arc<Connection>,
 }
 
 impl<B: Backend> std::fmt::Debug for Fs<B> {
@@ -265,7 +271,7 @@ impl<B: Backend> Fs<B> {
             failing_window: cfg.failing_window,
         };
         Fs {
-            conn: Connection::new(policy, cfg.health_file.clone()),
+            conn: Arc::new(Connection::new(policy, cfg.health_file.clone())),
             attrs: Mutex::new(AttrCache::new(cfg.attr_ttl)),
             inodes: Mutex::new(InodeTable::new()),
             versions: Mutex::new(Versions::default()),
@@ -312,9 +318,13 @@ impl<B: Backend> Fs<B> {
         let deadline = Instant::now() + self.cfg.op_timeout;
         loop {
             let generation = self.conn.generation();
-            let r = tokio::time::timeout_at(deadline.into(), f())
-                .await
-                .unwrap_or(Err(FsError::TimedOut));
+            let r = match tokio::time::timeout_at(deadline.into(), f()).await {
+                Ok(r) => r,
+                Err(_) => {
+                    self.check_session(generation);
+                    Err(FsError::TimedOut)
+                }
+            };
             let r = match r {
                 Err(FsError::Disconnected(why)) => {
                     match self
@@ -331,6 +341,36 @@ impl<B: Backend> Fs<B> {
             self.conn.observe(&r);
             return r;
         }
+    }
+
+    /// An operation of session `generation` got no answer within its
+    /// bound. If the session does not answer a `stat` of the root within
+    /// `session_check` either, it is stuck (a server process waiting for
+    /// ever, a connection that carries nothing), and it is replaced in the
+    /// background as a lost one is, so that the mount heals instead of
+    /// timing out until someone restarts it. A slow call on a session that
+    /// still answers changes nothing. One check at a time.
+    fn check_session(&self, generation: u64) {
+        if !self.conn.start_check() {
+            return;
+        }
+        let backend = self.backend.clone();
+        let conn = self.conn.clone();
+        let (bound, op_timeout) = (self.cfg.session_check, self.cfg.op_timeout);
+        tokio::spawn(async move {
+            let answered = tokio::time::timeout(bound, backend.stat(&RelPath::root()))
+                .await
+                .is_ok();
+            if !answered && conn.generation() == generation {
+                let why = format!(
+                    "the server answered nothing for {} s",
+                    op_timeout.as_secs_f64()
+                );
+                let deadline = Instant::now() + op_timeout;
+                let _ = conn.reconnect(&*backend, generation, why, deadline).await;
+            }
+            conn.end_check();
+        });
     }
 
     /// Runs a call on an open file's back-end handle, opening it again by

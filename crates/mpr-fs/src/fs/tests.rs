@@ -156,6 +156,50 @@ async fn a_hanging_server_fails_the_call_within_the_bound() {
     assert!(t0.elapsed() < Duration::from_secs(2));
 }
 
+#[tokio::test]
+async fn a_session_that_answers_nothing_is_replaced_and_the_mount_heals() {
+    let (fs, b) = fs_with(FsConfig {
+        op_timeout: Duration::from_millis(300),
+        session_check: Duration::from_millis(200),
+        ..cfg()
+    })
+    .await;
+    b.put("f", b"x");
+    b.wedge();
+    let t0 = Instant::now();
+    assert_eq!(fs.statfs().await.unwrap_err(), FsError::TimedOut);
+    assert!(t0.elapsed() < Duration::from_secs(1), "within the bound");
+    // The check finds the session stuck and makes a new one.
+    let healed = async {
+        loop {
+            if b.connects() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(3), healed)
+        .await
+        .expect("a new session within the check's bound");
+    assert_eq!(fs.lookup(ROOT_INO, "f").await.unwrap().attr.size, 1);
+    assert_eq!(fs.health(), Health::Ok);
+}
+
+#[tokio::test]
+async fn a_slow_call_on_a_session_that_still_answers_keeps_the_session() {
+    let (fs, b) = fs_with(FsConfig {
+        op_timeout: Duration::from_millis(300),
+        session_check: Duration::from_millis(200),
+        ..cfg()
+    })
+    .await;
+    b.hang_next(1);
+    assert_eq!(fs.statfs().await.unwrap_err(), FsError::TimedOut);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.connects(), 1, "the check was answered: no new session");
+    fs.statfs().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_calls_wait_for_one_reconnect() {
     let (fs, b) = fs_with(cfg()).await;

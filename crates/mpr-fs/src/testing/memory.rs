@@ -94,6 +94,8 @@ struct State {
     next_file: u64,
     connected: bool,
     session: u64,
+    /// A session that no longer answers (see [`MemBackend::wedge`]).
+    wedged: Option<u64>,
 }
 
 /// What the next connects answer.
@@ -110,6 +112,7 @@ struct Faults {
     connect: ConnectFault,
     fail_next: Vec<FsError>,
     delay: Option<Duration>,
+    hang_next: u32,
 }
 
 /// An open file of [`MemBackend`].
@@ -165,11 +168,13 @@ impl MemBackend {
                 next_file: 1,
                 connected: false,
                 session: 0,
+                wedged: None,
             })),
             faults: Arc::new(Mutex::new(Faults {
                 connect: ConnectFault::None,
                 fail_next: Vec::new(),
                 delay: None,
+                hang_next: 0,
             })),
             connects: Arc::new(AtomicU64::new(0)),
             calls: Arc::new(AtomicU64::new(0)),
@@ -251,6 +256,21 @@ impl MemBackend {
         self.faults.lock().expect("mem lock").delay = d;
     }
 
+    /// The current session stops answering (a server process stuck for
+    /// ever, a connection that carries nothing): every call on it other
+    /// than connect waits for ever; a new session answers again.
+    pub fn wedge(&self) {
+        let mut s = self.state.lock().expect("mem lock");
+        s.wedged = Some(s.session);
+    }
+
+    /// The next `n` calls (other than connect) wait for ever, while the
+    /// session goes on answering the others (a slow call, not a dead
+    /// server).
+    pub fn hang_next(&self, n: u32) {
+        self.faults.lock().expect("mem lock").hang_next = n;
+    }
+
     /// How many connects succeeded.
     pub fn connects(&self) -> u64 {
         self.connects.load(Ordering::SeqCst)
@@ -312,6 +332,17 @@ impl MemBackend {
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
         if let Some(d) = delay {
             tokio::time::sleep(d).await;
+        }
+        let hang = {
+            let mut f = self.faults.lock().expect("mem lock");
+            let s = self.state.lock().expect("mem lock");
+            let first = f.hang_next > 0;
+            f.hang_next = f.hang_next.saturating_sub(1);
+            first || s.wedged == Some(s.session)
+        };
+        if hang {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            std::future::pending::<()>().await;
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.calls.fetch_add(1, Ordering::SeqCst);

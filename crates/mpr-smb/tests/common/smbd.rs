@@ -145,6 +145,49 @@ impl PrivateSmbd {
         }
     }
 
+    /// The processes serving a client connection: the server forks one
+    /// for each, and the one with an established TCP socket on its port
+    /// serves a client (the others are its helpers).
+    pub fn connection_processes(&self) -> Vec<u32> {
+        let master = self.child.as_ref().expect("the private smbd runs").id();
+        let established = established_socket_inodes(self.port);
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid ...": the comm may hold spaces.
+            let after = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
+            let ppid: Option<u32> = after.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+            if ppid != Some(master) {
+                continue;
+            }
+            let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+                continue;
+            };
+            let serves = fds.flatten().any(|fd| {
+                std::fs::read_link(fd.path()).is_ok_and(|l| {
+                    l.to_str()
+                        .and_then(|l| l.strip_prefix("socket:["))
+                        .and_then(|l| l.strip_suffix(']'))
+                        .and_then(|i| i.parse::<u64>().ok())
+                        .is_some_and(|i| established.contains(&i))
+                })
+            });
+            if serves {
+                out.push(pid);
+            }
+        }
+        out
+    }
+
     /// A back end (not connected) for one of its shares.
     pub fn backend(&self, share: &str) -> SmbBackend {
         let mut c = Servers::get().config("");
@@ -159,4 +202,33 @@ impl Drop for PrivateSmbd {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The inodes of the established TCP sockets whose local port is `port`
+/// (the server's side of its connections), from `/proc/net/tcp` and
+/// `tcp6`.
+fn established_socket_inodes(port: u16) -> Vec<u64> {
+    let mut out = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+            if f.len() < 10 || f[3] != "01" {
+                continue;
+            }
+            let local_port = f[1]
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port)
+                && let Ok(inode) = f[9].parse()
+            {
+                out.push(inode);
+            }
+        }
+    }
+    out
 }
