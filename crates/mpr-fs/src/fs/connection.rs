@@ -122,6 +122,8 @@ impl HealthState {
 #[derive(Debug)]
 pub struct Connection {
     generation: AtomicU64,
+    /// Tells waiting operations that the generation moved on.
+    replaced: tokio::sync::watch::Sender<u64>,
     reconnecting: tokio::sync::Mutex<()>,
     checking: AtomicBool,
     policy: Policy,
@@ -134,6 +136,7 @@ impl Connection {
     pub fn new(policy: Policy, file: Option<PathBuf>) -> Connection {
         Connection {
             generation: AtomicU64::new(0),
+            replaced: tokio::sync::watch::Sender::new(0),
             reconnecting: tokio::sync::Mutex::new(()),
             checking: AtomicBool::new(false),
             health: HealthState::new(file, policy.failing_window),
@@ -144,6 +147,14 @@ impl Connection {
     /// The session generation now.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Returns once the session of generation `seen` has been replaced
+    /// (at once if it already is).
+    pub async fn replaced(&self, seen: u64) {
+        let mut rx = self.replaced.subscribe();
+        // The sender lives as long as `self`: the wait ends only by a change.
+        let _ = rx.wait_for(|g| *g != seen).await;
     }
 
     /// Claims the one check of the session (see `Fs::check_session`):
@@ -200,7 +211,8 @@ impl Connection {
             match tokio::time::timeout_at(deadline.into(), backend.connect()).await {
                 Err(_) => return Err(FsError::TimedOut),
                 Ok(Ok(())) => {
-                    self.generation.fetch_add(1, Ordering::SeqCst);
+                    let now = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+                    self.replaced.send_replace(now);
                     self.health.answered();
                     return Ok(());
                 }

@@ -318,12 +318,18 @@ impl<B: Backend> Fs<B> {
         let deadline = Instant::now() + self.cfg.op_timeout;
         loop {
             let generation = self.conn.generation();
-            let r = match tokio::time::timeout_at(deadline.into(), f()).await {
-                Ok(r) => r,
-                Err(_) => {
-                    self.check_session(generation);
-                    Err(FsError::TimedOut)
-                }
+            let call = tokio::time::timeout_at(deadline.into(), f());
+            let r = tokio::select! {
+                r = call => match r {
+                    Ok(r) => r,
+                    Err(_) => {
+                        self.check_session(generation);
+                        Err(FsError::TimedOut)
+                    }
+                },
+                // The session this call went out on was found stuck and
+                // replaced: it will never answer, so ask the new one.
+                () = self.conn.replaced(generation) => continue,
             };
             let r = match r {
                 Err(FsError::Disconnected(why)) => {
