@@ -329,6 +329,22 @@ fn delete_without_force_keeps_a_busy_connection() {
     assert_eq!(r.wn(), 0, "{r:?}");
     drop(f);
     assert!(!mounted_under(&dir));
+
+    // A file closed while the cancel asks (as a descriptor a forked child
+    // shared for a moment goes) does not make it fail.
+    assert_eq!(
+        e.mpr(&["use", "Q:", &s.sftp_unc("export"), "--json"]).wn(),
+        0
+    );
+    let f = std::fs::File::open(dir.join(format!("open-{}.txt", std::process::id()))).unwrap();
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(f);
+    });
+    let r = e.mpr(&["use", "Q:", "--delete", "--json"]);
+    closer.join().unwrap();
+    assert_eq!(r.wn(), 0, "a file closed a moment later: {r:?}");
+    assert!(!mounted_under(&dir));
     let _ = std::fs::remove_file(
         s.path("MPR_TEST_SSH_EXPORT")
             .join(format!("open-{}.txt", std::process::id())),

@@ -180,27 +180,45 @@ pub fn alive(dir: &Path, fstypes: &[&str], log: &Path) -> Option<MountEntry> {
     (fstypes.iter().any(|t| m.fstype == *t) && helper_ok && answers(dir)).then_some(m)
 }
 
+/// How long an unmount without `force` keeps asking while the mount is
+/// busy. A file closed a moment ago can still hold the mount: a process
+/// another thread forked just then shares the descriptor until it runs
+/// its program, and the kernel finishes a close after the program saw it
+/// return. A mount still busy after this is really in use.
+pub const BUSY_GRACE: Duration = Duration::from_millis(1500);
+
 /// Unmounts `dir`: `fusermount3 -u` (with `-z`, lazily, when `force`).
 ///
-/// A busy mount without `force` is `WN_OPEN_FILES` and stays mounted; a
-/// directory that is not mounted is `WN_NOT_CONNECTED`.
+/// A busy mount without `force` is asked again for up to [`BUSY_GRACE`];
+/// still busy, it is `WN_OPEN_FILES` and stays mounted. A directory that
+/// is not mounted is `WN_NOT_CONNECTED`.
 pub fn unmount(dir: &Path, force: bool, provider: &str) -> Result<(), WnError> {
     if mounted_at(dir).is_none() {
         return Err(WnError::NotConnected);
     }
-    let mut cmd = Command::new("fusermount3");
-    cmd.arg("-u");
-    if force {
-        cmd.arg("-z");
-    }
-    let out = cmd.arg(dir).output().map_err(|e| {
-        lasterror::set(
-            WnError::NetError.code(),
-            format!("cannot run fusermount3 (apt-get install fuse3): {e}"),
-            provider,
-        );
-        WnError::NetError
-    })?;
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(20);
+    let out = loop {
+        let mut cmd = Command::new("fusermount3");
+        cmd.arg("-u");
+        if force {
+            cmd.arg("-z");
+        }
+        let out = cmd.arg(dir).output().map_err(|e| {
+            lasterror::set(
+                WnError::NetError.code(),
+                format!("cannot run fusermount3 (apt-get install fuse3): {e}"),
+                provider,
+            );
+            WnError::NetError
+        })?;
+        let busy = !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("busy");
+        if !busy || force || started.elapsed() + pause > BUSY_GRACE {
+            break out;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(250));
+    };
     if out.status.success() {
         return Ok(());
     }
