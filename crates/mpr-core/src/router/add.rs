@@ -853,14 +853,18 @@ mod tests {
         a.set(true, None);
         b.set(false, Some(WnError::BadNetPath));
         assert_eq!(add_bare(&router, r"\\h\s2"), Ok("a".into()));
-        assert_eq!((a.checks(), b.checks()), (2, 2));
+        // `a` was checked again; `b`'s check runs beside it and need not
+        // have finished when the first provider in order claimed the name.
+        assert_eq!(a.checks(), 2);
+        assert!((1..=2).contains(&b.checks()), "{}", b.checks());
         assert_eq!(
             *log.lock().unwrap(),
             [r"b add \\h\s1", r"b add \\h\s2", r"a add \\h\s2"]
         );
-        // And the cache says so from now on.
+        // And the cache says so from now on: no check is asked again.
         assert_eq!(add_bare(&router, r"\\h\s3"), Ok("a".into()));
-        assert_eq!((a.checks(), b.checks()), (2, 2));
+        assert_eq!(a.checks(), 2);
+        assert!((1..=2).contains(&b.checks()), "{}", b.checks());
     }
 
     #[test]
