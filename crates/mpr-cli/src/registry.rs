@@ -242,13 +242,14 @@ fn lock_config_dir(out: Out, dir: &Path) -> Result<ConfigLock> {
 
 /// Reads the configuration text (empty if missing) and parses it.
 fn read_config_text(file: &Path) -> Result<(String, Config)> {
-    let text = match std::fs::read(file) {
-        Ok(b) => String::from_utf8(b).map_err(|_| {
-            CliError::Config(format!(
+    let text = match mpr_core::files::read_regular_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(CliError::Config(format!(
                 "configuration error: {}: not valid UTF-8",
                 file.display()
-            ))
-        })?,
+            )));
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => {
             return Err(CliError::Environment(format!(

@@ -387,3 +387,47 @@ fn a_strange_ssh_config_is_refused_at_once() {
         );
     }
 }
+
+// See: issue 11 (mpr's own settings and state files are opened without
+// blocking too: a FIFO or a device in their place is an error at once).
+#[test]
+fn strange_settings_and_state_files_are_refused_without_hanging() {
+    let e = Env::new();
+    let (paths, _listener) = strange_paths(&e);
+    let system = e.path("etc/mpr.toml");
+    let user_dir = e.path("xdg/mpr");
+    std::fs::create_dir_all(&user_dir).unwrap();
+    let user = user_dir.join("mpr.toml");
+    let state = e.path("state/remembered.toml");
+    let place = |link: &Path, target: &Path| {
+        let _ = std::fs::remove_file(link);
+        std::os::unix::fs::symlink(target, link).unwrap();
+    };
+    for (path, what) in &paths {
+        let shown = path.display();
+        // The system settings, then the user's: WN_BAD_PROFILE naming the file.
+        for file in [&system, &user] {
+            place(file, path);
+            let r = mpr_within(&e, &["use", "--json"], BOUND);
+            assert_eq!(r.wn(), 1206, "{} -> {shown}: {r:?}", file.display());
+            assert!(
+                r.stderr.contains(&file.display().to_string()),
+                "{shown}: {}",
+                r.stderr
+            );
+            if *what != "is a loop of symbolic links" && *what != "is a socket" {
+                assert!(r.stderr.contains(what), "{shown}: {}", r.stderr);
+            }
+            std::fs::remove_file(file).unwrap();
+        }
+        // The remembered connections: WN_CANNOT_OPEN_PROFILE, left as they were.
+        place(&state, path);
+        let r = mpr_within(&e, &["use", "--json"], BOUND);
+        assert_eq!(r.wn(), 1205, "{shown}: {r:?}");
+        assert_eq!(std::fs::read_link(&state).unwrap(), *path);
+        std::fs::remove_file(&state).unwrap();
+    }
+    // With the strange files gone, everything works again.
+    let r = mpr_within(&e, &["use", "--json"], BOUND);
+    assert_eq!(r.code, 0, "{r:?}");
+}

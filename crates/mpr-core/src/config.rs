@@ -406,18 +406,16 @@ impl Config {
         path: &Path,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let text = String::from_utf8(bytes).map_err(|e| ConfigError {
-                    path: path.to_path_buf(),
-                    line: None,
-                    message: format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
-                })?;
-                Config::parse(path, &text, lookup)
-            }
+        match crate::files::read_regular_to_string(path) {
+            Ok(text) => Config::parse(path, &text, lookup),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Ok(Config::builtin(path.to_path_buf()))
             }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(ConfigError {
+                path: path.to_path_buf(),
+                line: None,
+                message: e.to_string(),
+            }),
             Err(e) => Err(ConfigError {
                 path: path.to_path_buf(),
                 line: None,
@@ -720,7 +718,7 @@ impl UserConfig {
         path: &Path,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<UserConfig, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::files::read_regular_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(UserConfig::default()),
             Err(e) => {

@@ -33,6 +33,7 @@ The core never reads the environment: the caller resolves directories into
 
 pub mod config;
 pub mod event;
+pub mod files;
 pub mod journal;
 pub mod names;
 pub mod plugin;

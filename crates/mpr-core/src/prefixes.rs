@@ -194,7 +194,7 @@ impl Store {
                     .clone(),
             };
         }
-        std::fs::read_to_string(self.prefixes_path())
+        crate::files::read_regular_to_string(&self.prefixes_path())
             .ok()
             .and_then(|t| toml::from_str(&t).ok())
             .unwrap_or_default()

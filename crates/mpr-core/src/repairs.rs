@@ -152,7 +152,7 @@ impl Store {
         if self.is_memory() {
             return None;
         }
-        let text = std::fs::read_to_string(self.repairs_path()).ok()?;
+        let text = crate::files::read_regular_to_string(&self.repairs_path()).ok()?;
         toml::from_str(&text).ok()
     }
 }

@@ -399,7 +399,7 @@ fn read_toml<T: for<'de> Deserialize<'de> + Default>(
     path: &Path,
     corrupt: WnError,
 ) -> Result<T, WnError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::files::read_regular_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(T::default()),
         Err(e) => {

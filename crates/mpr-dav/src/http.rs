@@ -62,7 +62,7 @@ impl Http {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("mpr/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
+            let pem = read_ca_file(path).map_err(|e| {
                 FsError::Connect(ConnectError::Other(format!(
                     "cannot read the ca_file {}: {e}",
                     path.display()
@@ -306,6 +306,37 @@ pub fn status_error(status: StatusCode, what: &str) -> FsError {
         502..=504 => FsError::Disconnected(format!("{what}: {status}")),
         _ => FsError::Io(format!("{what}: the server answered {status}")),
     }
+}
+
+/// The largest `ca_file` read (a bundle of every public root is ~250 KiB).
+const MAX_CA_FILE: u64 = 4 << 20;
+
+/// Reads a `ca_file` without ever blocking: a FIFO, device or directory in
+/// its place is refused at once instead of stalling the connection.
+fn read_ca_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file",
+        ));
+    }
+    let mut pem = Vec::new();
+    f.take(MAX_CA_FILE + 1).read_to_end(&mut pem)?;
+    if pem.len() as u64 > MAX_CA_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it is larger than {} MiB", MAX_CA_FILE >> 20),
+        ));
+    }
+    Ok(pem)
 }
 
 #[cfg(test)]

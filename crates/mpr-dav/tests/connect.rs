@@ -137,3 +137,25 @@ fn a_ca_file_that_is_not_pem_is_refused_before_connecting() {
     let (_, msg) = code(connect(cfg));
     assert!(msg.contains("ca_file"), "{msg}");
 }
+
+#[test]
+fn a_ca_file_that_is_a_fifo_or_a_directory_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ca.pem");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    for path in [fifo, dir.path().to_path_buf()] {
+        let mut cfg = config_for(true, free_port(), "", None, dir.path());
+        cfg.ca_file = Some(path);
+        let started = std::time::Instant::now();
+        let (_, msg) = code(connect(cfg));
+        assert!(msg.contains("not a regular file"), "{msg}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+}

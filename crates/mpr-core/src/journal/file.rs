@@ -45,6 +45,9 @@ impl FileSink {
                     .create(true)
                     .append(true)
                     .mode(0o600)
+                    // A FIFO or terminal put in the journal's place must not
+                    // block the connection being audited.
+                    .custom_flags(crate::files::NONBLOCK_NOCTTY)
                     .open(path)
             })
             .and_then(|mut f| f.write_all(line.as_bytes()));
