@@ -8,6 +8,7 @@ use crate::credentials::{prompt_password, read_password_stdin};
 use crate::error::CliError;
 use crate::output::{Cell, Out, Table, obj, stdout_line, warn};
 use mpr_core::plugin::Secret;
+use mpr_core::router::MAX_CREDENTIAL_BYTES;
 use mpr_cred::{Keyring, KeyringPasswords, Target};
 use serde_json::json;
 use std::ffi::OsString;
@@ -27,6 +28,13 @@ fn target(arg: &OsString) -> Result<Target> {
 /// A user argument as UTF-8, not empty.
 fn user(arg: &OsString) -> Result<String> {
     match arg.to_str() {
+        Some(u) if u.len() > MAX_CREDENTIAL_BYTES => Err(CliError::Usage(format!(
+            "the user name is {} bytes long; at most {MAX_CREDENTIAL_BYTES} are accepted",
+            u.len()
+        ))),
+        Some(u) if u.chars().any(char::is_control) => Err(CliError::Usage(
+            "the user name holds a control character".into(),
+        )),
         Some(u) if !u.is_empty() => Ok(u.to_string()),
         Some(_) => Err(CliError::Usage("the user name is empty".into())),
         None => Err(CliError::Usage("the user name is not valid UTF-8".into())),

@@ -6,6 +6,7 @@
 use crate::error::{CliError, exit_code};
 use anyhow::Context;
 use mpr_core::plugin::Secret;
+use mpr_core::router::MAX_CREDENTIAL_BYTES;
 use std::io::{IsTerminal, Read, Write};
 use zeroize::Zeroizing;
 
@@ -17,6 +18,19 @@ fn strip_newline(s: &str) -> &str {
     s.strip_suffix('\n')
         .map(|s| s.strip_suffix('\r').unwrap_or(s))
         .unwrap_or(s)
+}
+
+/// The password as a [`Secret`], or a usage error (exit 2) when it is
+/// longer than the router accepts: it is refused whole, never cut short,
+/// and before anything is connected or saved.
+fn bounded(password: &str) -> Result<Secret, CliError> {
+    if password.len() > MAX_CREDENTIAL_BYTES {
+        return Err(CliError::Usage(format!(
+            "the password is {} bytes long; at most {MAX_CREDENTIAL_BYTES} are accepted",
+            password.len()
+        )));
+    }
+    Ok(Secret::new(password.to_string()))
 }
 
 /// Reads the password from standard input: its first line (the rest is
@@ -33,7 +47,7 @@ pub fn read_password_stdin() -> Result<Secret, CliError> {
             CliError::Usage(format!("cannot read the password from standard input: {e}"))
         })?;
     let first = buf.split_inclusive('\n').next().unwrap_or("");
-    Ok(Secret::new(strip_newline(first).to_string()))
+    bounded(strip_newline(first))
 }
 
 /// Asks for a password on the terminal without echo. Without a terminal
@@ -98,7 +112,7 @@ pub fn prompt_password(user: Option<&str>, remote: &str) -> Result<Secret, CliEr
     read.context("cannot read the password from the terminal")?;
     let text = std::str::from_utf8(&line)
         .map_err(|_| CliError::Usage("the password is not valid UTF-8".into()))?;
-    Ok(Secret::new(strip_newline(text).to_string()))
+    bounded(strip_newline(text))
 }
 
 /// Reads up to and including a newline, byte by byte (no buffer that

@@ -209,3 +209,38 @@ fn a_cleared_environment_is_enough() {
     assert_eq!(r.wn(), 0, "{r:?}");
     assert_eq!(e.notes(), ["alpha:pre", "alpha:post"]);
 }
+
+#[test]
+fn an_oversized_password_or_user_name_is_refused_not_cut_short() {
+    let e = env_with_connection();
+    let before = (snapshot(&e.path("state")), snapshot(&e.path("run")));
+    // A password one byte too long: refused whole, before anything happens.
+    let long = "p".repeat(1025);
+    let r = e.mpr_stdin(
+        &["use", "Z:", r"\\acme\s", "--password-stdin", "--json"],
+        &format!("{long}\n"),
+    );
+    assert_eq!((r.code, r.wn()), (2, 87), "{r:?}");
+    assert!(r.stderr.contains("1025 bytes"), "{}", r.stderr);
+    assert!(!r.stderr.contains(&long), "the password was shown");
+    // A user name too long, or with a line break in it: WN_BAD_USER.
+    for user in ["u".repeat(1025), "alice\nbob".to_string()] {
+        let r = e.mpr(&["use", "Z:", r"\\acme\s", "--user", &user, "--json"]);
+        assert_eq!((r.code, r.wn()), (1, 2202), "{r:?}");
+    }
+    assert_unchanged(&e, &before);
+    // At the limit, both go through.
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "Z:",
+            r"\\acme\s",
+            "--user",
+            &"u".repeat(1024),
+            "--password-stdin",
+            "--json",
+        ],
+        &"p".repeat(1024),
+    );
+    assert_eq!(r.wn(), 0, "{r:?}");
+}

@@ -40,6 +40,7 @@ pub use request::{
 };
 pub use restore::RestoreResult;
 pub use status::{ConnState, ConnectionStatus, Health};
+pub use validate::MAX_CREDENTIAL_BYTES;
 
 use crate::WnError;
 use crate::config::{Isolation, Policy};

@@ -95,6 +95,7 @@ impl Router {
             )
         })?;
         check_type(req, local.is_some())?;
+        check_credentials(req)?;
         let explicit = match req.provider.as_deref() {
             None | Some("") => None,
             Some(p) => Some(self.find_provider(p)?),
@@ -201,6 +202,46 @@ fn check_type(req: &AddRequest, has_local: bool) -> Result<(), WnError> {
     Ok(())
 }
 
+/// The longest user name or password the router passes on, in bytes. No
+/// protocol mpr speaks accepts more (SMB and SSH user names are far
+/// shorter); a longer one is refused whole rather than cut short.
+pub const MAX_CREDENTIAL_BYTES: usize = 1024;
+
+/// The user name and password, before anything is notified: too long, or a
+/// user name with a control character (a newline would split a protocol
+/// line or an audit record), is refused.
+fn check_credentials(req: &AddRequest) -> Result<(), WnError> {
+    if let Some(user) = req.user.as_deref() {
+        if user.len() > MAX_CREDENTIAL_BYTES {
+            return fail(
+                WnError::BadUser,
+                format!(
+                    "the user name is {} bytes long; at most {MAX_CREDENTIAL_BYTES} are accepted",
+                    user.len()
+                ),
+            );
+        }
+        if user.chars().any(char::is_control) {
+            return fail(
+                WnError::BadUser,
+                format!("the user name {:?} holds a control character", shown(user)),
+            );
+        }
+    }
+    if let Some(p) = &req.password
+        && p.expose().len() > MAX_CREDENTIAL_BYTES
+    {
+        return fail(
+            WnError::BadPassword,
+            format!(
+                "the password is {} bytes long; at most {MAX_CREDENTIAL_BYTES} are accepted",
+                p.expose().len()
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// A directory local name must be a directory of the user's, not a
 /// symlink, and empty (§4). A missing one is created later.
 fn check_directory(p: &Path) -> Result<(), WnError> {
@@ -235,6 +276,28 @@ fn check_directory(p: &Path) -> Result<(), WnError> {
 mod tests {
     use super::super::testkit::World;
     use super::*;
+
+    #[test]
+    fn oversized_credentials_and_odd_user_names_are_refused() {
+        let w = World::new();
+        let mut req = AddRequest::new(AddApi::Add, Some("Z:"), r"\\h\s", 0);
+        req.user = Some("u".repeat(MAX_CREDENTIAL_BYTES));
+        req.password = Some(crate::plugin::Secret::new("p".repeat(MAX_CREDENTIAL_BYTES)));
+        assert!(w.router.validate_add(&req).is_ok());
+        req.user = Some("u".repeat(MAX_CREDENTIAL_BYTES + 1));
+        assert_eq!(w.router.validate_add(&req).unwrap_err(), WnError::BadUser);
+        req.user = Some("u\nx".into());
+        assert_eq!(w.router.validate_add(&req).unwrap_err(), WnError::BadUser);
+        req.user = Some(r"DOMAIN\üser".into());
+        assert!(w.router.validate_add(&req).is_ok());
+        req.password = Some(crate::plugin::Secret::new(
+            "p".repeat(MAX_CREDENTIAL_BYTES + 1),
+        ));
+        assert_eq!(
+            w.router.validate_add(&req).unwrap_err(),
+            WnError::BadPassword
+        );
+    }
 
     #[test]
     fn unknown_flag_bits_are_bad_values() {
