@@ -172,6 +172,29 @@ fn smb_errors() {
         &pw,
     );
     assert_eq!(r.wn(), 67, "{r:?}");
+    // The same as a bare name, which every provider is asked about: the
+    // WebDAV check must not leave smbd waiting for the rest of a frame
+    // (an HTTP request read as an SMB length kept it silent until the
+    // check gave up), so no provider's answer is a time-out.
+    let started = std::time::Instant::now();
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "O:",
+            &smb_unc(&s, "nosuchshare"),
+            "--user",
+            "mprtest",
+            "--password-stdin",
+            "--json",
+        ],
+        &pw,
+    );
+    assert_eq!(r.wn(), 67, "{r:?}");
+    assert!(!r.stderr.contains("timed out"), "{}", r.stderr);
+    eprintln!(
+        "bare name to a missing share answered in {:?}",
+        started.elapsed()
+    );
     let closed_port = crate::util::ClosedPort::new();
     let closed = closed_port.port;
     let r = e.mpr_stdin(

@@ -86,11 +86,15 @@ impl WebDav {
         let (https, host) = (t.https, t.host.as_str());
         let port = t.port.unwrap_or(if https { 443 } else { 80 });
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
-        let hello = format!("OPTIONS / HTTP/1.0\r\nHost: {host}\r\n\r\n");
+        // The same opening as the other checks, not an HTTP request: an
+        // HTTP server answers its malformed first line with `400` at once,
+        // while an SMB server would read "OPTI" as a frame length and wait
+        // for the rest until the check gave up.
+        let hello = crate::probe::opening();
         let (hello, expect): (Option<&[u8]>, &[u8]) = if https {
             (None, b"")
         } else {
-            (Some(hello.as_bytes()), b"HTTP/")
+            (Some(&hello), b"HTTP/")
         };
         crate::probe::greeting(host, port, wait, hello, expect).map_err(|why| NotMine {
             code: WnError::BadNetPath,
