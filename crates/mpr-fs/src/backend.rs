@@ -335,6 +335,13 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Space on the share.
     fn statfs(&self) -> impl Future<Output = Result<StatFs, FsError>> + Send;
+
+    /// What the symbolic link at `path` points at, as the server stores it.
+    /// Only back ends that show links ([`FileKind::Symlink`]) need it.
+    fn read_link(&self, path: &RelPath) -> impl Future<Output = Result<String, FsError>> + Send {
+        let _ = path;
+        async { Err(FsError::NotSupported) }
+    }
 }
 
 #[cfg(test)]

@@ -439,14 +439,29 @@ impl SftpBackend {
         })
     }
 
+    /// The attributes of what `full` names, following links; a link
+    /// whose target is missing shows as the link itself.
     async fn stat_full(&self, live: &Live, full: &str) -> Result<Attr, FsError> {
-        let m = live
-            .sftp
-            .fs()
-            .metadata(full)
-            .await
-            .map_err(|e| self.fail(live, e))?;
-        Ok(attr(&m))
+        let mut fs = live.sftp.fs();
+        match fs.metadata(full).await.map_err(|e| self.fail(live, e)) {
+            Ok(m) => Ok(attr(&m)),
+            Err(FsError::NotFound) => {
+                let m = fs
+                    .symlink_metadata(full)
+                    .await
+                    .map_err(|e| self.fail(live, e))?;
+                let a = attr(&m);
+                if a.kind == FileKind::Symlink {
+                    Ok(a)
+                } else {
+                    // It appeared between the two calls: ask again.
+                    Ok(attr(
+                        &fs.metadata(full).await.map_err(|e| self.fail(live, e))?,
+                    ))
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The kind of what `full` names, if anything (for a failure's
@@ -473,14 +488,12 @@ impl SftpBackend {
             let name = name.to_string();
             let mut a = attr(&entry.metadata());
             if a.kind == FileKind::Symlink {
-                // What it points at (the file system shows no links); a
-                // dangling link shows as an empty file.
+                // What it points at (a link is followed on the server, so
+                // a target given as a server path works); a dangling link
+                // stays a link, and `readlink` shows where it points.
                 let target = format!("{}/{name}", full.trim_end_matches('/'));
                 if let Ok(t) = fs.metadata(&target).await {
                     a = attr(&t);
-                } else {
-                    a.kind = FileKind::File;
-                    a.size = 0;
                 }
             }
             out.push(DirEntry { name, attr: a });
@@ -1020,6 +1033,20 @@ impl Backend for SftpBackend {
             }
             _ => Err(err),
         }
+    }
+
+    async fn read_link(&self, path: &RelPath) -> Result<String, FsError> {
+        let live = self.current()?;
+        let target = live
+            .sftp
+            .fs()
+            .read_link(Self::full(&live, path))
+            .await
+            .map_err(|e| self.fail(&live, e))?;
+        target
+            .into_os_string()
+            .into_string()
+            .map_err(|t| FsError::InvalidName(t.to_string_lossy().into_owned()))
     }
 
     async fn statfs(&self) -> Result<StatFs, FsError> {

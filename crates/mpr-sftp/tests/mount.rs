@@ -247,6 +247,58 @@ fn a_named_pipe_or_socket_on_the_server_is_shown_as_such_and_never_opened_there(
 }
 
 #[test]
+fn links_on_the_server_show_what_they_point_at_and_a_dangling_one_shows_as_a_link() {
+    const ENOENT: i32 = 2;
+    let m = SftpMount::new("links");
+    fs::write(m.server("real"), b"content").unwrap();
+    fs::create_dir(m.server("dir")).unwrap();
+    std::os::unix::fs::symlink("real", m.server("good")).unwrap();
+    std::os::unix::fs::symlink("dir", m.server("dirlink")).unwrap();
+    std::os::unix::fs::symlink("missing-target", m.server("dangling")).unwrap();
+
+    let mut listed: Vec<(String, bool, bool, bool)> = fs::read_dir(m.path())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let t = e.file_type().unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                t.is_file(),
+                t.is_dir(),
+                t.is_symlink(),
+            )
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            ("dangling".to_string(), false, false, true),
+            ("dir".to_string(), false, true, false),
+            ("dirlink".to_string(), false, true, false),
+            ("good".to_string(), true, false, false),
+            ("real".to_string(), true, false, false),
+        ]
+    );
+    // A link that resolves is what it points at.
+    assert_eq!(fs::read(m.at("good")).unwrap(), b"content");
+    assert_eq!(fs::symlink_metadata(m.at("good")).unwrap().len(), 7);
+    assert!(fs::symlink_metadata(m.at("dirlink")).unwrap().is_dir());
+    // A dangling one is a link, says where it points, and opening it is
+    // "no such file", as on a local disk.
+    let meta = fs::symlink_metadata(m.at("dangling")).unwrap();
+    assert!(meta.file_type().is_symlink());
+    assert_eq!(
+        fs::read_link(m.at("dangling")).unwrap(),
+        std::path::Path::new("missing-target")
+    );
+    assert_eq!(errno(&File::open(m.at("dangling")).unwrap_err()), ENOENT);
+    // Removing it through the drive removes the link on the server.
+    fs::remove_file(m.at("dangling")).unwrap();
+    assert!(fs::symlink_metadata(m.server("dangling")).is_err());
+}
+
+#[test]
 fn a_colleagues_change_is_read_whole_at_its_new_size_on_the_next_open() {
     let m = SftpMount::new("coherence");
     fs::write(m.at("shared.txt"), b"short v1").unwrap();

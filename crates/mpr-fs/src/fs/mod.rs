@@ -1460,6 +1460,12 @@ impl<B: Backend> Fs<B> {
     pub async fn statfs(&self) -> Result<StatFs, FsError> {
         self.run(|| self.backend.statfs()).await
     }
+
+    /// `readlink`: the target of a link the back end shows.
+    pub async fn readlink(&self, ino: Ino) -> Result<String, FsError> {
+        let path = self.path(ino)?;
+        self.run(|| self.backend.read_link(&path)).await
+    }
 }
 
 #[cfg(test)]
