@@ -336,6 +336,14 @@ pub trait Backend: Send + Sync + 'static {
     /// Space on the share.
     fn statfs(&self) -> impl Future<Output = Result<StatFs, FsError>> + Send;
 
+    /// The session answers nothing (no answer to a check within
+    /// `FsConfig::session_check`) and is about to be replaced by
+    /// [`Backend::connect`]: drop whatever would carry the new session over
+    /// the stuck one (SFTP's shared ssh master). The default does nothing.
+    fn abandon_stuck(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// What the symbolic link at `path` points at, as the server stores it.
     /// Only back ends that show links ([`FileKind::Symlink`]) need it.
     fn read_link(&self, path: &RelPath) -> impl Future<Output = Result<String, FsError>> + Send {

@@ -668,6 +668,9 @@ async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
     out.into_iter().flatten().collect()
 }
 
+/// How long `ssh -O exit` may take to end a stuck master.
+const MASTER_EXIT_WAIT: Duration = Duration::from_secs(2);
+
 impl Backend for SftpBackend {
     type Handle = SftpHandle;
 
@@ -1032,6 +1035,27 @@ impl Backend for SftpBackend {
                     .map_err(|e| self.fail(&live, e))
             }
             _ => Err(err),
+        }
+    }
+
+    /// The session is stuck: it is marked lost, and the shared ssh master
+    /// carrying it is told to leave (bounded by [`MASTER_EXIT_WAIT`]), so
+    /// that the reconnect makes a new SSH connection. Other mounts of the
+    /// same server rode that master too; they were just as stuck, and
+    /// reconnect the same way.
+    async fn abandon_stuck(&self) {
+        if let Some(live) = self.live.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            live.dead.store(true, Ordering::Relaxed);
+        }
+        let Some(mut cmd) = ssh::master_exit_command(&self.config) else {
+            return;
+        };
+        if let Ok(mut child) = cmd.spawn()
+            && tokio::time::timeout(MASTER_EXIT_WAIT, child.wait())
+                .await
+                .is_err()
+        {
+            let _ = child.kill().await;
         }
     }
 

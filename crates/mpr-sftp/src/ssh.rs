@@ -97,6 +97,40 @@ pub fn command(cfg: &SftpConfig, askpass: Option<(&Path, &Path)>) -> Command {
     cmd
 }
 
+/// `ssh -O exit` for the shared master of `cfg`'s server: the master
+/// process leaves at once, with every session it carries, so that the next
+/// connect makes a new SSH connection instead of riding one that answers
+/// nothing. `None` without a control directory (there is no master).
+pub fn master_exit_command(cfg: &SftpConfig) -> Option<Command> {
+    let dir = cfg.control_dir.as_ref()?;
+    let mut cmd = Command::new(&cfg.ssh_program);
+    if let Some(f) = &cfg.ssh_config {
+        cmd.arg("-F").arg(f);
+    }
+    // The same ControlPath as `command`: `%C` hashes host, port and user.
+    cmd.arg("-o")
+        .arg("BatchMode=yes")
+        .arg("-o")
+        .arg(format!("ControlPath={}/ssh-%C", dir.display()))
+        .arg("-O")
+        .arg("exit");
+    if let Some(p) = cfg.port {
+        cmd.arg("-p").arg(p.to_string());
+    }
+    if let Some(u) = &cfg.user {
+        cmd.arg("-l").arg(u);
+    }
+    cmd.arg("--").arg(&cfg.host);
+    cmd.env_remove("SSH_ASKPASS")
+        .env_remove("SSH_ASKPASS_REQUIRE")
+        .env_remove(ASKPASS_SOCKET_ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    Some(cmd)
+}
+
 /// The line of `log` holding one of `keys` (the first key found wins, so
 /// they go most telling first), trimmed.
 fn line_with(log: &str, keys: &[&str]) -> Option<String> {
@@ -238,7 +272,11 @@ mod tests {
             env.iter()
                 .any(|(k, v)| *k == "SSH_ASKPASS_REQUIRE" && v.is_some_and(|v| v == "force"))
         );
+        let exit = argv(&master_exit_command(&cfg).unwrap());
+        assert!(exit.contains("ControlPath=/run/u/mpr/ssh/ssh-%C"), "{exit}");
+        assert!(exit.ends_with("-O exit -- h"), "{exit}");
         cfg.control_dir = None;
         assert!(argv(&command(&cfg, None)).contains("ControlPath=none"));
+        assert!(master_exit_command(&cfg).is_none());
     }
 }

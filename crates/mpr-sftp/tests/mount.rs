@@ -454,3 +454,57 @@ fn sshd_stopped_and_started_again_under_a_live_mount() {
     assert_eq!(m.fs().health(), Health::Ok);
     drop(m);
 }
+
+/// A server that stops answering without closing its connection (its
+/// session processes stopped with SIGSTOP): operations fail within their
+/// bound, the check of the session gets no answer either, and the session
+/// is replaced. The shared ssh master rode that connection, so it is told
+/// to leave first; otherwise the new session would go through the same
+/// stuck connection. The mount heals by itself, with what was written.
+#[test]
+fn a_server_that_stops_answering_is_replaced_and_the_mount_heals() {
+    let s = Servers::get();
+    let sshd = PrivateSshd::start(&s);
+    let client = sshd.client(&s);
+    let mut sftp = sshd.config(&client);
+    sftp.connect_timeout = Duration::from_secs(3);
+    let bound = Duration::from_secs(2);
+    let cfg = mpr_fs::fs::FsConfig {
+        op_timeout: bound,
+        session_check: Duration::from_secs(1),
+        backoff_initial: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(500),
+        ..config()
+    };
+    let served = sshd.served.path().to_path_buf();
+    let m = SftpMount::on(sftp, &served, cfg);
+    fs::write(m.at("f"), b"before").unwrap();
+    let before = sshd.session_processes();
+    assert!(!before.is_empty(), "no sshd session serves the mount");
+    let stopped = mpr_fs::testing::util::Stopped::new(before);
+
+    let t = Instant::now();
+    let e = fs::read_dir(m.path()).map(|_| ()).unwrap_err();
+    assert_eq!(errno(&e), EIO, "{e}");
+    assert!(
+        t.elapsed() <= bound + Duration::from_secs(2),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(
+        eventually(Duration::from_secs(20), || fs::read(m.at("f"))
+            .is_ok_and(|d| d == b"before")),
+        "the mount did not heal: {:?}",
+        m.fs().health()
+    );
+    fs::write(m.at("g"), b"after").unwrap();
+    assert_eq!(fs::read(served.join("g")).unwrap(), b"after");
+    assert_eq!(m.fs().health(), Health::Ok);
+    let now = sshd.session_processes();
+    assert!(
+        now.iter().any(|p| !stopped.pids().contains(p)),
+        "a new session serves the mount: {now:?} (stopped: {:?})",
+        stopped.pids()
+    );
+    drop(m);
+}

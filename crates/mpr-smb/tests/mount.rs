@@ -540,22 +540,7 @@ fn a_server_process_that_stops_answering_is_replaced_and_the_mount_heals() {
     fs::write(m.at("f"), b"before").unwrap();
     let stuck = smbd.connection_processes();
     assert!(!stuck.is_empty(), "no smbd process serves the mount");
-    let signal = |sig: &str| {
-        for pid in &stuck {
-            let _ = std::process::Command::new("kill")
-                .args([sig, &pid.to_string()])
-                .status();
-        }
-    };
-    signal("-STOP");
-    // Let them go on at the end, whatever happens, so that they can exit.
-    struct Cont<F: Fn(&str)>(F);
-    impl<F: Fn(&str)> Drop for Cont<F> {
-        fn drop(&mut self) {
-            (self.0)("-CONT");
-        }
-    }
-    let _cont = Cont(signal);
+    let _stopped = mpr_fs::testing::util::Stopped::new(stuck.clone());
 
     let t = Instant::now();
     let e = fs::read_dir(m.path()).map(|_| ()).unwrap_err();

@@ -372,6 +372,7 @@ impl<B: Backend> Fs<B> {
                     "the server answered nothing for {} s",
                     op_timeout.as_secs_f64()
                 );
+                backend.abandon_stuck().await;
                 let deadline = Instant::now() + op_timeout;
                 let _ = conn.reconnect(&*backend, generation, why, deadline).await;
             }

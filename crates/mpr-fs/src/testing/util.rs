@@ -38,6 +38,37 @@ pub fn mount_config() -> FsConfig {
     }
 }
 
+/// Processes stopped with `SIGSTOP` (a server that answers nothing while
+/// its connections stay open), sent `SIGCONT` when this is dropped, however
+/// the test ends, so that they can finish and exit.
+#[derive(Debug)]
+pub struct Stopped(Vec<u32>);
+
+impl Stopped {
+    /// Stops `pids`.
+    pub fn new(pids: Vec<u32>) -> Stopped {
+        signal(&pids, "-STOP");
+        Stopped(pids)
+    }
+
+    /// The processes stopped.
+    pub fn pids(&self) -> &[u32] {
+        &self.0
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        signal(&self.0, "-CONT");
+    }
+}
+
+fn signal(pids: &[u32], sig: &str) {
+    for pid in pids {
+        let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
+    }
+}
+
 /// Waits up to `limit` for `f` to hold; whether it did.
 pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + limit;

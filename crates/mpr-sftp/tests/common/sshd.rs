@@ -140,6 +140,14 @@ impl PrivateSshd {
         self.child.as_ref().map_or(Vec::new(), |c| children(c.id()))
     }
 
+    /// Every process of every session (the per-connection sshd processes
+    /// and the sftp-server each runs), not the listener.
+    pub fn session_processes(&self) -> Vec<u32> {
+        self.child
+            .as_ref()
+            .map_or(Vec::new(), |c| descendants(c.id()))
+    }
+
     /// Kills the server and every session of it.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
