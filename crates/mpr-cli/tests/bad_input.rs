@@ -53,6 +53,20 @@ fn oversized_names_are_rejected_with_their_codes() {
     let r = e.mpr(&["use", "Z:", &long_remote, "--json"]);
     assert_eq!((r.code, r.wn()), (1, 67), "{}", r.stderr);
     assert!(r.stderr.contains("not a valid remote name"), "{}", r.stderr);
+    // The journal keeps the refusal with the name cut at the longest a
+    // valid one can be, marked as cut.
+    let j = e.journal();
+    let rec = j
+        .iter()
+        .rev()
+        .find(|r| r["event"] == "operation")
+        .expect("an operation record");
+    let remote = rec["remote"].as_str().unwrap();
+    assert_eq!(remote.chars().count(), 4097, "{}", remote.len());
+    assert!(
+        remote.starts_with(r"\\acme\xxx") && remote.ends_with("x…"),
+        "{remote}"
+    );
     let long_local = format!("/{}", "d".repeat(5000));
     let r = e.mpr(&["use", &long_local, r"\\acme\s", "--json"]);
     assert_eq!((r.code, r.wn()), (1, 1200));

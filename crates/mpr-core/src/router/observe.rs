@@ -58,6 +58,19 @@ pub(super) struct OpNames<'a> {
     pub provider: Option<&'a str>,
 }
 
+/// A name as a record keeps it: whole when it could be valid (at most
+/// [`MAX_NAME_UNITS`](crate::names::MAX_NAME_UNITS) characters), otherwise
+/// cut there and marked with `…`, so that a refused megabyte-long name
+/// (any program may pass one to the API) does not become a megabyte-long
+/// record in every sink.
+fn clipped(name: &str) -> String {
+    let max = crate::names::MAX_NAME_UNITS;
+    match name.char_indices().nth(max) {
+        None => name.to_string(),
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+    }
+}
+
 /// The event of an ended operation; a failure carries the extended
 /// error's text as its message.
 pub(super) fn operation(
@@ -72,9 +85,9 @@ pub(super) fn operation(
     Event::Operation(OperationEvent {
         op_id: id.to_string(),
         op,
-        local: names.local.to_string(),
-        remote: names.remote.to_string(),
-        user: names.user.to_string(),
+        local: clipped(names.local),
+        remote: clipped(names.remote),
+        user: clipped(names.user),
         provider: names.provider.unwrap_or("").to_string(),
         result: status.0,
         result_name: status.name().to_string(),
@@ -82,4 +95,19 @@ pub(super) fn operation(
         duration_us: micros(started),
         message: result.err().and_then(|_| lasterror::get()).map(|d| d.text),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_could_be_valid_are_kept_whole_and_longer_ones_cut() {
+        let max = crate::names::MAX_NAME_UNITS;
+        let whole = "é".repeat(max);
+        assert_eq!(clipped(&whole), whole);
+        let long = format!("{whole}xyz");
+        assert_eq!(clipped(&long), format!("{whole}…"));
+        assert_eq!(clipped(""), "");
+    }
 }
