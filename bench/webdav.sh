@@ -41,10 +41,9 @@
 # BENCH_WEBDAV_LIST).
 #
 # Passwords never reach a command line: mpr reads it on stdin, gio from its
-# prompt on stdin, curl from a 0600 netrc file. rclone takes it in its
-# obscured form in its environment (RCLONE_WEBDAV_PASS), as mpr's old
-# launcher gave it; it is obscured once, before the runs, as `rclone config`
-# would store it.
+# prompt on stdin, curl from a 0600 netrc file, rclone from a 0600 config
+# file of one remote (in the obscured form `rclone config` stores; it is
+# obscured once, before the runs). None of them gets it in its environment.
 #
 # Installs (quietly, once) what it compares against: GVfs (gvfs,
 # gvfs-backends, gvfs-fuse), gio (libglib2.0-bin), a D-Bus daemon, curl.
@@ -102,12 +101,15 @@ mpr_down() { "$MPR" use "$1" --delete >/dev/null; }
 at_exit quiet "$MPR" use X: --delete
 at_exit quiet "$MPR" use Y: --delete
 
-# rclone mount as mpr's old launcher ran it (there in the foreground).
-if has rclone; then OBSCURED=$(RCLONE_CONFIG=/dev/null rclone obscure - <"$PWFILE"); fi
+# rclone mount with the options mpr's old launcher gave it (there in the
+# foreground), its remote in a private config file.
+if has rclone; then
+  (umask 077 && printf '[bench]\ntype = webdav\nurl = %s\nvendor = other\nuser = %s\npass = %s\n' \
+    "$URL" "$DUSER" "$(rclone --config /dev/null obscure - <"$PWFILE")" >"$B/rclone.conf")
+fi
 rclone_up() { # mount point
-  RCLONE_CONFIG=/dev/null RCLONE_WEBDAV_URL=$URL RCLONE_WEBDAV_VENDOR=other \
-    RCLONE_WEBDAV_USER=$DUSER RCLONE_WEBDAV_PASS=$OBSCURED \
-    rclone mount :webdav: "$1" --daemon --dir-cache-time 1s --retries 1 --low-level-retries 2
+  rclone --config "$B/rclone.conf" mount bench: "$1" --daemon --dir-cache-time 1s \
+    --retries 1 --low-level-retries 2
 }
 rclone_unmount() { if mountpoint -q "$1"; then fusermount3 -u -z "$1"; fi; }
 at_exit rclone_unmount "$B/rc"
