@@ -48,11 +48,12 @@ mpr_dav() {
     && "$MPR" use X: --delete >/dev/null
 }
 raw_dav() {
-  # By hand the password has to be put in rclone's obscured form too.
-  DAV_OBSCURED=$(rclone obscure - < "$MPR_TEST_DAV_PASSWORD_FILE")
-  RCLONE_CONFIG=/dev/null RCLONE_WEBDAV_URL="http://127.0.0.1:$MPR_TEST_DAV_PORT/" RCLONE_WEBDAV_VENDOR=other \
-    RCLONE_WEBDAV_USER="$MPR_TEST_DAV_USER" RCLONE_WEBDAV_PASS="$DAV_OBSCURED" \
-    rclone mount :webdav: "$B/raw" --daemon --dir-cache-time 1s && fusermount3 -u "$B/raw"
+  # By hand the password has to be put in rclone's obscured form too, in a
+  # private config file (never in rclone's environment or argv).
+  (umask 077 && printf '[raw]\ntype = webdav\nurl = %s\nvendor = other\nuser = %s\npass = %s\n' \
+    "http://127.0.0.1:$MPR_TEST_DAV_PORT/" "$MPR_TEST_DAV_USER" \
+    "$(rclone --config /dev/null obscure - < "$MPR_TEST_DAV_PASSWORD_FILE")" > "$RUN/rclone.conf")
+  rclone --config "$RUN/rclone.conf" mount raw: "$B/raw" --daemon --dir-cache-time 1s && fusermount3 -u "$B/raw"
 }
 
 # A bare UNC name that ends at SMB (every provider's check runs at once)
