@@ -293,6 +293,28 @@ fn links_on_the_server_show_what_they_point_at_and_a_dangling_one_shows_as_a_lin
         std::path::Path::new("missing-target")
     );
     assert_eq!(errno(&File::open(m.at("dangling")).unwrap_err()), ENOENT);
+    // Once its target appears on the server, it reads as that file, with
+    // no error on the way (the name changed kind under the kernel).
+    std::os::unix::fs::symlink("later", m.server("waiting")).unwrap();
+    assert!(fs::symlink_metadata(m.at("waiting")).unwrap().is_symlink());
+    fs::write(m.server("later"), b"arrived").unwrap();
+    assert_eq!(fs::read(m.at("waiting")).unwrap(), b"arrived");
+    let mut errors = Vec::new();
+    assert!(
+        eventually(Duration::from_secs(3), || {
+            let read = fs::read(m.at("waiting"));
+            let meta = fs::symlink_metadata(m.at("waiting"));
+            for e in [read.as_ref().err(), meta.as_ref().err()]
+                .into_iter()
+                .flatten()
+            {
+                errors.push(errno(e));
+            }
+            read.is_ok_and(|d| d == b"arrived") && meta.is_ok_and(|m| m.is_file() && m.len() == 7)
+        }),
+        "it never showed as the file it now points at"
+    );
+    assert!(errors.is_empty(), "errors on the way: {errors:?}");
     // Removing it through the drive removes the link on the server.
     fs::remove_file(m.at("dangling")).unwrap();
     assert!(fs::symlink_metadata(m.server("dangling")).is_err());
