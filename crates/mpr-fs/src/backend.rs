@@ -308,6 +308,19 @@ pub trait Backend: Send + Sync + 'static {
         times: Times,
     ) -> impl Future<Output = Result<(), FsError>> + Send;
 
+    /// Sets the permission bits (`chmod(2)`), where the protocol stores
+    /// them. The default refuses ([`FsError::NotPermitted`], `EPERM`): SMB
+    /// and WebDAV have no modes, and a `chmod` that did nothing must not
+    /// look like one that worked.
+    fn set_perm(
+        &self,
+        path: &RelPath,
+        perm: u16,
+    ) -> impl Future<Output = Result<(), FsError>> + Send {
+        let _ = (path, perm);
+        async { Err(FsError::NotPermitted) }
+    }
+
     /// Makes what was written durable on the server (`fsync(2)`); returns
     /// only when it is.
     fn flush(&self, handle: &Self::Handle) -> impl Future<Output = Result<(), FsError>> + Send;

@@ -895,6 +895,20 @@ impl Backend for SftpBackend {
 
     /// SFTP v3 sets both times at once, in whole seconds: a time not given
     /// is kept by sending the one the server has.
+    /// SFTP stores modes: `chmod` through the drive changes the file on
+    /// the server (the server applies its own rules, as for `chmod` there).
+    async fn set_perm(&self, path: &RelPath, perm: u16) -> Result<(), FsError> {
+        let live = self.current()?;
+        let full = Self::full(&live, path);
+        let perm = openssh_sftp_client::metadata::Permissions::from(perm & 0o7777);
+        self.set_meta(
+            &live,
+            &full,
+            MetaDataBuilder::new().permissions(perm).create(),
+        )
+        .await
+    }
+
     async fn set_times(&self, path: &RelPath, times: Times) -> Result<(), FsError> {
         let live = self.current()?;
         let full = Self::full(&live, path);

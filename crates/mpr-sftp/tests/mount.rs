@@ -320,6 +320,32 @@ fn links_on_the_server_show_what_they_point_at_and_a_dangling_one_shows_as_a_lin
     assert!(fs::symlink_metadata(m.server("dangling")).is_err());
 }
 
+/// SFTP stores modes, so `chmod` through the drive changes the file on the
+/// server (a script made executable runs); `chown` to someone else stays
+/// `EPERM`.
+#[test]
+fn chmod_changes_the_mode_on_the_server_and_chown_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    const EPERM: i32 = 1;
+    let m = SftpMount::new("chmod");
+    let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    fs::write(m.at("script"), b"#!/bin/sh\necho ran\n").unwrap();
+    fs::set_permissions(m.at("script"), fs::Permissions::from_mode(0o750)).unwrap();
+    assert_eq!(mode(&m.server("script")), 0o750);
+    assert_eq!(mode(&m.at("script")), 0o750);
+    let out = std::process::Command::new(m.at("script")).output().unwrap();
+    assert_eq!(out.stdout, b"ran\n");
+    fs::create_dir(m.at("d")).unwrap();
+    fs::set_permissions(m.at("d"), fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(mode(&m.server("d")), 0o700);
+    assert_eq!(mode(&m.at("d")), 0o700);
+    // The same mode again is no change at all.
+    fs::set_permissions(m.at("d"), fs::Permissions::from_mode(0o700)).unwrap();
+    let e = std::os::unix::fs::chown(m.at("script"), Some(4242), None).unwrap_err();
+    assert_eq!(errno(&e), EPERM, "{e}");
+    assert_eq!(mode(&m.server("script")), 0o750);
+}
+
 #[test]
 fn a_colleagues_change_is_read_whole_at_its_new_size_on_the_next_open() {
     let m = SftpMount::new("coherence");

@@ -585,9 +585,10 @@ impl<B: Backend> Fs<B> {
     }
 
     /// `setattr`: size (through the handle when there is one, so that a
-    /// write-only descriptor can be cut), times; `chmod`/`chown` only to
-    /// the values already shown (anything else is `EPERM`: the protocols
-    /// have no owners or modes to store).
+    /// write-only descriptor can be cut), times; `chmod` to the mode shown
+    /// succeeds, to another one it is the back end's (`EPERM` where the
+    /// protocol has no modes); `chown` only to the owner shown (`EPERM`:
+    /// no protocol stores owners the kernel could use).
     pub async fn setattr(&self, ino: Ino, req: SetAttr) -> Result<(Attr, Duration), FsError> {
         self.settle(ino).await;
         let path = self.path(ino);
@@ -595,14 +596,17 @@ impl<B: Backend> Fs<B> {
             Ok(p) => self.attr_of(p).await?,
             Err(_) => self.getattr(ino).await?,
         };
-        if let Some(mode) = req.mode
-            && (mode & 0o7777) as u16 != shown_perm(&current)
-        {
-            return Err(FsError::NotPermitted);
-        }
         if req.uid.is_some_and(|u| u != self.cfg.uid) || req.gid.is_some_and(|g| g != self.cfg.gid)
         {
             return Err(FsError::NotPermitted);
+        }
+        if let Some(mode) = req.mode
+            && (mode & 0o7777) as u16 != shown_perm(&current)
+        {
+            let p = path.clone()?;
+            let perm = (mode & 0o7777) as u16;
+            self.run(|| self.backend.set_perm(&p, perm)).await?;
+            self.attrs.lock().expect("attr lock").invalidate(&p);
         }
         if let Some(size) = req.size {
             if current.kind == FileKind::Directory {
