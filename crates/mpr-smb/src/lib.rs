@@ -778,6 +778,55 @@ impl Backend for SmbBackend {
         set.and(closed)
     }
 
+    /// SMB stores no modes, but it has the read-only attribute, which the
+    /// drive shows as a file's mode without write bits: `chmod a-w` sets it
+    /// and giving the write bits back clears it, as `attrib +r` and `-r`
+    /// do on Windows. Any other mode, and any mode of a directory (where
+    /// Windows gives the attribute another meaning), is `EPERM`.
+    async fn set_perm(&self, path: &RelPath, perm: u16) -> Result<(), FsError> {
+        let live = self.current()?;
+        let full = self.full(path);
+        let mut conn = live.conn.clone();
+        let info = live
+            .tree
+            .stat(&mut conn, &full)
+            .await
+            .map_err(|e| self.fail(&live, e))?;
+        let attr = attr_from_info(&info);
+        if attr.kind != FileKind::File {
+            return Err(FsError::NotPermitted);
+        }
+        let shown = |readonly: bool| {
+            mpr_fs::fs::shown_perm(&Attr {
+                readonly,
+                ..attr.clone()
+            })
+        };
+        let readonly = if perm == shown(true) {
+            true
+        } else if perm == shown(false) {
+            false
+        } else {
+            return Err(FsError::NotPermitted);
+        };
+        let mut bits = info.attributes.0 & FileAttributes::SETTABLE & !FileAttributes::READONLY;
+        if readonly {
+            bits |= FileAttributes::READONLY;
+        }
+        if bits == 0 {
+            // No attribute at all is "leave them as they are" on the wire.
+            bits = FileAttributes::NORMAL;
+        }
+        live.tree
+            .set_times(
+                &mut conn,
+                &full,
+                FileTimes::new().set_attributes(FileAttributes(bits)),
+            )
+            .await
+            .map_err(|e| self.fail(&live, e))
+    }
+
     async fn set_times(&self, path: &RelPath, times: Times) -> Result<(), FsError> {
         let live = self.current()?;
         let mut ft = FileTimes::new();

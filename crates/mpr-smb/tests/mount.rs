@@ -455,6 +455,44 @@ fn what_smb_cannot_do_is_refused_cleanly_never_eio() {
     assert_eq!(m.fs().health(), Health::Ok);
 }
 
+/// SMB's read-only attribute is the one mode change it can store: `chmod
+/// a-w` sets it (the server then refuses writes), giving the write bits
+/// back clears it; any other change stays refused.
+#[test]
+fn chmod_a_minus_w_sets_the_read_only_attribute_and_giving_them_back_clears_it() {
+    const EACCES: i32 = 13;
+    let m = SmbMount::new("readonly");
+    fs::write(m.at("f"), b"data").unwrap();
+    let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    fs::set_permissions(m.at("f"), fs::Permissions::from_mode(0o444)).unwrap();
+    assert_eq!(mode(&m.at("f")), 0o444);
+    let listed = fs::read_dir(m.path())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.file_name() == "f")
+        .unwrap();
+    assert_eq!(
+        listed.metadata().unwrap().permissions().mode() & 0o7777,
+        0o444
+    );
+    let e = OpenOptions::new().write(true).open(m.at("f")).unwrap_err();
+    assert_eq!(errno(&e), EACCES, "{e}");
+    assert_eq!(fs::read(m.at("f")).unwrap(), b"data");
+    fs::set_permissions(m.at("f"), fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(mode(&m.at("f")), 0o644);
+    fs::write(m.at("f"), b"again").unwrap();
+    assert_eq!(fs::read(m.server("f")).unwrap(), b"again");
+    // Modes SMB cannot store, and directories, stay refused.
+    for bad in [0o755, 0o600, 0o400] {
+        let e = fs::set_permissions(m.at("f"), fs::Permissions::from_mode(bad)).unwrap_err();
+        assert_eq!(errno(&e), EPERM, "{bad:o}: {e}");
+    }
+    fs::create_dir(m.at("d")).unwrap();
+    let e = fs::set_permissions(m.at("d"), fs::Permissions::from_mode(0o555)).unwrap_err();
+    assert_eq!(errno(&e), EPERM, "{e}");
+    assert_eq!(mode(&m.at("f")), 0o644);
+}
+
 /// The server stopped under a live mount: an operation fails with `EIO`
 /// within the configured bound, the health says reconnecting; started
 /// again, the same mount works again (a descriptor opened before too) and
