@@ -1053,7 +1053,7 @@ impl Backend for SftpBackend {
     }
 
     /// The session is stuck: it is marked lost, and the shared ssh master
-    /// carrying it is told to leave (bounded by [`MASTER_EXIT_WAIT`]), so
+    /// carrying it is told to leave (within `MASTER_EXIT_WAIT`, 2 s), so
     /// that the reconnect makes a new SSH connection. Other mounts of the
     /// same server rode that master too; they were just as stuck, and
     /// reconnect the same way.
