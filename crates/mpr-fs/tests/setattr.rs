@@ -92,3 +92,37 @@ fn symlinks_and_hard_links_are_refused_cleanly() {
     let e = fs::hard_link(m.at("f"), m.at("h")).unwrap_err();
     assert_eq!(e.raw_os_error(), Some(1), "EPERM");
 }
+
+/// `fallocate` without flags (what `posix_fallocate` and `fallocate -l`
+/// ask) makes the file at least that long, with zeros; a range inside the
+/// file changes nothing; the flags no protocol can honour (keep the size,
+/// punch a hole) are EOPNOTSUPP, never a success that did nothing.
+#[test]
+fn fallocate_extends_with_zeros_and_refuses_what_it_cannot_do() {
+    let m = common::mnt();
+    fs::write(m.at("f"), b"abc").unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new("fallocate")
+            .args(args)
+            .arg(m.at("f"))
+            .output()
+            .expect("run fallocate (util-linux)")
+    };
+    assert!(run(&["-l", "1MiB"]).status.success());
+    assert_eq!(fs::metadata(m.at("f")).unwrap().len(), 1 << 20);
+    let mut want = b"abc".to_vec();
+    want.resize(1 << 20, 0);
+    assert_eq!(m.server.get("f").unwrap(), want, "on the server");
+    assert_eq!(fs::read(m.at("f")).unwrap(), want);
+    // Inside the file: nothing to do.
+    assert!(run(&["-o", "10", "-l", "100"]).status.success());
+    assert_eq!(fs::metadata(m.at("f")).unwrap().len(), 1 << 20);
+    for flags in [&["-n", "-l", "4MiB"][..], &["-p", "-o", "0", "-l", "4096"]] {
+        let out = run(flags);
+        assert!(!out.status.success(), "{flags:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        // util-linux words EOPNOTSUPP per mode ("... is unsupported").
+        assert!(err.contains("supported"), "{flags:?}: {err}");
+    }
+    assert_eq!(m.server.get("f").unwrap(), want);
+}

@@ -455,6 +455,25 @@ fn what_smb_cannot_do_is_refused_cleanly_never_eio() {
     assert_eq!(m.fs().health(), Health::Ok);
 }
 
+/// `fallocate -l` (and `posix_fallocate`, which downloaders use to
+/// pre-size a file) makes the file that long on the server, with zeros.
+#[test]
+fn fallocate_pre_sizes_the_file_on_the_server() {
+    let m = SmbMount::new("fallocate");
+    fs::write(m.at("f"), b"head").unwrap();
+    let st = std::process::Command::new("fallocate")
+        .args(["-l", "3MiB"])
+        .arg(m.at("f"))
+        .status()
+        .expect("run fallocate (util-linux)");
+    assert!(st.success());
+    assert_eq!(fs::metadata(m.server("f")).unwrap().len(), 3 * MIB as u64);
+    let data = fs::read(m.at("f")).unwrap();
+    assert_eq!(&data[..4], b"head");
+    assert!(data[4..].iter().all(|&b| b == 0));
+    assert_eq!(data.len(), 3 * MIB);
+}
+
 /// SMB's read-only attribute is the one mode change it can store: `chmod
 /// a-w` sets it (the server then refuses writes), giving the write bits
 /// back clears it; any other change stays refused.

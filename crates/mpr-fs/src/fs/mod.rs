@@ -1461,6 +1461,50 @@ impl<B: Backend> Fs<B> {
         Ok(())
     }
 
+    /// `fallocate` (`posix_fallocate`, `fallocate -l`): without flags the
+    /// file is made at least `offset + length` bytes long, the new bytes
+    /// reading as zeros, through the handle as `ftruncate` does; a range
+    /// inside the file is already there. No protocol mpr speaks can reserve
+    /// space or punch holes, so every flag (`FALLOC_FL_KEEP_SIZE`,
+    /// `PUNCH_HOLE`, `ZERO_RANGE`, ...) is `EOPNOTSUPP` rather than a
+    /// success that did nothing. The size compared with is the server's, so
+    /// a file a colleague made longer is never cut.
+    pub async fn allocate(
+        &self,
+        ino: Ino,
+        fh: u64,
+        offset: u64,
+        length: u64,
+        mode: i32,
+    ) -> Result<(), FsError> {
+        if mode != 0 {
+            return Err(FsError::NotSupported);
+        }
+        let end = offset.checked_add(length).ok_or(FsError::InvalidArgument)?;
+        self.file(fh)?;
+        self.settle(ino).await;
+        let size = match self.path(ino) {
+            Ok(p) => {
+                let attr = self.run(|| self.backend.stat(&p)).await?;
+                self.remember(&p, &attr);
+                if attr.kind == FileKind::Directory {
+                    return Err(FsError::IsDirectory);
+                }
+                attr.size
+            }
+            Err(_) => self.getattr(ino).await?.0.size,
+        };
+        if end <= size {
+            return Ok(());
+        }
+        let grow = SetAttr {
+            size: Some(end),
+            fh: Some(fh),
+            ..SetAttr::default()
+        };
+        self.setattr(ino, grow).await.map(drop)
+    }
+
     /// `statfs`.
     pub async fn statfs(&self) -> Result<StatFs, FsError> {
         self.run(|| self.backend.statfs()).await
