@@ -10,9 +10,11 @@ use crate::fs::Fs;
 use crate::fuse::FuseFs;
 use fuser::{Config, MountOption, SessionACL, SessionUnmounter};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// How to mount.
 #[derive(Debug, Clone)]
@@ -31,7 +33,13 @@ pub struct MountOptions {
 pub struct Mounted {
     unmounter: SessionUnmounter,
     thread: JoinHandle<io::Result<()>>,
+    at: PathBuf,
 }
+
+/// How long [`Mounted::unmount`] keeps asking while the mount is busy: a
+/// file closed a moment ago can still hold it, through a child another
+/// thread forked just then, until that child runs its program.
+const BUSY_GRACE: Duration = Duration::from_millis(1500);
 
 /// The fsname for a remote: `mpr:` and the remote, with the characters
 /// the mount table cannot hold (`,` separates options; whitespace ends
@@ -82,13 +90,41 @@ pub fn mount<B: Backend>(
     let thread = std::thread::Builder::new()
         .name("mpr-fs-session".into())
         .spawn(move || session.run())?;
-    Ok(Mounted { unmounter, thread })
+    Ok(Mounted {
+        unmounter,
+        thread,
+        at: at.to_path_buf(),
+    })
 }
 
 impl Mounted {
     /// Unmounts (if still mounted) and waits for the session to end.
     pub fn unmount(mut self) -> io::Result<()> {
-        self.unmounter.unmount()?;
+        // fuser unmounts once and gives up on `EBUSY`; `fusermount3 -u`
+        // (which works for root and users alike) can be asked again. Any
+        // other outcome is left to fuser, which then finds it unmounted or
+        // reports why not.
+        let started = Instant::now();
+        let mut unmounted = false;
+        while let Ok(out) = Command::new("fusermount3")
+            .arg("-u")
+            .arg(&self.at)
+            .stdin(Stdio::null())
+            .output()
+        {
+            unmounted = out.status.success();
+            let busy = !unmounted && String::from_utf8_lossy(&out.stderr).contains("busy");
+            if !busy || started.elapsed() >= BUSY_GRACE {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        match self.unmounter.unmount() {
+            // fuser does not see that it is gone and tries too: the
+            // kernel answers that nothing is mounted there.
+            Err(e) if unmounted && e.kind() == io::ErrorKind::InvalidInput => {}
+            r => r?,
+        }
         self.join()
     }
 
@@ -115,6 +151,7 @@ pub fn serve_until_signal(mounted: Mounted) -> io::Result<Option<i32>> {
     let Mounted {
         mut unmounter,
         thread,
+        ..
     } = mounted;
     let watcher = std::thread::Builder::new()
         .name("mpr-fs-signals".into())
