@@ -893,8 +893,6 @@ impl Backend for SftpBackend {
         }
     }
 
-    /// SFTP v3 sets both times at once, in whole seconds: a time not given
-    /// is kept by sending the one the server has.
     /// SFTP stores modes: `chmod` through the drive changes the file on
     /// the server (the server applies its own rules, as for `chmod` there).
     async fn set_perm(&self, path: &RelPath, perm: u16) -> Result<(), FsError> {
@@ -909,6 +907,8 @@ impl Backend for SftpBackend {
         .await
     }
 
+    /// SFTP v3 sets both times at once, in whole seconds: a time not given
+    /// is kept by sending the one the server has.
     async fn set_times(&self, path: &RelPath, times: Times) -> Result<(), FsError> {
         let live = self.current()?;
         let full = Self::full(&live, path);
