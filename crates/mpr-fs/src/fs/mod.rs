@@ -121,6 +121,19 @@ impl FsConfig {
     }
 }
 
+/// The inode number for `path`, with one more lookup the kernel holds on
+/// it: a new number when what the server has there is no longer of the
+/// kind the kernel was last told (a dangling link whose target appeared, a
+/// file replaced by a directory), because the kernel refuses to see an
+/// inode change type; the old number then names nothing.
+fn lookup_ino(inodes: &mut InodeTable, versions: &Versions, path: &RelPath, kind: FileKind) -> Ino {
+    let current = inodes.peek(path);
+    if versions.last_attr(current).is_some_and(|a| a.kind != kind) {
+        inodes.remove(path);
+    }
+    inodes.lookup(path)
+}
+
 /// The permission bits shown for a file (the server's, or 0644 for files
 /// and 0755 for directories where the protocol has none; without write
 /// bits when the server says it is read-only).
@@ -512,11 +525,10 @@ impl<B: Backend> Fs<B> {
     }
 
     fn entry(&self, path: &RelPath, attr: Attr, ttl: Duration) -> Entry {
-        let ino = self.inodes.lock().expect("inode lock").lookup(path);
-        self.versions
-            .lock()
-            .expect("version lock")
-            .note_attr(ino, &attr);
+        let mut inodes = self.inodes.lock().expect("inode lock");
+        let mut versions = self.versions.lock().expect("version lock");
+        let ino = lookup_ino(&mut inodes, &versions, path, attr.kind);
+        versions.note_attr(ino, &attr);
         Entry { ino, attr, ttl }
     }
 
@@ -553,10 +565,15 @@ impl<B: Backend> Fs<B> {
             .lock()
             .expect("attr lock")
             .get(&path, Instant::now())?;
-        self.versions
-            .lock()
-            .expect("version lock")
-            .note_attr(ino, &hit.0);
+        let mut versions = self.versions.lock().expect("version lock");
+        if versions
+            .last_attr(ino)
+            .is_some_and(|a| a.kind != hit.0.kind)
+        {
+            // Changed kind: [`Fs::getattr`] says so.
+            return None;
+        }
+        versions.note_attr(ino, &hit.0);
         Some(hit)
     }
 
@@ -577,10 +594,15 @@ impl<B: Backend> Fs<B> {
             }
         };
         let (attr, ttl) = self.attr_of(&path).await?;
-        self.versions
-            .lock()
-            .expect("version lock")
-            .note_attr(ino, &attr);
+        let mut versions = self.versions.lock().expect("version lock");
+        if versions.last_attr(ino).is_some_and(|a| a.kind != attr.kind) {
+            // The name now stands for something of another kind: this
+            // inode cannot become it (the kernel would call it bad, EIO);
+            // ESTALE makes the kernel look the name up again, and the
+            // lookup gives it a new inode.
+            return Err(FsError::Stale);
+        }
+        versions.note_attr(ino, &attr);
         Ok((attr, ttl))
     }
 
@@ -790,7 +812,7 @@ impl<B: Backend> Fs<B> {
                 }
                 continue;
             };
-            let ino = inodes.lookup(&child);
+            let ino = lookup_ino(&mut inodes, &versions, &child, attr.kind);
             let e = PlusEntry {
                 next,
                 ino,
