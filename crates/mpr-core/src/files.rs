@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The largest settings or state file mpr reads (16 MiB).
@@ -37,24 +37,10 @@ pub fn open_nonblocking(path: &Path) -> io::Result<File> {
 pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = open_nonblocking(path)?;
     let meta = file.metadata()?;
-    let kind = meta.file_type();
-    if !kind.is_file() {
-        let what = if kind.is_dir() {
-            "a directory"
-        } else if kind.is_fifo() {
-            "a FIFO"
-        } else if kind.is_socket() {
-            "a socket"
-        } else if kind.is_char_device() {
-            "a character device"
-        } else if kind.is_block_device() {
-            "a block device"
-        } else {
-            "not a file"
-        };
+    if let Some(kind) = crate::trust::FileKind::of(meta.file_type()) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("is {what}, not a regular file"),
+            format!("is {kind}, not a regular file"),
         ));
     }
     if meta.len() > MAX_LEN {

@@ -95,7 +95,8 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    fn of(ft: std::fs::FileType) -> Option<FileKind> {
+    /// What `ft` is, or `None` for a regular file.
+    pub(crate) fn of(ft: std::fs::FileType) -> Option<FileKind> {
         use std::os::unix::fs::FileTypeExt;
         Some(if ft.is_file() {
             return None;
