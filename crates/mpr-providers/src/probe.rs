@@ -6,7 +6,8 @@
 
 use std::io::{Read, Write};
 use std::net::ToSocketAddrs;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 /// How long a bare UNC name waits for a greeting before it is "not mine".
 pub const WAIT: Duration = Duration::from_millis(1500);
@@ -71,6 +72,13 @@ pub fn greeting(
 }
 
 /// [`greeting`], with the expected bytes `skip` bytes into the answer.
+///
+/// Checks that say something first share one exchange per address: the
+/// built-in providers all say [`opening`], so when their checks of one
+/// `host:port` start together (a bare name with a port names one server for
+/// all of them), one connection asks and every check reads its answer from
+/// what that server said. A server that forks per connection (`smbd`) then
+/// starts one process for the checks instead of one per provider.
 pub fn answer_at(
     host: &str,
     port: u16,
@@ -79,13 +87,111 @@ pub fn answer_at(
     skip: usize,
     expect: &[u8],
 ) -> Result<(), String> {
+    let heard = match hello {
+        Some(h) => shared_exchange(host, port, wait, h)?,
+        None => exchange(host, port, wait, None, skip + expect.len())?,
+    };
+    heard.check(skip, expect)
+}
+
+/// How many bytes of an answer an exchange waits for: enough for every
+/// built-in check (an SMB2 header's protocol id after the 4-byte framing).
+const ANSWER_LEN: usize = 8;
+
+/// How long after an exchange began a check of the same address that says
+/// the same thing takes its answer instead of asking again: the checks of
+/// one bare name start within this of each other.
+const SHARE_FOR: Duration = WAIT;
+
+/// What a server said, and how the exchange ended.
+#[derive(Clone, Debug)]
+struct Heard {
+    bytes: Vec<u8>,
+    end: End,
+}
+
+/// Why an exchange stopped reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// It had all it waited for.
+    Full,
+    /// The server closed (or reset) the connection first.
+    HungUp,
+    /// The wait (this long) ran out first.
+    TimedOut(Duration),
+}
+
+const HUNG_UP: &str = "it hung up: it speaks another protocol";
+
+impl Heard {
+    /// Whether the answer, past its first `skip` bytes, starts with `expect`.
+    fn check(&self, skip: usize, expect: &[u8]) -> Result<(), String> {
+        match self.bytes.get(skip..skip + expect.len()) {
+            Some(got) if got == expect => Ok(()),
+            Some(_) => Err("it answers in another protocol".into()),
+            None => Err(match self.end {
+                End::HungUp | End::Full => HUNG_UP.into(),
+                End::TimedOut(wait) => {
+                    format!("no greeting within {} ms: timed out", wait.as_millis())
+                }
+            }),
+        }
+    }
+}
+
+/// One exchange, with the time it began, that concurrent checks share.
+struct Shared {
+    key: (String, u16, Vec<u8>),
+    began: Instant,
+    heard: OnceLock<Result<Heard, String>>,
+}
+
+/// The exchanges begun lately, by address and opening.
+static RECENT: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+
+/// [`exchange`] of `hello` with `host:port`, or the answer of one begun
+/// with the same words there less than [`SHARE_FOR`] ago (waiting for it
+/// if it is still under way).
+fn shared_exchange(host: &str, port: u16, wait: Duration, hello: &[u8]) -> Result<Heard, String> {
+    let key = (host.to_string(), port, hello.to_vec());
+    let shared = {
+        let mut recent = RECENT.lock().unwrap_or_else(PoisonError::into_inner);
+        recent.retain(|s| s.began.elapsed() < SHARE_FOR);
+        match recent.iter().find(|s| s.key == key) {
+            Some(s) => Arc::clone(s),
+            None => {
+                let s = Arc::new(Shared {
+                    key,
+                    began: Instant::now(),
+                    heard: OnceLock::new(),
+                });
+                recent.push(Arc::clone(&s));
+                s
+            }
+        }
+    };
+    shared
+        .heard
+        .get_or_init(|| exchange(host, port, wait, Some(hello), ANSWER_LEN))
+        .clone()
+}
+
+/// Connects to `host:port`, writes `hello` if any, and reads up to `want`
+/// bytes of the answer within `wait`.
+fn exchange(
+    host: &str,
+    port: u16,
+    wait: Duration,
+    hello: Option<&[u8]>,
+    want: usize,
+) -> Result<Heard, String> {
     let addr = (host, port)
         .to_socket_addrs()
         .map_err(|e| e.to_string())?
         .next()
         .ok_or_else(|| "no address".to_string())?;
+    let deadline = Instant::now() + wait;
     let mut conn = std::net::TcpStream::connect_timeout(&addr, wait).map_err(|e| e.to_string())?;
-    let _ = conn.set_read_timeout(Some(wait));
     // A server of another protocol may close at once, even before it has
     // read what we sent (then the kernel resets the connection): that is
     // a hang-up too.
@@ -98,34 +204,45 @@ pub fn answer_at(
                 | std::io::ErrorKind::BrokenPipe
         )
     };
-    const HUNG_UP: &str = "it hung up: it speaks another protocol";
-    if let Some(h) = hello {
-        conn.write_all(h).map_err(|e| {
-            if hung_up(&e) {
-                HUNG_UP.to_string()
-            } else {
-                e.to_string()
-            }
-        })?;
+    if let Some(Err(e)) = hello.map(|h| conn.write_all(h)) {
+        return if hung_up(&e) {
+            Ok(Heard {
+                bytes: Vec::new(),
+                end: End::HungUp,
+            })
+        } else {
+            Err(e.to_string())
+        };
     }
-    let mut buf = vec![0u8; skip + expect.len()];
-    match conn.read_exact(&mut buf) {
-        Ok(()) if buf[skip..] == *expect => Ok(()),
-        Ok(()) => Err("it answers in another protocol".into()),
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) =>
-        {
-            Err(format!(
-                "no greeting within {} ms: timed out",
-                wait.as_millis()
-            ))
+    let mut bytes = vec![0u8; want];
+    let mut filled = 0;
+    let end = loop {
+        if filled == want {
+            break End::Full;
         }
-        Err(e) if hung_up(&e) => Err(HUNG_UP.into()),
-        Err(e) => Err(format!("no greeting ({e})")),
-    }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break End::TimedOut(wait);
+        }
+        let _ = conn.set_read_timeout(Some(left));
+        match conn.read(&mut bytes[filled..]) {
+            Ok(0) => break End::HungUp,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break End::TimedOut(wait);
+            }
+            Err(e) if hung_up(&e) => break End::HungUp,
+            Err(e) => return Err(format!("no greeting ({e})")),
+        }
+    };
+    bytes.truncate(filled);
+    Ok(Heard { bytes, end })
 }
 
 #[cfg(test)]
@@ -178,5 +295,33 @@ mod tests {
         assert!(e.contains("hung up"), "{e}");
         assert!(start.elapsed() < WAIT);
         t.join().unwrap();
+    }
+
+    #[test]
+    fn checks_of_one_address_share_one_connection() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut a, _) = l.accept().unwrap();
+            let mut buf = [0u8; 16];
+            let _ = a.read(&mut buf).unwrap();
+            a.write_all(b"\0\0\0\x40\xFESMB").unwrap();
+            l.set_nonblocking(true).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            l.accept().is_ok()
+        });
+        let checks: Vec<_> = [(0, &b"SSH-"[..]), (4, &b"\xFESMB"[..]), (0, &b"HTTP/"[..])]
+            .into_iter()
+            .map(|(skip, expect)| {
+                std::thread::spawn(move || {
+                    answer_at("127.0.0.1", port, WAIT, Some(&opening()), skip, expect)
+                })
+            })
+            .collect();
+        let said: Vec<_> = checks.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(said[1], Ok(()));
+        assert_eq!(said[0], Err("it answers in another protocol".to_string()));
+        assert_eq!(said[2], Err("it answers in another protocol".to_string()));
+        assert!(!server.join().unwrap(), "a second connection was made");
     }
 }
