@@ -33,7 +33,7 @@ use std::process::ExitCode;
 /// The whole of `mpr-fsd`: handshake, connect, mount, serve.
 pub fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
-    let req = match request::read(&mut std::io::stdin().lock()) {
+    let (req, handed) = match request::read_stdin() {
         Ok(r) => r,
         Err(e) => {
             let reply = Reply::Failed {
@@ -63,7 +63,7 @@ pub fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     drop(out);
-    match serve::run(req) {
+    match serve::run(req, handed) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mpr-fsd: {e}");

@@ -1,11 +1,15 @@
 //! Reading the handshake request: one JSON line on standard input, of
 //! bounded size, held in memory that is wiped when dropped (it carries the
-//! password).
+//! password). `mpr` makes standard input a Unix socket and may pass, with
+//! the request's bytes, a TCP socket on which it has started connecting to
+//! the server ([`read_stdin`]); a pipe carries the request alone.
 
 use mpr_abi as abi;
 use mpr_fs::handshake::Request;
 use std::fmt;
 use std::io::{BufRead, Read};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use zeroize::Zeroizing;
 
 /// The longest request line accepted (names, paths, options and the
@@ -54,6 +58,68 @@ impl fmt::Display for RequestError {
     }
 }
 
+/// Reads one request line from standard input, with the socket passed
+/// along with it, if any.
+pub fn read_stdin() -> Result<(Request, Option<OwnedFd>), RequestError> {
+    read_from(std::io::stdin().as_fd())
+}
+
+/// Reads one request line from `input`, with the socket passed along with
+/// it if `input` is a Unix socket and one was (the first; any other is
+/// closed).
+pub fn read_from(input: BorrowedFd<'_>) -> Result<(Request, Option<OwnedFd>), RequestError> {
+    use rustix::io::Errno;
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
+    // Room for a request of any usual size, so that the password is not
+    // left behind in a smaller buffer that grew.
+    let mut line = Zeroizing::new(Vec::with_capacity(16 * 1024));
+    let mut buf = Zeroizing::new([0u8; 4096]);
+    let mut handed: Option<OwnedFd> = None;
+    loop {
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let got = match recvmsg(
+            input,
+            &mut [std::io::IoSliceMut::new(&mut buf[..])],
+            &mut control,
+            RecvFlags::CMSG_CLOEXEC,
+        ) {
+            Ok(m) => m.bytes,
+            // Not a socket (a pipe, a file): nothing can come with it.
+            Err(Errno::NOTSOCK) if line.is_empty() => {
+                let own = input.try_clone_to_owned().map_err(RequestError::Read)?;
+                let mut reader = std::io::BufReader::new(std::fs::File::from(own));
+                return read(&mut reader).map(|r| (r, None));
+            }
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(RequestError::Read(e.into())),
+        };
+        for m in control.drain() {
+            if let RecvAncillaryMessage::ScmRights(fds) = m {
+                for fd in fds {
+                    handed.get_or_insert(fd);
+                }
+            }
+        }
+        if got == 0 {
+            return Err(RequestError::Truncated);
+        }
+        line.extend_from_slice(&buf[..got]);
+        if let Some(end) = line.iter().position(|&b| b == b'\n') {
+            line.truncate(end + 1);
+            break;
+        }
+        if line.len() as u64 > MAX_REQUEST {
+            return Err(RequestError::TooLong);
+        }
+    }
+    if line.len() as u64 > MAX_REQUEST {
+        return Err(RequestError::TooLong);
+    }
+    let req = serde_json::from_slice(&line).map_err(|e| RequestError::Malformed(e.to_string()))?;
+    Ok((req, handed))
+}
+
 /// Reads one request line from `input`.
 pub fn read(input: &mut impl BufRead) -> Result<Request, RequestError> {
     let mut line = Zeroizing::new(String::new());
@@ -78,6 +144,7 @@ pub fn read(input: &mut impl BufRead) -> Result<Request, RequestError> {
 mod tests {
     use super::*;
     use mpr_fs::handshake::{Password, Protocol};
+    use std::io::Write;
 
     fn sample() -> Request {
         Request {
@@ -124,5 +191,55 @@ mod tests {
             read(&mut long.as_slice()),
             Err(RequestError::TooLong)
         ));
+    }
+
+    #[test]
+    fn a_socket_comes_with_the_request_on_a_unix_socket() {
+        use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let line = serde_json::to_string(&sample()).unwrap() + "\n";
+        let fds = [tcp.as_fd()];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
+        // The line in two pieces, the socket with the first.
+        let (a, b) = line.as_bytes().split_at(10);
+        sendmsg(
+            &ours,
+            &[std::io::IoSlice::new(a)],
+            &mut control,
+            SendFlags::empty(),
+        )
+        .unwrap();
+        (&ours).write_all(b).unwrap();
+        let (req, handed) = read_from(theirs.as_fd()).unwrap();
+        assert_eq!(req.host, sample().host);
+        let handed = std::net::TcpStream::from(handed.expect("the socket came along"));
+        assert_eq!(handed.peer_addr().unwrap(), listener.local_addr().unwrap());
+
+        // Without a socket, and cut short.
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        (&ours).write_all(line.as_bytes()).unwrap();
+        assert!(read_from(theirs.as_fd()).unwrap().1.is_none());
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        (&ours).write_all(&line.as_bytes()[..20]).unwrap();
+        drop(ours);
+        assert!(matches!(
+            read_from(theirs.as_fd()),
+            Err(RequestError::Truncated)
+        ));
+    }
+
+    #[test]
+    fn a_pipe_carries_the_request_alone() {
+        let (r, mut w) = std::io::pipe().unwrap();
+        let line = serde_json::to_string(&sample()).unwrap() + "\n";
+        w.write_all(line.as_bytes()).unwrap();
+        drop(w);
+        let (req, handed) = read_from(r.as_fd()).unwrap();
+        assert_eq!(req.host, sample().host);
+        assert!(handed.is_none());
     }
 }

@@ -13,6 +13,8 @@ use mpr_fs::{Backend, FsError};
 use mpr_sftp::{SftpBackend, SftpConfig};
 use mpr_smb::{SmbBackend, SmbConfig};
 use std::fmt;
+use std::net::TcpStream;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -107,7 +109,9 @@ fn connect_failure(e: &FsError, req: &Request) -> ServeError {
 }
 
 /// Serves the connection `req` asks for; returns when the mount is gone.
-pub fn run(req: Request) -> Result<(), ServeError> {
+/// `handed` is a socket the provider started connecting to the server on,
+/// for the first session (SMB uses it; the others close it).
+pub fn run(req: Request, handed: Option<OwnedFd>) -> Result<(), ServeError> {
     if !req.mountpoint.is_dir() {
         return Err(refuse(
             abi::WN_BAD_LOCALNAME,
@@ -123,7 +127,11 @@ pub fn run(req: Request) -> Result<(), ServeError> {
     let served = match req.protocol {
         Protocol::Smb => {
             let cfg = SmbConfig::from_request(&req).map_err(fail)?;
-            serve(SmbBackend::new(cfg), &req, &rt)
+            let backend = match handed {
+                Some(fd) => SmbBackend::new(cfg).with_handed_socket(TcpStream::from(fd)),
+                None => SmbBackend::new(cfg),
+            };
+            serve(backend, &req, &rt)
         }
         Protocol::Webdav => {
             let cfg = DavConfig::from_request(&req).map_err(fail)?;

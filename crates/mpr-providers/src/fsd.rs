@@ -17,6 +17,8 @@ use mpr_core::plugin::CancelCall;
 use mpr_core::router::Health as RouterHealth;
 use mpr_handshake::{Health, Reply, Request};
 use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -84,10 +86,11 @@ pub fn connect(
     runtime_dir: &Path,
     key: &str,
     timeout: Duration,
+    handed: Option<OwnedFd>,
 ) -> Result<(), Failure> {
     let dir = &req.mountpoint;
     let log = log_path(runtime_dir, key, dir);
-    match start(program, req, &log, timeout) {
+    match start(program, req, &log, timeout, handed) {
         Ok(_) => Ok(()),
         Err(failure) => {
             // The server has exited (or was stopped): its pid must not
@@ -166,12 +169,45 @@ pub fn cancel(
     Ok(())
 }
 
+/// Starts connecting to `host:port` without waiting, when the host is an
+/// address (a name is resolved by the server, as before): the socket, its
+/// connect perhaps still under way, to hand to the server with the
+/// request, so that the peer's accept overlaps the server's start. `None`
+/// when it cannot even be started; the server then connects by itself and
+/// reports what goes wrong.
+pub fn start_connect(host: &str, port: u16) -> Option<OwnedFd> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let ip: std::net::IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    let family = if ip.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+    let socket = rustix::net::socket_with(family, SocketType::STREAM, flags, None).ok()?;
+    match rustix::net::connect(&socket, &std::net::SocketAddr::new(ip, port)) {
+        Ok(()) | Err(rustix::io::Errno::INPROGRESS) => Some(socket),
+        Err(_) => None,
+    }
+}
+
 /// Starts the server for `req` and waits (at most `timeout`) for its
 /// answer. `Ok` once it is mounted and serving; otherwise the exact
 /// failure it reported (the server has exited), or why it could not be
-/// started or did not answer (it is stopped).
-pub fn start(program: &Path, req: &Request, log: &Path, timeout: Duration) -> Result<u32, Failure> {
-    let mut child = spawn(program, &req.mountpoint, log).map_err(|e| {
+/// started or did not answer (it is stopped). `handed` goes to the server
+/// with the request ([`start_connect`]).
+pub fn start(
+    program: &Path,
+    req: &Request,
+    log: &Path,
+    timeout: Duration,
+    handed: Option<OwnedFd>,
+) -> Result<u32, Failure> {
+    let (mut child, stdin) = spawn(program, &req.mountpoint, log).map_err(|e| {
         Failure::new(
             WnError::NoNetwork,
             format!("cannot run {}: {e}", program.display()),
@@ -180,10 +216,9 @@ pub fn start(program: &Path, req: &Request, log: &Path, timeout: Duration) -> Re
     let line = zeroize::Zeroizing::new(
         serde_json::to_string(req).expect("a request always serialises") + "\n",
     );
-    if let Some(mut stdin) = child.stdin.take() {
-        // A server that died before reading is reported below.
-        let _ = stdin.write_all(line.as_bytes());
-    }
+    // A server that died before reading is reported below.
+    let _ = send_request(&stdin, line.as_bytes(), handed.as_ref());
+    drop(stdin);
     let stdout = child.stdout.take().expect("stdout is piped");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -218,13 +253,34 @@ pub fn start(program: &Path, req: &Request, log: &Path, timeout: Duration) -> Re
     Err(failure)
 }
 
+/// Writes the request line to the server's standard input, `handed`
+/// passed along with its first bytes.
+fn send_request(stdin: &UnixStream, line: &[u8], handed: Option<&OwnedFd>) -> std::io::Result<()> {
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
+    let fds: Vec<BorrowedFd<'_>> = handed.iter().map(|fd| fd.as_fd()).collect();
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+        return Err(std::io::Error::other("no room for the socket"));
+    }
+    let sent = sendmsg(
+        stdin,
+        &[std::io::IoSlice::new(line)],
+        &mut control,
+        SendFlags::NOSIGNAL,
+    )?;
+    let mut rest = stdin;
+    rest.write_all(&line[sent..])
+}
+
 /// Spawns the server: its mount point as its argument (for `ps`), own
-/// process group, stdin and stdout piped, stderr to `log`, its pid
-/// recorded. The server needs no start gate like the other
+/// process group, stdin one end of a Unix socket pair (the other is
+/// returned: the request goes there), stdout piped, stderr to `log`, its
+/// pid recorded. The server needs no start gate like the other
 /// helpers (see `helper.rs`): it does nothing before it has read its whole
 /// request, which is written only once the pid is on record, and a killed
 /// `mpr` closes the pipe, so the server exits at once.
-fn spawn(program: &Path, mountpoint: &Path, log: &Path) -> std::io::Result<Child> {
+fn spawn(program: &Path, mountpoint: &Path, log: &Path) -> std::io::Result<(Child, UnixStream)> {
     if let Some(dir) = log.parent() {
         mpr_core::state::ensure_private_dir(dir)?;
     }
@@ -233,10 +289,11 @@ fn spawn(program: &Path, mountpoint: &Path, log: &Path) -> std::io::Result<Child
         .write(true)
         .truncate(true)
         .open(log)?;
+    let (ours, theirs) = UnixStream::pair()?;
     let mut child = Command::new(program)
         .arg(mountpoint)
         .env_remove(crate::helper::NOTIFY_SOCKET)
-        .stdin(Stdio::piped())
+        .stdin(OwnedFd::from(theirs))
         .stdout(Stdio::piped())
         .stderr(err)
         .process_group(0)
@@ -245,7 +302,7 @@ fn spawn(program: &Path, mountpoint: &Path, log: &Path) -> std::io::Result<Child
         kill(&mut child);
         return Err(e);
     }
-    Ok(child)
+    Ok((child, ours))
 }
 
 /// The failure for a server that exited without a reply: its log says why.
@@ -318,7 +375,14 @@ mod tests {
                 "health_file":"/h","op_timeout_secs":1}"#,
         )
         .unwrap();
-        let e = start(Path::new("/bin/false"), &req, &log, Duration::from_secs(5)).unwrap_err();
+        let e = start(
+            Path::new("/bin/false"),
+            &req,
+            &log,
+            Duration::from_secs(5),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(e.code, WnError::NetError, "{e:?}");
         assert!(e.text.contains("stopped without answering"), "{e:?}");
         let e = start(
@@ -326,9 +390,46 @@ mod tests {
             &req,
             &log,
             Duration::from_secs(5),
+            None,
         )
         .unwrap_err();
         assert_eq!(e.code, WnError::NoNetwork, "{e:?}");
         let _ = std::fs::remove_dir_all(d.parent().unwrap());
+    }
+
+    #[test]
+    fn a_connect_to_an_address_is_started_and_handed_over_with_the_request() {
+        use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let socket = start_connect("127.0.0.1", port).expect("a connect is started");
+        assert!(
+            start_connect("localhost", port).is_none(),
+            "a name is left to the server"
+        );
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        send_request(&ours, b"{}\n", Some(&socket)).unwrap();
+        drop(socket);
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let mut buf = [0u8; 8];
+        let got = recvmsg(
+            &theirs,
+            &mut [std::io::IoSliceMut::new(&mut buf)],
+            &mut control,
+            RecvFlags::empty(),
+        )
+        .unwrap();
+        assert_eq!(&buf[..got.bytes], b"{}\n");
+        let handed = control
+            .drain()
+            .find_map(|m| match m {
+                RecvAncillaryMessage::ScmRights(mut fds) => fds.next(),
+                _ => None,
+            })
+            .expect("the socket came along");
+        let (_accepted, from) = listener.accept().unwrap();
+        let handed = std::net::TcpStream::from(handed);
+        assert_eq!(handed.local_addr().unwrap(), from);
     }
 }

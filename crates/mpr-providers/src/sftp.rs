@@ -262,6 +262,7 @@ impl NetworkProvider for Sftp {
             &self.runtime_dir,
             "sftp",
             self.opts.connect_timeout,
+            None,
         )
         .or_else(|failure| failure.report(&self.name))
     }

@@ -130,6 +130,9 @@ impl NetworkProvider for Smb {
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
         let t = parse(call.remote)?;
+        // The server's accept (smbd forks for it) goes on while mpr-fsd
+        // starts.
+        let handed = fsd::start_connect(&t.host, t.port.unwrap_or(445));
         let dir = call.directory;
         crate::prepare_mount_point(dir, &self.name)?;
         let program = fsd::find_or_fail(&self.fsd_dirs).or_else(|f| f.report(&self.name))?;
@@ -167,6 +170,7 @@ impl NetworkProvider for Smb {
             &self.runtime_dir,
             "smb",
             self.opts.connect_timeout,
+            handed,
         )
         .or_else(|failure| failure.report(&self.name))
     }

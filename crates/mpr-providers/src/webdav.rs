@@ -174,6 +174,7 @@ impl NetworkProvider for WebDav {
             &self.runtime_dir,
             "webdav",
             self.opts.connect_timeout,
+            None,
         )
         .or_else(|failure| failure.report(&self.name))
     }

@@ -37,6 +37,7 @@ calls run in parallel).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod handed;
 pub mod status;
 
 use mpr_fs::handshake::{Password, Request};
@@ -44,6 +45,7 @@ use mpr_fs::{
     Attr, Backend, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, StatFs, Times,
 };
 use smb2::client::connection::Connection;
+use smb2::client::session::Session;
 use smb2::client::tree::{FileInfo, RenameOptions, Tree};
 use smb2::msg::close::CloseRequest;
 use smb2::msg::create::{
@@ -56,13 +58,14 @@ use smb2::msg::set_info::SetInfoRequest;
 use smb2::msg::write::{WriteRequest, WriteResponse};
 use smb2::pack::WriteCursor;
 use smb2::pack::{FileTime, ReadCursor, Unpack};
+use smb2::transport::ConnectOptions;
 use smb2::types::flags::{FileAccessMask, FileAttributes};
 use smb2::types::{Command, CreditCharge, FileId, OplockLevel};
-use smb2::{ClientConfig, ErrorKind, FileTimes, SmbClient};
+use smb2::{ErrorKind, FileTimes};
 use status::code;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 /// The SMB port when none is given.
@@ -72,6 +75,10 @@ pub const DEFAULT_PORT: u16 = 445;
 /// (capped further by what the server negotiated). 1 MiB costs 16 credits,
 /// so many requests fit in the server's window at once.
 pub const MAX_CHUNK: u32 = 1 << 20;
+
+/// How long any one request may wait for its answer (the `smb2` client's
+/// own default), the handshake's included.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `CreateOptions`: the open must not be a directory.
 const FILE_NON_DIRECTORY_FILE: u32 = 0x0000_0040;
@@ -143,9 +150,8 @@ impl SmbConfig {
 /// One established session: the connection (cloned per call), the share
 /// and what the server negotiated.
 struct Live {
-    /// Kept so the session lives as long as this value; never locked on a
-    /// call's path.
-    _client: Mutex<SmbClient>,
+    /// Kept so the session lives as long as this value.
+    _session: Session,
     conn: Connection,
     tree: Arc<Tree>,
     generation: u64,
@@ -169,6 +175,9 @@ pub struct SmbBackend {
     live: RwLock<Option<Arc<Live>>>,
     generation: AtomicU64,
     connecting: tokio::sync::Mutex<()>,
+    /// A TCP connection to the server that the provider started and
+    /// handed over, for the first connect.
+    handed: Mutex<Option<std::net::TcpStream>>,
 }
 
 impl fmt::Debug for SmbBackend {
@@ -189,7 +198,17 @@ impl SmbBackend {
             live: RwLock::new(None),
             generation: AtomicU64::new(0),
             connecting: tokio::sync::Mutex::new(()),
+            handed: Mutex::new(None),
         }
+    }
+
+    /// The back end, with `socket`, on which a connect to the server has
+    /// been started (it may still be under way), for its first session:
+    /// the server's accept then overlaps this process's start. If that
+    /// connect fails, the back end connects by itself, as without it.
+    pub fn with_handed_socket(self, socket: std::net::TcpStream) -> SmbBackend {
+        *self.handed.lock().unwrap_or_else(PoisonError::into_inner) = Some(socket);
+        self
     }
 
     /// Its configuration.
@@ -258,34 +277,53 @@ impl SmbBackend {
         }
     }
 
-    async fn establish(&self) -> Result<Live, ConnectError> {
+    /// A TCP connection to the server: the handed-over one if there is one
+    /// and it connected, else a new one.
+    async fn open_connection(&self) -> Result<Connection, ConnectError> {
         let c = &self.config;
+        let handed = self
+            .handed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(socket) = handed
+            && let Ok(stream) = handed::finish_connect(socket, c.connect_timeout).await
+        {
+            let t = Arc::new(handed::Handed::new(stream));
+            return Ok(Connection::from_transport(
+                Box::new(Arc::clone(&t)),
+                Box::new(t),
+                // The server's name as a tree connect's UNC path gives it.
+                c.host.trim_start_matches('[').trim_end_matches(']'),
+            ));
+        }
         let addr = if c.host.contains(':') && !c.host.starts_with('[') {
             format!("[{}]:{}", c.host, c.port)
         } else {
             format!("{}:{}", c.host, c.port)
         };
-        let cfg = ClientConfig {
-            addr,
-            timeout: c.connect_timeout,
-            username: c.user.clone(),
-            password: c.password.expose().to_string(),
-            domain: c.domain.clone(),
-            auto_reconnect: false,
-            dfs_enabled: false,
-            ..Default::default()
-        };
-        let mut client = SmbClient::connect(cfg).await.map_err(connect_error)?;
-        let tree = client
-            .connect_share(&c.share)
+        Connection::connect_with(&addr, ConnectOptions::with_timeout(c.connect_timeout))
+            .await
+            .map_err(connect_error)
+    }
+
+    async fn establish(&self) -> Result<Live, ConnectError> {
+        let c = &self.config;
+        let mut conn = self.open_connection().await?;
+        conn.set_compression_requested(true);
+        // Before NEGOTIATE, so the handshake itself is bounded by it.
+        conn.set_response_timeout(Some(RESPONSE_TIMEOUT));
+        conn.negotiate().await.map_err(connect_error)?;
+        let session = Session::setup(&mut conn, &c.user, c.password.expose(), &c.domain)
             .await
             .map_err(connect_error)?;
-        let mut conn = client.connection().clone();
+        let tree = Tree::connect(&mut conn, &c.share)
+            .await
+            .map_err(connect_error)?;
         if tree.encrypt_data && !conn.should_encrypt() {
             // The share (not the whole session) asks for encryption; smb2
             // records that but encrypts only for a session that asks, so
             // encrypt the whole connection with the session's keys.
-            let session = client.session();
             let cipher = conn.params().and_then(|p| p.cipher);
             match (&session.encryption_key, &session.decryption_key, cipher) {
                 (Some(enc), Some(dec), Some(cipher)) => {
@@ -327,7 +365,7 @@ impl SmbBackend {
             }
         }
         Ok(Live {
-            _client: Mutex::new(client),
+            _session: session,
             conn,
             tree: Arc::new(tree),
             generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
