@@ -640,3 +640,116 @@ fn a_wrong_prefix_cache_entry_goes_and_the_checks_decide() {
     let r = e.mpr(&["use", "S:", "--delete", "--json"]);
     assert_eq!(r.wn(), 0, "{r:?}");
 }
+
+/// The names (`comm`) of the processes holding the local end of the TCP
+/// connection from 127.0.0.1:`port`.
+fn holders_of_local_port(port: u16) -> Vec<String> {
+    let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let want = format!("0100007F:{port:04X}");
+    let Some(inode) = tcp.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(1) == Some(&want.as_str())).then(|| f.get(9).map(|i| i.to_string()))?
+    }) else {
+        return Vec::new();
+    };
+    let link = format!("socket:[{inode}]");
+    let mut names = Vec::new();
+    for p in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let fds = std::fs::read_dir(p.path().join("fd"))
+            .into_iter()
+            .flatten()
+            .flatten();
+        if fds
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .any(|l| l.to_string_lossy() == link)
+            && let Ok(comm) = std::fs::read_to_string(p.path().join("comm"))
+        {
+            names.push(comm.trim().to_string());
+        }
+    }
+    names
+}
+
+/// A TCP relay on 127.0.0.1 in front of `port`: how many connections were
+/// made to it, and which processes held the first one's client end when
+/// it was accepted.
+#[allow(clippy::type_complexity)] // a test helper's two shared counters
+fn counting_relay(
+    port: u16,
+) -> (
+    u16,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let relay_port = l.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let holders = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (seen, held) = (
+        std::sync::Arc::clone(&count),
+        std::sync::Arc::clone(&holders),
+    );
+    std::thread::spawn(move || {
+        for client in l.incoming().flatten() {
+            if seen.fetch_add(1, Ordering::SeqCst) == 0
+                && let Ok(peer) = client.peer_addr()
+            {
+                *held.lock().unwrap() = holders_of_local_port(peer.port());
+            }
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    (relay_port, count, holders)
+}
+
+#[test]
+fn an_smb_connect_makes_one_connection_to_the_server_started_by_mpr() {
+    // mpr starts the TCP connect before it starts mpr-fsd and hands it
+    // over, and mpr-fsd speaks SMB on it: one connection, made by mpr.
+    use std::sync::atomic::Ordering;
+    let s = Servers::get();
+    let e = s.provider_env("");
+    let (port, count, holders) = counting_relay(s.port("MPR_TEST_SMB_PORT"));
+    let remote = format!(r"\\127.0.0.1@{port}\share");
+    let pw = s.password("MPR_TEST_SMB_PASSWORD_FILE");
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "R:",
+            &remote,
+            "--provider",
+            "smb",
+            "--user",
+            "mprtest",
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{pw}\n"),
+    );
+    assert_eq!(r.wn(), 0, "{r:?}");
+    let dir = e.path("drives/R");
+    let name = format!("relay-{}.txt", std::process::id());
+    std::fs::write(dir.join(&name), "one connection\n").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join(&name)).unwrap(),
+        "one connection\n"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1, "connections to the server");
+    let held = holders.lock().unwrap().clone();
+    assert!(held.iter().any(|c| c == "mpr"), "{held:?}");
+    std::fs::remove_file(dir.join(&name)).unwrap();
+    let r = e.mpr(&["use", "R:", "--delete", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+}
