@@ -16,7 +16,7 @@ use mpr_core::WnError;
 use mpr_core::plugin::CancelCall;
 use mpr_core::router::Health as RouterHealth;
 use mpr_handshake::{Health, Reply, Request};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -263,14 +263,22 @@ fn send_request(stdin: &UnixStream, line: &[u8], handed: Option<&OwnedFd>) -> st
     if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(&fds)) {
         return Err(std::io::Error::other("no room for the socket"));
     }
-    let sent = sendmsg(
+    let mut sent = sendmsg(
         stdin,
         &[std::io::IoSlice::new(line)],
         &mut control,
         SendFlags::NOSIGNAL,
     )?;
-    let mut rest = stdin;
-    rest.write_all(&line[sent..])
+    // The rest, if the socket took only part; never a SIGPIPE (libmpr's
+    // host process may not ignore it) if the server is gone.
+    while sent < line.len() {
+        match rustix::net::send(stdin, &line[sent..], SendFlags::NOSIGNAL) {
+            Ok(n) => sent += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Spawns the server: its mount point as its argument (for `ps`), own
