@@ -105,16 +105,16 @@ pub fn read_from(input: BorrowedFd<'_>) -> Result<(Request, Option<OwnedFd>), Re
             return Err(RequestError::Truncated);
         }
         line.extend_from_slice(&buf[..got]);
-        if let Some(end) = line.iter().position(|&b| b == b'\n') {
+        let end = line.iter().position(|&b| b == b'\n');
+        if let Some(end) = end {
             line.truncate(end + 1);
-            break;
         }
         if line.len() as u64 > MAX_REQUEST {
             return Err(RequestError::TooLong);
         }
-    }
-    if line.len() as u64 > MAX_REQUEST {
-        return Err(RequestError::TooLong);
+        if end.is_some() {
+            break;
+        }
     }
     let req = serde_json::from_slice(&line).map_err(|e| RequestError::Malformed(e.to_string()))?;
     Ok((req, handed))
