@@ -4,8 +4,10 @@ connection, started by a built-in provider and outliving the `mpr` command
 that started it.
 
 1. [`request`]: one handshake request is read from standard input (the
-   password travels only there); the only argument is the mount point,
-   for `ps` to show, and must be the request's;
+   password travels only there), with the server's log when it was
+   started before `mpr` knew which connection it would serve; the only
+   argument is the mount point, for `ps` to show, and must be the
+   request's;
 2. [`serve`]: the back end for its protocol connects (authenticates, opens
    the share and the path) within the bound, the file system is mounted,
    and every step's outcome is one reply line on standard output: the exact
@@ -32,6 +34,15 @@ use std::process::ExitCode;
 
 /// The whole of `mpr-fsd`: handshake, connect, mount, serve.
 pub fn main() -> ExitCode {
+    // Started first: a server started ahead of its request has it ready
+    // when the request comes (a refusal has been answered already).
+    let rt = match serve::runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mpr-fsd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut out = std::io::stdout().lock();
     let (req, handed) = match request::read_stdin() {
         Ok(r) => r,
@@ -45,6 +56,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A server started ahead of its request has had no log so far.
+    if let Some(log) = handed.log.as_ref()
+        && let Err(e) = rustix::stdio::dup2_stderr(log)
+    {
+        let reply = Reply::Failed {
+            code: mpr_abi::WN_NET_ERROR,
+            message: format!("cannot write to the log mpr passed: {e}"),
+        };
+        let _ = send(&mut out, &reply);
+        return ExitCode::from(2);
+    }
     // The one argument, if any, is the mount point, so that `ps` shows
     // which drive a server serves (as it does for other FUSE servers); the
     // request decides, and the two must agree.
@@ -63,7 +85,7 @@ pub fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     drop(out);
-    match serve::run(req, handed) {
+    match serve::run(req, handed.socket, rt) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mpr-fsd: {e}");

@@ -2,7 +2,8 @@
 //! bounded size, held in memory that is wiped when dropped (it carries the
 //! password). `mpr` makes standard input a Unix socket and may pass, with
 //! the request's bytes, a TCP socket on which it has started connecting to
-//! the server ([`read_stdin`]); a pipe carries the request alone.
+//! the server and the server's log ([`read_stdin`], [`Handed`]); a pipe
+//! carries the request alone.
 
 use mpr_abi as abi;
 use mpr_fs::handshake::Request;
@@ -58,25 +59,52 @@ impl fmt::Display for RequestError {
     }
 }
 
-/// Reads one request line from standard input, with the socket passed
-/// along with it, if any.
-pub fn read_stdin() -> Result<(Request, Option<OwnedFd>), RequestError> {
+/// The descriptors that came with a request, told apart by their type.
+#[derive(Debug, Default)]
+pub struct Handed {
+    /// A TCP socket on which `mpr` has started connecting to the server.
+    pub socket: Option<OwnedFd>,
+    /// The server's log, for its standard error: a server started before
+    /// `mpr` knew which provider's connection it would serve (a bare name's
+    /// checks were still running) was started with none.
+    pub log: Option<OwnedFd>,
+}
+
+impl Handed {
+    /// Files `fd` as what it is; anything else (or a second of a kind)
+    /// is closed.
+    fn take(&mut self, fd: OwnedFd) {
+        use rustix::fs::FileType;
+        let slot = match rustix::fs::fstat(&fd).map(|st| FileType::from_raw_mode(st.st_mode)) {
+            Ok(FileType::Socket) => &mut self.socket,
+            Ok(FileType::RegularFile) => &mut self.log,
+            _ => return,
+        };
+        slot.get_or_insert(fd);
+    }
+}
+
+/// The most descriptors a request may come with ([`Handed`]).
+const MAX_HANDED: usize = 2;
+
+/// Reads one request line from standard input, with what was passed along
+/// with it.
+pub fn read_stdin() -> Result<(Request, Handed), RequestError> {
     read_from(std::io::stdin().as_fd())
 }
 
-/// Reads one request line from `input`, with the socket passed along with
-/// it if `input` is a Unix socket and one was (the first; any other is
-/// closed).
-pub fn read_from(input: BorrowedFd<'_>) -> Result<(Request, Option<OwnedFd>), RequestError> {
+/// Reads one request line from `input`, with the descriptors passed along
+/// with it if `input` is a Unix socket and some were.
+pub fn read_from(input: BorrowedFd<'_>) -> Result<(Request, Handed), RequestError> {
     use rustix::io::Errno;
     use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
     // Room for a request of any usual size, so that the password is not
     // left behind in a smaller buffer that grew.
     let mut line = Zeroizing::new(Vec::with_capacity(16 * 1024));
     let mut buf = Zeroizing::new([0u8; 4096]);
-    let mut handed: Option<OwnedFd> = None;
+    let mut handed = Handed::default();
     loop {
-        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_HANDED))];
         let mut control = RecvAncillaryBuffer::new(&mut space);
         let got = match recvmsg(
             input,
@@ -89,7 +117,7 @@ pub fn read_from(input: BorrowedFd<'_>) -> Result<(Request, Option<OwnedFd>), Re
             Err(Errno::NOTSOCK) if line.is_empty() => {
                 let own = input.try_clone_to_owned().map_err(RequestError::Read)?;
                 let mut reader = std::io::BufReader::new(std::fs::File::from(own));
-                return read(&mut reader).map(|r| (r, None));
+                return read(&mut reader).map(|r| (r, Handed::default()));
             }
             Err(Errno::INTR) => continue,
             Err(e) => return Err(RequestError::Read(e.into())),
@@ -97,7 +125,7 @@ pub fn read_from(input: BorrowedFd<'_>) -> Result<(Request, Option<OwnedFd>), Re
         for m in control.drain() {
             if let RecvAncillaryMessage::ScmRights(fds) = m {
                 for fd in fds {
-                    handed.get_or_insert(fd);
+                    handed.take(fd);
                 }
             }
         }
@@ -216,13 +244,14 @@ mod tests {
         (&ours).write_all(b).unwrap();
         let (req, handed) = read_from(theirs.as_fd()).unwrap();
         assert_eq!(req.host, sample().host);
-        let handed = std::net::TcpStream::from(handed.expect("the socket came along"));
+        assert!(handed.log.is_none());
+        let handed = std::net::TcpStream::from(handed.socket.expect("the socket came along"));
         assert_eq!(handed.peer_addr().unwrap(), listener.local_addr().unwrap());
 
         // Without a socket, and cut short.
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
         (&ours).write_all(line.as_bytes()).unwrap();
-        assert!(read_from(theirs.as_fd()).unwrap().1.is_none());
+        assert!(read_from(theirs.as_fd()).unwrap().1.socket.is_none());
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
         (&ours).write_all(&line.as_bytes()[..20]).unwrap();
         drop(ours);
@@ -240,6 +269,42 @@ mod tests {
         drop(w);
         let (req, handed) = read_from(r.as_fd()).unwrap();
         assert_eq!(req.host, sample().host);
-        assert!(handed.is_none());
+        assert!(handed.socket.is_none() && handed.log.is_none());
+    }
+
+    #[test]
+    fn a_log_and_a_socket_are_told_apart_whatever_their_order() {
+        use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let log = tempfile::tempfile().unwrap();
+        let (pipe, _w) = std::io::pipe().unwrap();
+        let line = serde_json::to_string(&sample()).unwrap() + "\n";
+        for (fds, with_log) in [
+            ([tcp.as_fd(), log.as_fd()], true),
+            ([log.as_fd(), tcp.as_fd()], true),
+            ([pipe.as_fd(), tcp.as_fd()], false),
+        ] {
+            let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+            let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
+            let mut control = SendAncillaryBuffer::new(&mut space);
+            assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
+            sendmsg(
+                &ours,
+                &[std::io::IoSlice::new(line.as_bytes())],
+                &mut control,
+                SendFlags::empty(),
+            )
+            .unwrap();
+            let (_, handed) = read_from(theirs.as_fd()).unwrap();
+            let socket = std::net::TcpStream::from(handed.socket.expect("the socket"));
+            assert_eq!(socket.peer_addr().unwrap(), listener.local_addr().unwrap());
+            assert_eq!(handed.log.is_some(), with_log, "a pipe is no log");
+            if let Some(fd) = handed.log {
+                use std::os::unix::fs::MetadataExt;
+                let got = std::fs::File::from(fd).metadata().unwrap();
+                assert_eq!(got.ino(), log.metadata().unwrap().ino(), "the same file");
+            }
+        }
     }
 }

@@ -108,21 +108,31 @@ fn connect_failure(e: &FsError, req: &Request) -> ServeError {
     }
 }
 
-/// Serves the connection `req` asks for; returns when the mount is gone.
-/// `handed` is a socket the provider started connecting to the server on,
-/// for the first session (SMB uses it; the others close it).
-pub fn run(req: Request, handed: Option<OwnedFd>) -> Result<(), ServeError> {
+/// The runtime every back end and the file system run on. `main` starts
+/// it before it reads the request: a server started ahead of its request
+/// ([`crate`] docs) has it ready when the request comes.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("mpr-fsd")
+        .build()
+        .map_err(|e| refuse(abi::WN_NET_ERROR, format!("cannot start the runtime: {e}")))
+}
+
+/// Serves the connection `req` asks for on `rt`; returns when the mount is
+/// gone. `handed` is a socket the provider started connecting to the
+/// server on, for the first session (SMB uses it; the others close it).
+pub fn run(
+    req: Request,
+    handed: Option<OwnedFd>,
+    rt: tokio::runtime::Runtime,
+) -> Result<(), ServeError> {
     if !req.mountpoint.is_dir() {
         return Err(refuse(
             abi::WN_BAD_LOCALNAME,
             format!("{} is not a directory", req.mountpoint.display()),
         ));
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("mpr-fsd")
-        .build()
-        .map_err(|e| refuse(abi::WN_NET_ERROR, format!("cannot start the runtime: {e}")))?;
     let fail = |e: FsError| connect_failure(&e, &req);
     let served = match req.protocol {
         Protocol::Smb => {
