@@ -753,3 +753,66 @@ fn an_smb_connect_makes_one_connection_to_the_server_started_by_mpr() {
     let r = e.mpr(&["use", "R:", "--delete", "--json"]);
     assert_eq!(r.wn(), 0, "{r:?}");
 }
+
+/// While a bare name's checks run, a server is started for the drive and
+/// the SMB connection it will speak on is opened (docs/providers.md): the
+/// connect takes both, so one server serves the drive, on record, writing
+/// its log; when no provider takes the name, nothing started for it is
+/// left behind (the router's part, letting it go when the connect is over,
+/// is the unit test `what_the_checks_readied_is_let_go_once_the_connect_is_over`).
+#[test]
+fn what_a_bare_names_checks_started_serves_the_drive_or_is_gone() {
+    let s = Servers::get();
+    let e = s.provider_env("");
+    let pw = s.password("MPR_TEST_SMB_PASSWORD_FILE");
+    let r = e.mpr_stdin(
+        &[
+            "use",
+            "T:",
+            &smb_unc(&s, "share"),
+            "--user",
+            "mprtest",
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{pw}\n"),
+    );
+    assert_eq!(r.wn(), 0, "{r:?}");
+    assert_eq!(r.json()["provider"], "smb", "{r:?}");
+    let dir = e.path("drives/T");
+    let servers = helpers_under(&dir);
+    assert_eq!(servers.len(), 1, "one server for the drive: {servers:?}");
+    assert!(servers[0].contains("mpr-fsd"), "{servers:?}");
+    let pid = recorded_server(&e.path("run"), "smb", &dir).expect("the server is on record");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains(&dir.display().to_string()),
+        "the recorded pid is the drive's server"
+    );
+    let logs = helper_logs(&e.path("run"));
+    assert!(logs.contains("serving"), "its log is written: {logs}");
+    let name = format!("spare-{}.txt", std::process::id());
+    std::fs::write(dir.join(&name), "served\n").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(s.path("MPR_TEST_SMB_SHARE_DIR").join(&name)).unwrap(),
+        "served\n"
+    );
+    std::fs::remove_file(dir.join(&name)).unwrap();
+    let r = e.mpr(&["use", "T:", "--delete", "--json"]);
+    assert_eq!(r.wn(), 0, "{r:?}");
+
+    // A port where nothing of any kind answers: every check says "not
+    // mine", and neither a server nor a mount is left for the drive.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in silent.incoming().flatten() {
+            drop(c);
+        }
+    });
+    let r = e.mpr(&["use", "U:", &format!(r"\\127.0.0.1@{port}\share"), "--json"]);
+    assert_ne!(r.wn(), 0, "{r:?}");
+    let dir = e.path("drives/U");
+    assert!(helpers_under(&dir).is_empty(), "{:?}", helpers_under(&dir));
+    assert!(!mounted_under(&dir));
+}

@@ -152,9 +152,23 @@ pub trait NetworkProvider: Send + Sync + fmt::Debug {
     /// as usual). A provider that said yes is then asked to connect with
     /// [`ConnectCall::claimed`] set; one that said no is passed over with
     /// its reason, as if its connect had answered "not mine".
-    fn claim(&self, remote: &str) -> Claim {
-        let _ = remote;
+    ///
+    /// `directory` is where the connection will be made if this provider
+    /// takes the name, so that a provider may get ready for the connect
+    /// while its check runs (the built-in providers start their
+    /// file-system server then); what it readied and no connect took goes
+    /// at [`claims_over`](NetworkProvider::claims_over).
+    fn claim(&self, remote: &str, directory: &Path) -> Claim {
+        let _ = (remote, directory);
         None
+    }
+    /// The connect a bare name's checks ran for is over (made by this
+    /// provider or another, or failed): whatever [`claim`] readied for
+    /// `directory` and no connect took goes now.
+    ///
+    /// [`claim`]: NetworkProvider::claim
+    fn claims_over(&self, directory: &Path) {
+        let _ = directory;
     }
     /// The health of a live connection. By default what
     /// [`get_connection`](NetworkProvider::get_connection) says: connected

@@ -8,7 +8,9 @@
 //! on its standard output: the exact failure, or `Ready` once the mount is
 //! up. Its pid is recorded beside the log before anything else, so a
 //! command killed mid-connect leaves a server the next command can find
-//! and stop.
+//! and stop. A server started while a bare name's checks ran
+//! ([`crate::spare`]) is taken instead of starting one, and gets its log
+//! with the request.
 
 use crate::helper::{self, log_path, record_pid};
 use crate::{Failure, mount};
@@ -58,6 +60,14 @@ pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Result<Health, Strin
         Some(_) => {
             Health::read(&path).ok_or_else(|| format!("{PROGRAM}'s health file is unreadable"))
         }
+    }
+}
+
+/// Gets a server ready for a connection at `mountpoint` that a bare
+/// name's checks may end in ([`crate::spare`]), if `mpr-fsd` is in `dirs`.
+pub fn get_ready(dirs: &[PathBuf], mountpoint: &Path) {
+    if let Some(program) = find(dirs) {
+        crate::spare::prepare(&program, mountpoint);
     }
 }
 
@@ -207,17 +217,35 @@ pub fn start(
     timeout: Duration,
     handed: Option<OwnedFd>,
 ) -> Result<u32, Failure> {
-    let (mut child, stdin) = spawn(program, &req.mountpoint, log).map_err(|e| {
+    let cannot_run = |e: std::io::Error| {
         Failure::new(
             WnError::NoNetwork,
             format!("cannot run {}: {e}", program.display()),
         )
-    })?;
+    };
+    let (mut child, stdin, log_file) = match crate::spare::take(program, &req.mountpoint) {
+        Some(spare) => {
+            let (child, stdin) = (spare.child, spare.stdin);
+            match open_log(log).and_then(|f| record_pid(log, child.id()).map(|()| f)) {
+                Ok(f) => (child, stdin, Some(f)),
+                Err(e) => {
+                    stop(child);
+                    return Err(cannot_run(e));
+                }
+            }
+        }
+        None => {
+            let (child, stdin) = spawn(program, &req.mountpoint, log).map_err(cannot_run)?;
+            (child, stdin, None)
+        }
+    };
     let line = zeroize::Zeroizing::new(
         serde_json::to_string(req).expect("a request always serialises") + "\n",
     );
+    let mut fds: Vec<BorrowedFd<'_>> = handed.iter().map(|fd| fd.as_fd()).collect();
+    fds.extend(log_file.as_ref().map(|f| f.as_fd()));
     // A server that died before reading is reported below.
-    let _ = send_request(&stdin, line.as_bytes(), handed.as_ref());
+    let _ = send_request(&stdin, line.as_bytes(), &fds);
     drop(stdin);
     let stdout = child.stdout.take().expect("stdout is piped");
     let (tx, rx) = mpsc::channel();
@@ -253,15 +281,15 @@ pub fn start(
     Err(failure)
 }
 
-/// Writes the request line to the server's standard input, `handed`
-/// passed along with its first bytes.
-fn send_request(stdin: &UnixStream, line: &[u8], handed: Option<&OwnedFd>) -> std::io::Result<()> {
+/// Writes the request line to the server's standard input, `fds` (the
+/// socket, the log: the server tells them apart) passed along with its
+/// first bytes.
+fn send_request(stdin: &UnixStream, line: &[u8], fds: &[BorrowedFd<'_>]) -> std::io::Result<()> {
     use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
-    let fds: Vec<BorrowedFd<'_>> = handed.iter().map(|fd| fd.as_fd()).collect();
-    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
     let mut control = SendAncillaryBuffer::new(&mut space);
-    if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(&fds)) {
-        return Err(std::io::Error::other("no room for the socket"));
+    if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(fds)) {
+        return Err(std::io::Error::other("no room for the descriptors"));
     }
     let mut sent = sendmsg(
         stdin,
@@ -281,36 +309,57 @@ fn send_request(stdin: &UnixStream, line: &[u8], handed: Option<&OwnedFd>) -> st
     Ok(())
 }
 
-/// Spawns the server: its mount point as its argument (for `ps`), own
-/// process group, stdin one end of a Unix socket pair (the other is
-/// returned: the request goes there), stdout piped, stderr to `log`, its
-/// pid recorded. The server needs no start gate like the other
-/// helpers (see `helper.rs`): it does nothing before it has read its whole
-/// request, which is written only once the pid is on record, and a killed
-/// `mpr` closes the pipe, so the server exits at once.
+/// Spawns the server with its stderr to `log`, its pid recorded. The
+/// server needs no start gate like the other helpers (see `helper.rs`): it
+/// does nothing before it has read its whole request, which is written
+/// only once the pid is on record, and a killed `mpr` closes the socket, so
+/// the server exits at once.
 fn spawn(program: &Path, mountpoint: &Path, log: &Path) -> std::io::Result<(Child, UnixStream)> {
-    if let Some(dir) = log.parent() {
-        mpr_core::state::ensure_private_dir(dir)?;
-    }
-    let err = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(log)?;
-    let (ours, theirs) = UnixStream::pair()?;
-    let mut child = Command::new(program)
-        .arg(mountpoint)
-        .env_remove(crate::helper::NOTIFY_SOCKET)
-        .stdin(OwnedFd::from(theirs))
-        .stdout(Stdio::piped())
-        .stderr(err)
-        .process_group(0)
-        .spawn()?;
+    let err = open_log(log)?;
+    let (mut child, ours) = spawn_process(program, mountpoint, err.into())?;
     if let Err(e) = record_pid(log, child.id()) {
         kill(&mut child);
         return Err(e);
     }
     Ok((child, ours))
+}
+
+/// Creates (or empties) the server's log, in a private directory.
+fn open_log(log: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = log.parent() {
+        mpr_core::state::ensure_private_dir(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(log)
+}
+
+/// Starts the server's process: its mount point as its argument (for
+/// `ps`), own process group, stdin one end of a Unix socket pair (the
+/// other is returned: the request goes there), stdout piped, stderr to
+/// `stderr`. Nothing is recorded.
+pub(crate) fn spawn_process(
+    program: &Path,
+    mountpoint: &Path,
+    stderr: Stdio,
+) -> std::io::Result<(Child, UnixStream)> {
+    let (ours, theirs) = UnixStream::pair()?;
+    let child = Command::new(program)
+        .arg(mountpoint)
+        .env_remove(crate::helper::NOTIFY_SOCKET)
+        .stdin(OwnedFd::from(theirs))
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .process_group(0)
+        .spawn()?;
+    Ok((child, ours))
+}
+
+/// Stops a server that was never given a request, and reaps it.
+pub(crate) fn stop(mut child: Child) {
+    kill(&mut child);
 }
 
 /// The failure for a server that exited without a reply: its log says why.
@@ -416,7 +465,7 @@ mod tests {
             "a name is left to the server"
         );
         let (ours, theirs) = UnixStream::pair().unwrap();
-        send_request(&ours, b"{}\n", Some(&socket)).unwrap();
+        send_request(&ours, b"{}\n", &[socket.as_fd()]).unwrap();
         drop(socket);
         let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut control = RecvAncillaryBuffer::new(&mut space);

@@ -12,6 +12,9 @@ that runs and supervises one FUSE server per connection (mpr's own
   exact handshake, and the health the server publishes.
 - [`webdav`]: mpr's own file system (`mpr-fsd`) on its WebDAV back end,
   started through [`fsd`] as well.
+- [`probe`]: the quick "is this server of my kind?" checks of a bare UNC
+  name; [`spare`]: the server (and, for SMB, the connection) started while
+  those checks run, for the connect they end in.
 - [`options`]: each provider's options (`[providers.KEY]` in `mpr.toml`),
   checked here; [`Context`]: what `mpr-setup` hands every provider from the
   environment.
@@ -30,6 +33,7 @@ pub mod options;
 pub mod probe;
 pub mod sftp;
 pub mod smb;
+pub mod spare;
 pub mod webdav;
 
 use mpr_core::plugin::{CancelCall, NetworkProvider};

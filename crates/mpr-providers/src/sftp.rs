@@ -197,11 +197,17 @@ impl NetworkProvider for Sftp {
         Origin::BuiltIn
     }
 
-    fn claim(&self, remote: &str) -> Option<Result<(), NotMine>> {
+    fn claims_over(&self, directory: &Path) {
+        crate::spare::discard(directory);
+    }
+
+    fn claim(&self, remote: &str, directory: &Path) -> Option<Result<(), NotMine>> {
         if RemoteName::parse(remote).ok()?.scheme().is_some() {
             return None;
         }
-        Some(self.probe_banner(&parse(remote).ok()?))
+        let t = parse(remote).ok()?;
+        fsd::get_ready(&self.fsd_dirs, directory);
+        Some(self.probe_banner(&t))
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {

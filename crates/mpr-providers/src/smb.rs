@@ -107,15 +107,24 @@ impl NetworkProvider for Smb {
         Origin::BuiltIn
     }
 
+    fn claims_over(&self, directory: &Path) {
+        crate::spare::discard(directory);
+    }
+
     /// Says SMB2 NEGOTIATE first: an SMB server answers with an SMB2
     /// header at once, an SSH server with its banner, an HTTP server with
     /// an error page or by hanging up.
-    fn claim(&self, remote: &str) -> Option<Result<(), NotMine>> {
+    fn claim(&self, remote: &str, directory: &Path) -> Option<Result<(), NotMine>> {
         if RemoteName::parse(remote).ok()?.scheme().is_some() {
             return None;
         }
         let t = parse(remote).ok()?;
         let port = t.port.unwrap_or(445);
+        // What the connect needs, started while the checks run: the
+        // server, and the TCP connection it will speak on (which `smbd`
+        // forks a process for).
+        fsd::get_ready(&self.fsd_dirs, directory);
+        crate::spare::connect_early(&t.host, port, directory);
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
         let hello = crate::probe::opening();
         Some(
@@ -132,7 +141,9 @@ impl NetworkProvider for Smb {
         let t = parse(call.remote)?;
         // The server's accept (smbd forks for it) goes on while mpr-fsd
         // starts.
-        let handed = fsd::start_connect(&t.host, t.port.unwrap_or(445));
+        let port = t.port.unwrap_or(445);
+        let handed =
+            crate::spare::take_early(&t.host, port).or_else(|| fsd::start_connect(&t.host, port));
         let dir = call.directory;
         crate::prepare_mount_point(dir, &self.name)?;
         let program = fsd::find_or_fail(&self.fsd_dirs).or_else(|f| f.report(&self.name))?;

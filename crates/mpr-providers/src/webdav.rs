@@ -124,9 +124,15 @@ impl NetworkProvider for WebDav {
         Origin::BuiltIn
     }
 
-    fn claim(&self, remote: &str) -> Option<Result<(), NotMine>> {
+    fn claims_over(&self, directory: &Path) {
+        crate::spare::discard(directory);
+    }
+
+    fn claim(&self, remote: &str, directory: &Path) -> Option<Result<(), NotMine>> {
         RemoteName::parse(remote).ok()?.unc()?;
-        Some(self.probe_http(&target(remote).ok()?))
+        let t = target(remote).ok()?;
+        fsd::get_ready(&self.fsd_dirs, directory);
+        Some(self.probe_http(&t))
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {

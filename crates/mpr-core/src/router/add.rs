@@ -2,7 +2,7 @@
 //! provider phase, and the phase itself (reserve the name, ask the
 //! providers, commit or release).
 
-use super::claims::Claims;
+use super::claims::{self, Claims};
 use super::cycle::{Ask, first_taker};
 use super::notify::{Notice, Rounds};
 use super::observe::{OpNames, micros, operation};
@@ -226,11 +226,18 @@ impl Router {
                 .map(|p| prefixes::server_key(&p.host, p.port, p.ssl)),
             Some(_) => None,
         };
+        // Whatever the checks readied for the connect goes when it is over.
+        let _over = server.as_ref().map(|_| claims::Over {
+            providers: &capable,
+            directory: &directory,
+        });
         let cached = server.as_deref().and_then(|s| self.store.prefix(s, &order));
         let claims = match (&server, &cached) {
             (None, _) => Claims::none(capable.len()),
-            (Some(_), Some(p)) => Claims::remembered(&capable, remote.as_str(), &p.answers),
-            (Some(_), None) => Claims::start(&capable, remote.as_str()),
+            (Some(_), Some(p)) => {
+                Claims::remembered(&capable, remote.as_str(), &directory, &p.answers)
+            }
+            (Some(_), None) => Claims::start(&capable, remote.as_str(), &directory),
         };
         let failed: std::cell::RefCell<Vec<(usize, WnError)>> = Default::default();
         let pass = |claims: &Claims| {
@@ -287,7 +294,7 @@ impl Router {
                         self.store.forget_prefix(server);
                     }
                     if let (true, true, Some(mine)) = (stale, result.is_err(), mine) {
-                        let fresh = Claims::start(&capable, remote.as_str());
+                        let fresh = Claims::start(&capable, remote.as_str(), &directory);
                         let agree = (0..=mine).all(|i| {
                             let _ = fresh.answer(i);
                             fresh.seen()[i].says_the_same_as(&p.answers[i])
@@ -589,7 +596,7 @@ mod tests {
         fn origin(&self) -> crate::plugin::Origin {
             crate::plugin::Origin::BuiltIn
         }
-        fn claim(&self, _remote: &str) -> Option<Result<(), NotMine>> {
+        fn claim(&self, _remote: &str, _: &std::path::Path) -> Option<Result<(), NotMine>> {
             std::thread::sleep(self.delay);
             self.claim.map(|r| {
                 r.map_err(|code| NotMine {
@@ -707,6 +714,10 @@ mod tests {
         fails: std::sync::Mutex<Option<WnError>>,
         checks: std::sync::atomic::AtomicUsize,
         log: Arc<std::sync::Mutex<Vec<String>>>,
+        /// The directories its checks were given, and those it was told
+        /// the connect was over for.
+        claimed_at: std::sync::Mutex<Vec<std::path::PathBuf>>,
+        over_at: std::sync::Mutex<Vec<std::path::PathBuf>>,
     }
 
     impl Kind {
@@ -721,6 +732,8 @@ mod tests {
                 fails: std::sync::Mutex::new(None),
                 checks: Default::default(),
                 log: log.clone(),
+                claimed_at: Default::default(),
+                over_at: Default::default(),
             })
         }
         fn checks(&self) -> usize {
@@ -745,7 +758,8 @@ mod tests {
         fn origin(&self) -> crate::plugin::Origin {
             crate::plugin::Origin::BuiltIn
         }
-        fn claim(&self, _remote: &str) -> Option<Result<(), NotMine>> {
+        fn claim(&self, _remote: &str, dir: &std::path::Path) -> Option<Result<(), NotMine>> {
+            self.claimed_at.lock().unwrap().push(dir.to_path_buf());
             self.checks
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Some(if *self.mine.lock().unwrap() {
@@ -756,6 +770,9 @@ mod tests {
                     reason: format!("not a {} server", self.key),
                 })
             })
+        }
+        fn claims_over(&self, dir: &std::path::Path) {
+            self.over_at.lock().unwrap().push(dir.to_path_buf());
         }
         fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {
             self.log
@@ -817,6 +834,34 @@ mod tests {
         router
             .add(&AddRequest::new(super::super::AddApi::Add, None, remote, 0))
             .map(|o| o.provider)
+    }
+
+    #[test]
+    fn what_the_checks_readied_is_let_go_once_the_connect_is_over() {
+        let (router, a, b, _log, _dir) = kinds();
+        let told = |k: &Kind| {
+            (
+                k.claimed_at.lock().unwrap().clone(),
+                k.over_at.lock().unwrap().clone(),
+            )
+        };
+        assert_eq!(add_bare(&router, r"\\h\s1"), Ok("b".into()));
+        for k in [&a, &b] {
+            let (claimed, over) = told(k);
+            assert_eq!(claimed.len(), 1, "{}", k.key);
+            assert_eq!(over, claimed, "told once, for the directory checked");
+        }
+        // A connect that fails is over too.
+        b.set(true, Some(WnError::BadNetPath));
+        assert!(add_bare(&router, r"\\g\s").is_err());
+        for k in [&a, &b] {
+            let (claimed, over) = told(k);
+            assert_eq!(over.len(), 2, "{}", k.key);
+            assert_eq!(over.last(), claimed.last());
+        }
+        // A URL runs no checks, so there is nothing to let go.
+        let _ = add_bare(&router, "smb://h/s");
+        assert_eq!(told(&a).1.len(), 2);
     }
 
     #[test]

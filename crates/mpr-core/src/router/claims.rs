@@ -4,8 +4,24 @@
 
 use crate::plugin::{Claim, NetworkProvider, NotMine};
 use crate::prefixes::Answer;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, PoisonError};
+
+/// Tells every provider, when dropped, that the connect a bare name's
+/// checks ran for is over ([`NetworkProvider::claims_over`]).
+pub(super) struct Over<'a> {
+    pub(super) providers: &'a [&'a Arc<dyn NetworkProvider>],
+    pub(super) directory: &'a Path,
+}
+
+impl Drop for Over<'_> {
+    fn drop(&mut self) {
+        for p in self.providers {
+            p.claims_over(self.directory);
+        }
+    }
+}
 
 /// One provider's claim, as far as it is known.
 enum Slot {
@@ -15,7 +31,7 @@ enum Slot {
     Running(Receiver<Claim>),
     /// Its check is started only if its answer is needed (a remembered
     /// pass that goes past the provider the cache names).
-    Later(Arc<dyn NetworkProvider>, String),
+    Later(Arc<dyn NetworkProvider>),
     /// Its answer.
     Known(Claim),
 }
@@ -25,6 +41,10 @@ enum Slot {
 /// bound on its own; nobody waits for it.
 pub(super) struct Claims {
     slots: Vec<Mutex<Slot>>,
+    /// The name checked.
+    remote: String,
+    /// Where the connection will be made.
+    directory: PathBuf,
 }
 
 impl Claims {
@@ -32,30 +52,42 @@ impl Claims {
     pub(super) fn none(n: usize) -> Claims {
         Claims {
             slots: (0..n).map(|_| Mutex::new(Slot::NoClaims)).collect(),
+            remote: String::new(),
+            directory: PathBuf::new(),
         }
     }
 
-    /// Starts every provider's check of `remote`.
-    pub(super) fn start(providers: &[&Arc<dyn NetworkProvider>], remote: &str) -> Claims {
+    /// Starts every provider's check of `remote`, to be connected at
+    /// `directory`.
+    pub(super) fn start(
+        providers: &[&Arc<dyn NetworkProvider>],
+        remote: &str,
+        directory: &Path,
+    ) -> Claims {
         let slots = providers
             .iter()
             .map(|p| {
                 let (tx, rx) = std::sync::mpsc::channel();
-                let (p2, remote2) = (Arc::clone(p), remote.to_string());
+                let p2 = Arc::clone(p);
+                let (remote2, directory2) = (remote.to_string(), directory.to_path_buf());
                 let spawned =
                     std::thread::Builder::new()
                         .name("mpr-claim".into())
                         .spawn(move || {
-                            let _ = tx.send(p2.claim(&remote2));
+                            let _ = tx.send(p2.claim(&remote2, &directory2));
                         });
                 Mutex::new(match spawned {
                     Ok(_) => Slot::Running(rx),
                     // Without a thread, the check runs when its turn comes.
-                    Err(_) => Slot::Later(Arc::clone(p), remote.to_string()),
+                    Err(_) => Slot::Later(Arc::clone(p)),
                 })
             })
             .collect();
-        Claims { slots }
+        Claims {
+            slots,
+            remote: remote.to_string(),
+            directory: directory.to_path_buf(),
+        }
     }
 
     /// The answers the cache kept; a provider it has no answer for is
@@ -63,6 +95,7 @@ impl Claims {
     pub(super) fn remembered(
         providers: &[&Arc<dyn NetworkProvider>],
         remote: &str,
+        directory: &Path,
         answers: &[Answer],
     ) -> Claims {
         let slots = providers
@@ -76,11 +109,15 @@ impl Claims {
                         code: a.error().unwrap_or(crate::WnError::BadNetName),
                         reason: reason.clone(),
                     }))),
-                    Answer::Unasked => Slot::Later(Arc::clone(p), remote.to_string()),
+                    Answer::Unasked => Slot::Later(Arc::clone(p)),
                 })
             })
             .collect();
-        Claims { slots }
+        Claims {
+            slots,
+            remote: remote.to_string(),
+            directory: directory.to_path_buf(),
+        }
     }
 
     /// Provider `i`'s answer, once it has one.
@@ -94,7 +131,7 @@ impl Claims {
             Slot::NoClaims => return None,
             Slot::Known(c) => return c.clone(),
             Slot::Running(rx) => rx.recv().ok().flatten(),
-            Slot::Later(p, remote) => p.claim(remote),
+            Slot::Later(p) => p.claim(&self.remote, &self.directory),
         };
         *slot = Slot::Known(claim.clone());
         claim

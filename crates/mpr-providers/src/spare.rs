@@ -1,0 +1,348 @@
+//! A file-system server started ahead of its request, while a bare UNC
+//! name's checks run.
+//!
+//! Starting `mpr-fsd` (a fork and an exec, then the program's own start)
+//! takes a few milliseconds on a small machine, and so does a bare name's
+//! check of its server; done one after the other they add up. Since all
+//! three built-in providers serve their connections with the same program,
+//! whichever of them takes the name, the first of their checks to start
+//! also starts a server in the background ([`prepare`]) for the directory
+//! the connection will be made at. The connect then takes that server
+//! ([`take`]) instead of starting one, and gives it its log with the
+//! request (it had none before it knew which provider's connection it
+//! would serve). When the connect is over, whatever it did not take goes
+//! ([`discard`], from `NetworkProvider::claims_over`).
+//!
+//! The SMB provider also starts the TCP connection its server will speak
+//! on ([`connect_early`], [`take_early`]): `smbd` forks a process for each
+//! connection, and that fork then overlaps the checks too.
+//!
+//! Nothing depends on it: a connect that finds no spare (none was started,
+//! it is still starting after [`TAKE_WAIT`], it is for another directory
+//! or program) starts its server as before. A spare nobody took is stopped
+//! when the connect is over, or after [`LIFE`] if nobody said so; one left
+//! by a command that exits sees its request socket close and exits without
+//! doing anything. It is never on record
+//! as any connection's server until a connect takes it.
+
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How long a spare nobody took lives: a bare name's checks end within
+/// [`crate::probe::WAIT`], and its connect starts right after.
+pub const LIFE: Duration = Duration::from_secs(5);
+
+/// How long a connect waits for a spare that is still starting before it
+/// starts a server of its own.
+pub const TAKE_WAIT: Duration = Duration::from_secs(1);
+
+/// A started server, waiting for its request.
+#[derive(Debug)]
+pub struct Spare {
+    /// The program it runs.
+    program: PathBuf,
+    /// The mount point it was started for (its argument).
+    mountpoint: PathBuf,
+    /// The process.
+    pub child: Child,
+    /// Where its request goes.
+    pub stdin: UnixStream,
+}
+
+/// The one spare of this process.
+#[derive(Debug, Default)]
+enum Slot {
+    /// None.
+    #[default]
+    Empty,
+    /// Being started, for this program and mount point.
+    Starting(PathBuf, PathBuf),
+    /// Started.
+    Ready(Spare),
+}
+
+impl Slot {
+    /// Whether it holds (or will hold) a server of `program` for
+    /// `mountpoint`.
+    fn is_for(&self, program: &Path, mountpoint: &Path) -> bool {
+        match self {
+            Slot::Empty => false,
+            Slot::Starting(p, m) => p == program && m == mountpoint,
+            Slot::Ready(s) => s.program == program && s.mountpoint == mountpoint,
+        }
+    }
+}
+
+static SLOT: Mutex<Slot> = Mutex::new(Slot::Empty);
+static CHANGED: Condvar = Condvar::new();
+
+fn slot() -> MutexGuard<'static, Slot> {
+    SLOT.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Starts a server of `program` for `mountpoint` in the background, unless
+/// one is there or on its way already; a spare for anything else is
+/// stopped. Returns at once.
+pub fn prepare(program: &Path, mountpoint: &Path) {
+    let old = {
+        let mut slot = slot();
+        if slot.is_for(program, mountpoint) {
+            return;
+        }
+        std::mem::replace(
+            &mut *slot,
+            Slot::Starting(program.to_path_buf(), mountpoint.to_path_buf()),
+        )
+    };
+    if let Slot::Ready(old) = old {
+        crate::fsd::stop(old.child);
+    }
+    let (program, mountpoint) = (program.to_path_buf(), mountpoint.to_path_buf());
+    let started = std::thread::Builder::new()
+        .name("mpr-spare".into())
+        .spawn(move || run(program, mountpoint));
+    if started.is_err() {
+        *slot() = Slot::Empty;
+        CHANGED.notify_all();
+    }
+}
+
+/// The spare's thread: starts it, then stops it if nobody took it within
+/// [`LIFE`].
+fn run(program: PathBuf, mountpoint: PathBuf) {
+    let spawned = crate::fsd::spawn_process(&program, &mountpoint, Stdio::null());
+    let pid = {
+        let mut slot = slot();
+        let wanted = matches!(&*slot, Slot::Starting(p, m) if *p == program && *m == mountpoint);
+        let pid = match spawned {
+            Ok((child, stdin)) if wanted => {
+                let pid = child.id();
+                *slot = Slot::Ready(Spare {
+                    program,
+                    mountpoint,
+                    child,
+                    stdin,
+                });
+                Some(pid)
+            }
+            Ok((child, _)) => {
+                drop(slot);
+                crate::fsd::stop(child);
+                CHANGED.notify_all();
+                return;
+            }
+            Err(_) => {
+                if wanted {
+                    *slot = Slot::Empty;
+                }
+                None
+            }
+        };
+        CHANGED.notify_all();
+        pid
+    };
+    let Some(pid) = pid else { return };
+    std::thread::sleep(LIFE);
+    let unused = {
+        let mut slot = slot();
+        match &*slot {
+            Slot::Ready(s) if s.child.id() == pid => std::mem::take(&mut *slot),
+            _ => Slot::Empty,
+        }
+    };
+    if let Slot::Ready(s) = unused {
+        crate::fsd::stop(s.child);
+    }
+}
+
+/// Stops the spare and closes the early connection got ready for
+/// `mountpoint`, if no connect took them.
+pub fn discard(mountpoint: &Path) {
+    let unused = {
+        let mut slot = slot();
+        match &*slot {
+            Slot::Starting(_, m) if m == mountpoint => std::mem::take(&mut *slot),
+            Slot::Ready(s) if s.mountpoint == mountpoint => std::mem::take(&mut *slot),
+            _ => Slot::Empty,
+        }
+    };
+    if let Slot::Ready(s) = unused {
+        crate::fsd::stop(s.child);
+    }
+    let mut early = early();
+    if early.as_ref().is_some_and(|e| e.mountpoint == mountpoint) {
+        *early = None;
+    }
+}
+
+/// The spare started for `program` and `mountpoint`, waiting (at most
+/// [`TAKE_WAIT`]) if it is still starting; `None` if there is none. A
+/// spare for anything else is left alone (its own connect may want it).
+pub fn take(program: &Path, mountpoint: &Path) -> Option<Spare> {
+    let deadline = Instant::now() + TAKE_WAIT;
+    let mut slot = slot();
+    while matches!(&*slot, Slot::Starting(..)) && slot.is_for(program, mountpoint) {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        slot = CHANGED
+            .wait_timeout(slot, left)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    if !matches!(&*slot, Slot::Ready(_)) || !slot.is_for(program, mountpoint) {
+        return None;
+    }
+    match std::mem::take(&mut *slot) {
+        Slot::Ready(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// A TCP connect started early.
+#[derive(Debug)]
+struct Early {
+    host: String,
+    port: u16,
+    /// The mount point of the connect it is for.
+    mountpoint: PathBuf,
+    socket: OwnedFd,
+    /// Tells this one from a later one to the same address.
+    started: Instant,
+}
+
+static EARLY: Mutex<Option<Early>> = Mutex::new(None);
+
+fn early() -> MutexGuard<'static, Option<Early>> {
+    EARLY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Starts connecting to `host:port` (an address; a name is left to the
+/// server) for a connect at `mountpoint` that may come; closed by
+/// [`discard`], or after [`LIFE`], if nobody took it. Returns at once.
+pub fn connect_early(host: &str, port: u16, mountpoint: &Path) {
+    let Some(socket) = crate::fsd::start_connect(host, port) else {
+        return;
+    };
+    let started = Instant::now();
+    *early() = Some(Early {
+        host: host.to_string(),
+        port,
+        mountpoint: mountpoint.to_path_buf(),
+        socket,
+        started,
+    });
+    let _ = std::thread::Builder::new()
+        .name("mpr-early".into())
+        .spawn(move || {
+            std::thread::sleep(LIFE);
+            let mut slot = early();
+            if slot.as_ref().is_some_and(|e| e.started == started) {
+                *slot = None;
+            }
+        });
+}
+
+/// The connection started early to `host:port`, if there is one.
+pub fn take_early(host: &str, port: u16) -> Option<OwnedFd> {
+    let mut slot = early();
+    if slot
+        .as_ref()
+        .is_some_and(|e| e.host == host && e.port == port)
+    {
+        return slot.take().map(|e| e.socket);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for `mpr-fsd` that records its argument and what it was
+    /// sent, then exits.
+    fn fake_server(dir: &Path) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join("mpr-fsd");
+        std::fs::write(
+            &p,
+            "#!/bin/sh\necho \"$1\" > \"$1.arg\"\nhead -c 5 > \"$1.got\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    // One test for the whole life of the process-wide slot, so that no
+    // other test races it.
+    #[test]
+    fn a_spare_is_taken_only_for_its_own_mount_point_and_once() {
+        use std::io::Write;
+        let d = std::env::temp_dir().join(format!("mpr-spare-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let program = fake_server(&d);
+        let (m1, m2) = (d.join("m1"), d.join("m2"));
+
+        prepare(&program, &m1);
+        prepare(&program, &m1);
+        assert!(take(&program, &m2).is_none(), "not for another mount point");
+        assert!(
+            take(Path::new("/other/mpr-fsd"), &m1).is_none(),
+            "not for another program"
+        );
+        let mut spare = take(&program, &m1).expect("the spare for m1");
+        assert!(take(&program, &m1).is_none(), "taken once");
+        spare.stdin.write_all(b"hello").unwrap();
+        drop(spare.stdin);
+        assert!(spare.child.wait().unwrap().success());
+        assert_eq!(std::fs::read_to_string(d.join("m1.got")).unwrap(), "hello");
+        assert_eq!(
+            std::fs::read_to_string(d.join("m1.arg")).unwrap().trim(),
+            m1.display().to_string(),
+            "started with the mount point as its argument"
+        );
+
+        // A spare for another mount point replaces the one there.
+        prepare(&program, &m1);
+        prepare(&program, &m2);
+        assert!(take(&program, &m1).is_none());
+        assert!(take(&program, &m2).is_some());
+
+        // One nobody took goes when its connect is over, and only then.
+        prepare(&program, &m1);
+        discard(&m2);
+        let spare = take(&program, &m1).expect("still there");
+        prepare(&program, &m1);
+        std::thread::sleep(Duration::from_millis(300));
+        discard(&m1);
+        assert!(take(&program, &m1).is_none(), "discarded");
+        crate::fsd::stop(spare.child);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_connection_started_early_is_taken_once_for_its_address() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let m = Path::new("/m");
+        connect_early("127.0.0.1", port, m);
+        assert!(take_early("127.0.0.1", port + 1).is_none());
+        assert!(take_early("127.0.0.2", port).is_none());
+        let socket = take_early("127.0.0.1", port).expect("the early connection");
+        assert!(take_early("127.0.0.1", port).is_none(), "taken once");
+        let (_, from) = listener.accept().unwrap();
+        assert_eq!(
+            std::net::TcpStream::from(socket).local_addr().unwrap(),
+            from
+        );
+        connect_early("127.0.0.1", port, m);
+        discard(Path::new("/other"));
+        assert!(take_early("127.0.0.1", port).is_some(), "not another's");
+        connect_early("127.0.0.1", port, m);
+        discard(m);
+        assert!(take_early("127.0.0.1", port).is_none(), "discarded");
+    }
+}
