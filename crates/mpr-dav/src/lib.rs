@@ -51,6 +51,8 @@ mod paths;
 mod propfind;
 pub mod staging;
 mod stream;
+#[cfg(test)]
+mod tests;
 
 pub use get::ReadGets;
 use get::{Counts, FileGet};
@@ -422,10 +424,13 @@ impl DavBackend {
                 _ => status_error(status, &format!("PUT {rel}")),
             });
         }
-        match etag_header(&resp) {
-            Some(e) => Ok(e),
-            None => Ok(version_of(&self.resource(rel).await?)),
-        }
+        // The version is asked for, not taken from the answer's `ETag`: a
+        // server may compute that before the file is final (`rclone serve
+        // webdav` takes it from a `stat` made before it closes the file,
+        // whose modification time the close may still move), and a
+        // version that is not the file's makes the next upload of this
+        // handle a false conflict, which leaves the new content unsaved.
+        Ok(version_of(&self.resource(rel).await?))
     }
 
     /// Copies the whole content of `rel` (a `GET`) into a new staging
