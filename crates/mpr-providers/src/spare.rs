@@ -66,14 +66,15 @@ enum Slot {
 }
 
 impl Slot {
-    /// Whether it holds (or will hold) a server of `program` for
-    /// `mountpoint`.
-    fn is_for(&self, program: &Path, mountpoint: &Path) -> bool {
-        match self {
-            Slot::Empty => false,
-            Slot::Starting(p, m) => p == program && m == mountpoint,
-            Slot::Ready(s) => s.program == program && s.mountpoint == mountpoint,
-        }
+    /// Whether it holds (or will hold) a server of `program` (any, if
+    /// `None`) for `mountpoint`.
+    fn is_for(&self, program: Option<&Path>, mountpoint: &Path) -> bool {
+        let (p, m) = match self {
+            Slot::Empty => return false,
+            Slot::Starting(p, m) => (p, m),
+            Slot::Ready(s) => (&s.program, &s.mountpoint),
+        };
+        program.is_none_or(|program| p == program) && m == mountpoint
     }
 }
 
@@ -90,7 +91,7 @@ fn slot() -> MutexGuard<'static, Slot> {
 pub fn prepare(program: &Path, mountpoint: &Path) {
     let old = {
         let mut slot = slot();
-        if slot.is_for(program, mountpoint) {
+        if slot.is_for(Some(program), mountpoint) {
             return;
         }
         std::mem::replace(
@@ -161,17 +162,18 @@ fn run(program: PathBuf, mountpoint: PathBuf) {
 
 /// Stops the spare and closes the early connection got ready for
 /// `mountpoint`, if no connect took them.
+/// A spare still starting is waited for (at most [`TAKE_WAIT`]), so that
+/// it is gone when this returns.
 pub fn discard(mountpoint: &Path) {
-    let unused = {
-        let mut slot = slot();
-        match &*slot {
-            Slot::Starting(_, m) if m == mountpoint => std::mem::take(&mut *slot),
-            Slot::Ready(s) if s.mountpoint == mountpoint => std::mem::take(&mut *slot),
-            _ => Slot::Empty,
-        }
-    };
-    if let Slot::Ready(s) = unused {
+    if let Some(s) = take_matching(None, mountpoint) {
         crate::fsd::stop(s.child);
+    }
+    {
+        // Still starting after the wait: its thread stops it once started.
+        let mut slot = slot();
+        if slot.is_for(None, mountpoint) {
+            *slot = Slot::Empty;
+        }
     }
     let mut early = early();
     if early.as_ref().is_some_and(|e| e.mountpoint == mountpoint) {
@@ -183,6 +185,11 @@ pub fn discard(mountpoint: &Path) {
 /// [`TAKE_WAIT`]) if it is still starting; `None` if there is none. A
 /// spare for anything else is left alone (its own connect may want it).
 pub fn take(program: &Path, mountpoint: &Path) -> Option<Spare> {
+    take_matching(Some(program), mountpoint)
+}
+
+/// [`take`], of a spare of any program if `program` is `None`.
+fn take_matching(program: Option<&Path>, mountpoint: &Path) -> Option<Spare> {
     let deadline = Instant::now() + TAKE_WAIT;
     let mut slot = slot();
     while matches!(&*slot, Slot::Starting(..)) && slot.is_for(program, mountpoint) {
