@@ -162,6 +162,7 @@ fn run(program: PathBuf, mountpoint: PathBuf) {
 
 /// Stops the spare and closes the early connection got ready for
 /// `mountpoint`, if no connect took them.
+///
 /// A spare still starting is waited for (at most [`TAKE_WAIT`]), so that
 /// it is gone when this returns.
 pub fn discard(mountpoint: &Path) {
@@ -173,6 +174,7 @@ pub fn discard(mountpoint: &Path) {
         let mut slot = slot();
         if slot.is_for(None, mountpoint) {
             *slot = Slot::Empty;
+            CHANGED.notify_all();
         }
     }
     let mut early = early();
