@@ -162,11 +162,22 @@ pub trait NetworkProvider: Send + Sync + fmt::Debug {
         let _ = (remote, directory);
         None
     }
-    /// The connect a bare name's checks ran for is over (made by this
-    /// provider or another, or failed): whatever [`claim`] readied for
+    /// A connect of `remote` at `directory` was asked of this provider by
+    /// name: it may get ready for it now (the built-in providers start
+    /// their file-system server), while the router reserves the name and
+    /// runs the notifications. Called at most once per operation, never
+    /// blocks for long; what it readied and no connect took goes at
+    /// [`claims_over`](NetworkProvider::claims_over).
+    fn get_ready(&self, remote: &str, directory: &Path) {
+        let _ = (remote, directory);
+    }
+    /// The connect a bare name's checks ran for, or that [`get_ready`]
+    /// was called for, is over (made by this provider or another, or
+    /// failed): whatever [`claim`] or [`get_ready`] readied for
     /// `directory` and no connect took goes now.
     ///
     /// [`claim`]: NetworkProvider::claim
+    /// [`get_ready`]: NetworkProvider::get_ready
     fn claims_over(&self, directory: &Path) {
         let _ = directory;
     }

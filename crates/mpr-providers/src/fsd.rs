@@ -64,7 +64,8 @@ pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Result<Health, Strin
 }
 
 /// Gets a server ready for a connection at `mountpoint` that a bare
-/// name's checks may end in ([`crate::spare`]), if `mpr-fsd` is in `dirs`.
+/// name's checks may end in, or that was asked of a provider by name
+/// ([`crate::spare`]), if `mpr-fsd` is in `dirs`.
 pub fn get_ready(dirs: &[PathBuf], mountpoint: &Path) {
     if let Some(program) = find(dirs) {
         crate::spare::prepare(&program, mountpoint);

@@ -206,8 +206,16 @@ impl NetworkProvider for Sftp {
             return None;
         }
         let t = parse(remote).ok()?;
-        fsd::get_ready(&self.fsd_dirs, directory);
+        self.get_ready(remote, directory);
         Some(self.probe_banner(&t))
+    }
+
+    /// The server the connect needs, started while the checks run or the
+    /// name is reserved.
+    fn get_ready(&self, remote: &str, directory: &Path) {
+        if parse(remote).is_ok() {
+            fsd::get_ready(&self.fsd_dirs, directory);
+        }
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {

@@ -111,6 +111,16 @@ impl NetworkProvider for Smb {
         crate::spare::discard(directory);
     }
 
+    /// What the connect needs, started while the checks run or the name
+    /// is reserved: the server, and the TCP connection it will speak on
+    /// (which `smbd` forks a process for).
+    fn get_ready(&self, remote: &str, directory: &Path) {
+        if let Ok(t) = parse(remote) {
+            fsd::get_ready(&self.fsd_dirs, directory);
+            crate::spare::connect_early(&t.host, t.port.unwrap_or(445), directory);
+        }
+    }
+
     /// Says SMB2 NEGOTIATE first: an SMB server answers with an SMB2
     /// header at once, an SSH server with its banner, an HTTP server with
     /// an error page or by hanging up.
@@ -120,11 +130,7 @@ impl NetworkProvider for Smb {
         }
         let t = parse(remote).ok()?;
         let port = t.port.unwrap_or(445);
-        // What the connect needs, started while the checks run: the
-        // server, and the TCP connection it will speak on (which `smbd`
-        // forks a process for).
-        fsd::get_ready(&self.fsd_dirs, directory);
-        crate::spare::connect_early(&t.host, port, directory);
+        self.get_ready(remote, directory);
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
         let hello = crate::probe::opening();
         Some(

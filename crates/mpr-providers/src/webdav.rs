@@ -131,8 +131,16 @@ impl NetworkProvider for WebDav {
     fn claim(&self, remote: &str, directory: &Path) -> Option<Result<(), NotMine>> {
         RemoteName::parse(remote).ok()?.unc()?;
         let t = target(remote).ok()?;
-        fsd::get_ready(&self.fsd_dirs, directory);
+        self.get_ready(remote, directory);
         Some(self.probe_http(&t))
+    }
+
+    /// The server the connect needs, started while the checks run or the
+    /// name is reserved.
+    fn get_ready(&self, remote: &str, directory: &Path) {
+        if target(remote).is_ok() {
+            fsd::get_ready(&self.fsd_dirs, directory);
+        }
     }
 
     fn add_connection(&self, call: &ConnectCall<'_>) -> Result<(), WnError> {

@@ -55,6 +55,19 @@ impl Router {
                 return Err(e);
             }
         };
+        // A connect asked of one provider by name: it gets ready while the
+        // name is reserved and the notifyees are asked (unless the drive
+        // is still to be picked, when where it goes is not known yet).
+        let auto_pick = valid.local.is_none() && req.flags & abi::CONNECT_REDIRECT != 0;
+        let ready = valid.explicit.filter(|_| !auto_pick).map(|p| {
+            let dir = self.directory_for(valid.local.as_ref(), &valid.remote);
+            p.get_ready(valid.remote.as_str(), &dir);
+            (p, dir)
+        });
+        let _over = ready.as_ref().map(|(p, dir)| claims::Over {
+            providers: std::slice::from_ref(p),
+            directory: dir,
+        });
         let local_text = valid.local.as_ref().map(LocalName::display);
         let requested_provider = valid.explicit.map(|p| p.display_name());
         let rounds = Rounds {
@@ -718,6 +731,8 @@ mod tests {
         /// the connect was over for.
         claimed_at: std::sync::Mutex<Vec<std::path::PathBuf>>,
         over_at: std::sync::Mutex<Vec<std::path::PathBuf>>,
+        /// The directories it was asked to get ready for by name.
+        ready_at: std::sync::Mutex<Vec<std::path::PathBuf>>,
     }
 
     impl Kind {
@@ -734,6 +749,7 @@ mod tests {
                 log: log.clone(),
                 claimed_at: Default::default(),
                 over_at: Default::default(),
+                ready_at: Default::default(),
             })
         }
         fn checks(&self) -> usize {
@@ -770,6 +786,9 @@ mod tests {
                     reason: format!("not a {} server", self.key),
                 })
             })
+        }
+        fn get_ready(&self, _remote: &str, dir: &std::path::Path) {
+            self.ready_at.lock().unwrap().push(dir.to_path_buf());
         }
         fn claims_over(&self, dir: &std::path::Path) {
             self.over_at.lock().unwrap().push(dir.to_path_buf());
@@ -862,6 +881,48 @@ mod tests {
         // A URL runs no checks, so there is nothing to let go.
         let _ = add_bare(&router, "smb://h/s");
         assert_eq!(told(&a).1.len(), 2);
+    }
+
+    #[test]
+    fn a_provider_asked_by_name_gets_ready_and_lets_go_once_the_connect_is_over() {
+        let (router, a, b, _log, dir) = kinds();
+        let told = |k: &Kind| {
+            (
+                k.ready_at.lock().unwrap().clone(),
+                k.over_at.lock().unwrap().clone(),
+            )
+        };
+        let named = |local: Option<&str>, flags: u32| {
+            let mut req = AddRequest::new(super::super::AddApi::Use, local, r"\\h\s", flags);
+            req.provider = Some("b".into());
+            router.add(&req).map(|o| o.provider)
+        };
+        assert_eq!(named(Some("X:"), 0), Ok("b".into()));
+        let (ready, over) = told(&b);
+        assert_eq!(ready, [dir.path().join("drives").join("X")]);
+        assert_eq!(over, ready, "told once, for the directory readied");
+        assert_eq!(
+            (a.checks(), b.checks()),
+            (0, 0),
+            "no checks for a named one"
+        );
+        assert_eq!(
+            told(&a),
+            (vec![], vec![]),
+            "the other provider is not asked"
+        );
+        // A connect that fails is over too.
+        b.set(true, Some(WnError::BadNetPath));
+        assert_eq!(named(Some("Y:"), 0), Err(WnError::BadNetPath));
+        let (ready, over) = told(&b);
+        assert_eq!(ready.len(), 2);
+        assert_eq!(over, ready);
+        // A drive still to be picked: where it goes is not known, so
+        // nothing is readied.
+        b.set(true, None);
+        assert_eq!(named(None, abi::CONNECT_REDIRECT), Ok("b".into()));
+        assert_eq!(told(&b).0.len(), 2);
+        assert_eq!(told(&b).1.len(), 2);
     }
 
     #[test]
