@@ -187,20 +187,29 @@ pub fn cancel(
 /// when it cannot even be started; the server then connects by itself and
 /// reports what goes wrong.
 pub fn start_connect(host: &str, port: u16) -> Option<OwnedFd> {
-    use rustix::net::{AddressFamily, SocketFlags, SocketType};
-    let ip: std::net::IpAddr = host
-        .trim_start_matches('[')
+    start_connect_to(std::net::SocketAddr::new(address(host)?, port))
+}
+
+/// `host` as an IP address (`[…]` around an IPv6 one allowed), or `None`
+/// for a host name.
+pub fn address(host: &str) -> Option<std::net::IpAddr> {
+    host.trim_start_matches('[')
         .trim_end_matches(']')
         .parse()
-        .ok()?;
-    let family = if ip.is_ipv4() {
+        .ok()
+}
+
+/// [`start_connect`] to a resolved address.
+pub fn start_connect_to(addr: std::net::SocketAddr) -> Option<OwnedFd> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let family = if addr.is_ipv4() {
         AddressFamily::INET
     } else {
         AddressFamily::INET6
     };
     let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
     let socket = rustix::net::socket_with(family, SocketType::STREAM, flags, None).ok()?;
-    match rustix::net::connect(&socket, &std::net::SocketAddr::new(ip, port)) {
+    match rustix::net::connect(&socket, &addr) {
         Ok(()) | Err(rustix::io::Errno::INPROGRESS) => Some(socket),
         Err(_) => None,
     }

@@ -221,25 +221,34 @@ struct Early {
     port: u16,
     /// The mount point of the connect it is for.
     mountpoint: PathBuf,
-    socket: OwnedFd,
+    /// The connecting socket; `None` while a host name is being resolved.
+    socket: Option<OwnedFd>,
     /// Tells this one from a later one to the same address.
     started: Instant,
 }
 
 static EARLY: Mutex<Option<Early>> = Mutex::new(None);
+static RESOLVED: Condvar = Condvar::new();
 
 fn early() -> MutexGuard<'static, Option<Early>> {
     EARLY.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Starts connecting to `host:port` (an address; a name is left to the
-/// server) for a connect at `mountpoint` that may come; closed by
-/// [`discard`], or after [`LIFE`], if nobody took it. Returns at once.
+/// Starts connecting to `host:port` for a connect at `mountpoint` that may
+/// come; closed by [`discard`], or after [`LIFE`], if nobody took it.
+/// Returns at once: a host name is resolved in a thread of its own, while
+/// the connect is on its way ([`take_early`] waits for the end of that).
 pub fn connect_early(host: &str, port: u16, mountpoint: &Path) {
-    let Some(socket) = crate::fsd::start_connect(host, port) else {
-        return;
-    };
     let started = Instant::now();
+    let by_name = crate::fsd::address(host).is_none();
+    let socket = if by_name {
+        None
+    } else {
+        match crate::fsd::start_connect(host, port) {
+            Some(s) => Some(s),
+            None => return,
+        }
+    };
     *early() = Some(Early {
         host: host.to_string(),
         port,
@@ -247,9 +256,26 @@ pub fn connect_early(host: &str, port: u16, mountpoint: &Path) {
         socket,
         started,
     });
+    let host = host.to_string();
     let _ = std::thread::Builder::new()
         .name("mpr-early".into())
         .spawn(move || {
+            if by_name {
+                use std::net::ToSocketAddrs;
+                let first = (host.as_str(), port)
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next());
+                let socket = first.and_then(crate::fsd::start_connect_to);
+                let mut slot = early();
+                if slot.as_ref().is_some_and(|e| e.started == started) {
+                    match (slot.as_mut(), socket) {
+                        (Some(e), Some(s)) => e.socket = Some(s),
+                        _ => *slot = None,
+                    }
+                    RESOLVED.notify_all();
+                }
+            }
             std::thread::sleep(LIFE);
             let mut slot = early();
             if slot.as_ref().is_some_and(|e| e.started == started) {
@@ -258,14 +284,26 @@ pub fn connect_early(host: &str, port: u16, mountpoint: &Path) {
         });
 }
 
-/// The connection started early to `host:port`, if there is one.
+/// The connection started early to `host:port`, if there is one. A host
+/// name still being resolved is waited for, at most [`TAKE_WAIT`] (the
+/// server would have to resolve it as well); after that the server
+/// connects by itself.
 pub fn take_early(host: &str, port: u16) -> Option<OwnedFd> {
+    let deadline = Instant::now() + TAKE_WAIT;
     let mut slot = early();
-    if slot
+    let is_for = |e: &Early| e.host == host && e.port == port;
+    while slot
         .as_ref()
-        .is_some_and(|e| e.host == host && e.port == port)
+        .is_some_and(|e| is_for(e) && e.socket.is_none())
     {
-        return slot.take().map(|e| e.socket);
+        let left = deadline.checked_duration_since(Instant::now())?;
+        slot = RESOLVED
+            .wait_timeout(slot, left)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    if slot.as_ref().is_some_and(is_for) {
+        return slot.take().and_then(|e| e.socket);
     }
     None
 }
@@ -336,8 +374,12 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
     }
 
+    /// The early connection is one per process: its tests take turns.
+    static EARLY_TESTS: Mutex<()> = Mutex::new(());
+
     #[test]
     fn a_connection_started_early_is_taken_once_for_its_address() {
+        let _turn = EARLY_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let m = Path::new("/m");
@@ -357,5 +399,27 @@ mod tests {
         connect_early("127.0.0.1", port, m);
         discard(m);
         assert!(take_early("127.0.0.1", port).is_none(), "discarded");
+    }
+
+    #[test]
+    fn a_connection_to_a_host_name_is_started_once_the_name_is_resolved() {
+        use std::net::ToSocketAddrs;
+        let _turn = EARLY_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
+        // Where this machine's resolver sends `localhost` first.
+        let first = ("localhost", 0).to_socket_addrs().unwrap().next().unwrap();
+        let listener = std::net::TcpListener::bind(first).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let m = Path::new("/by-name");
+        connect_early("localhost", port, m);
+        // Taken at once: the resolution is waited for.
+        let socket = take_early("localhost", port).expect("the early connection");
+        let (_, from) = listener.accept().unwrap();
+        assert_eq!(
+            std::net::TcpStream::from(socket).local_addr().unwrap(),
+            from
+        );
+        // A name that does not resolve leaves nothing to take.
+        connect_early("no-such-host.invalid", port, m);
+        assert!(take_early("no-such-host.invalid", port).is_none());
     }
 }
