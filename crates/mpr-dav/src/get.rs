@@ -72,7 +72,7 @@ impl FileGet<'_> {
                 Method::GET,
                 &self.url,
                 range(&format!("bytes={offset}-{last}")),
-                None,
+                crate::http::Body::Empty,
             )
             .await?;
         let status = resp.status();
@@ -111,7 +111,7 @@ impl Source for FileGet<'_> {
                 Method::GET,
                 &self.url,
                 range(&format!("bytes={from}-")),
-                None,
+                crate::http::Body::Empty,
             )
             .await?;
         let status = resp.status();

@@ -3,12 +3,13 @@
 //! or Digest, whichever the server asks for), and the one mapping of
 //! transport failures and status codes to [`FsError`]s.
 
+use crate::staging::{Staging, Upload};
 use mpr_fs::handshake::Password;
 use mpr_fs::{ConnectError, FsError};
 use reqwest::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
 use reqwest::{Client, Method, Response, StatusCode, Url};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How requests are authenticated, once the server said.
@@ -42,7 +43,16 @@ impl std::fmt::Debug for Http {
 
 /// A request's body, kept so the request can be sent again after an
 /// authentication challenge.
-pub type Body = Option<bytes::Bytes>;
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// Bytes in memory (a `PROPFIND`'s question, an empty file).
+    Bytes(bytes::Bytes),
+    /// A staging file's content, read a piece at a time as it is sent (an
+    /// upload of any size without holding it in memory).
+    Staged(Arc<Staging>),
+}
 
 impl Http {
     /// A client with the system's roots, plus the certificates of
@@ -192,8 +202,14 @@ impl Http {
             } else if let (Some(user), true) = (&self.user, self.is_basic()) {
                 rb = rb.basic_auth(user, self.password.as_ref().map(|p| p.expose()));
             }
-            if let Some(b) = &body {
-                rb = rb.body(b.clone());
+            match &body {
+                Body::Empty => {}
+                Body::Bytes(b) => rb = rb.body(b.clone()),
+                Body::Staged(s) => {
+                    let upload = Upload::new(Arc::clone(s))
+                        .map_err(|e| FsError::Io(format!("staging file: {e}")))?;
+                    rb = rb.body(reqwest::Body::wrap(upload));
+                }
             }
             let resp = rb
                 .send()

@@ -18,7 +18,8 @@ roots plus an optional private CA, Basic or Digest authentication).
 - Writes are staged: a file opened for writing is copied into a private
   staging file ([`staging`]: no name, mode 0600, in the runtime directory),
   written there (in-place edits, appends, `O_TRUNC`, `ftruncate`), and
-  uploaded with one `PUT` when it is flushed, fsynced or closed.
+  uploaded with one `PUT` when it is flushed, fsynced or closed, its body
+  read from the staging file as it is sent ([`staging::Upload`]).
 
 # Colleagues' changes: the ETag check
 
@@ -345,7 +346,7 @@ impl DavBackend {
                 method(b"PROPFIND"),
                 &url,
                 h.clone(),
-                Some(propfind::BODY.into()),
+                http::Body::Bytes(propfind::BODY.into()),
             )
             .await?;
         if !dir && matches!(resp.status().as_u16(), 301 | 302 | 307 | 308) {
@@ -353,7 +354,12 @@ impl DavBackend {
             let url = self.url(rel, true);
             return self
                 .http
-                .send(method(b"PROPFIND"), &url, h, Some(propfind::BODY.into()))
+                .send(
+                    method(b"PROPFIND"),
+                    &url,
+                    h,
+                    http::Body::Bytes(propfind::BODY.into()),
+                )
                 .await;
         }
         Ok(resp)
@@ -393,7 +399,7 @@ impl DavBackend {
     async fn put(
         &self,
         rel: &RelPath,
-        body: Vec<u8>,
+        body: http::Body,
         if_match: Option<&str>,
         create_only: bool,
     ) -> Result<String, FsError> {
@@ -411,7 +417,7 @@ impl DavBackend {
         }
         let resp = self
             .http
-            .send(Method::PUT, &self.url(rel, false), h, Some(body.into()))
+            .send(Method::PUT, &self.url(rel, false), h, body)
             .await?;
         let status = resp.status();
         if !status.is_success() {
@@ -440,7 +446,12 @@ impl DavBackend {
         let s = self.new_staging()?;
         let mut resp = self
             .http
-            .send(Method::GET, &self.url(rel, false), HeaderMap::new(), None)
+            .send(
+                Method::GET,
+                &self.url(rel, false),
+                HeaderMap::new(),
+                http::Body::Empty,
+            )
             .await?;
         let status = resp.status();
         if status != StatusCode::OK {
@@ -458,25 +469,6 @@ impl DavBackend {
             at += chunk.len() as u64;
         }
         Ok((s, etag))
-    }
-
-    /// The whole content of `rel` (a `GET`), and its version when the
-    /// answer names it.
-    async fn download(&self, rel: &RelPath) -> Result<(Vec<u8>, Option<String>), FsError> {
-        let resp = self
-            .http
-            .send(Method::GET, &self.url(rel, false), HeaderMap::new(), None)
-            .await?;
-        let status = resp.status();
-        if status != StatusCode::OK {
-            return Err(status_error(status, &format!("GET {rel}")));
-        }
-        let etag = etag_header(&resp);
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| FsError::Disconnected(format!("GET {rel}: {}", http::chain(&e))))?;
-        Ok((body.to_vec(), etag))
     }
 
     fn register(&self, inner: &Arc<Inner>) {
@@ -571,13 +563,7 @@ impl DavBackend {
             }
         }
         inner.state.lock().expect("dav handle lock").dirty = false;
-        let body = match staging.contents() {
-            Ok(b) => b,
-            Err(e) => {
-                inner.state.lock().expect("dav handle lock").dirty = true;
-                return Err(io(e));
-            }
-        };
+        let body = http::Body::Staged(staging);
         match self.put(&path, body, version.as_deref(), false).await {
             Ok(v) => {
                 inner.state.lock().expect("dav handle lock").version = Some(v);
@@ -680,7 +666,13 @@ impl DavBackend {
             };
             s.set_len(0).map_err(io)?;
             let v = if r.attr.size > 0 || dirty {
-                self.put(path, Vec::new(), Some(&server), false).await?
+                self.put(
+                    path,
+                    http::Body::Bytes(Default::default()),
+                    Some(&server),
+                    false,
+                )
+                .await?
             } else {
                 server
             };
@@ -886,7 +878,9 @@ impl Backend for DavBackend {
                 // A file open here whose file is gone on the server is not
                 // this one.
                 self.detach(path);
-                let version = self.put(path, Vec::new(), None, true).await?;
+                let version = self
+                    .put(path, http::Body::Bytes(Default::default()), None, true)
+                    .await?;
                 let inner = self.new_inner(path, staging, Some(version));
                 Ok((self.handle(inner, flags.write), now_attr(FileKind::File, 0)))
             }
@@ -943,11 +937,13 @@ impl Backend for DavBackend {
         }
         let version = version_of(&r);
         let body = if size == 0 {
-            Vec::new()
+            http::Body::Bytes(Default::default())
         } else {
-            let (mut data, _) = self.download(path).await?;
-            data.resize(usize::try_from(size).map_err(|_| FsError::NoSpace)?, 0);
-            data
+            // Through a staging file, so a file of any size is cut or
+            // grown without being held in memory.
+            let (staged, _) = self.download_staged(path).await?;
+            staged.set_len(size).map_err(io)?;
+            http::Body::Staged(Arc::new(staged))
         };
         self.put(path, body, Some(&version), false).await?;
         Ok(())
@@ -979,8 +975,9 @@ impl Backend for DavBackend {
             return Err(FsError::NotPermitted);
         }
         let version = version_of(&r);
-        let (data, _) = self.download(path).await?;
-        self.put(path, data, Some(&version), false).await?;
+        let (staged, _) = self.download_staged(path).await?;
+        let body = http::Body::Staged(Arc::new(staged));
+        self.put(path, body, Some(&version), false).await?;
         Ok(())
     }
 
@@ -1006,7 +1003,7 @@ impl Backend for DavBackend {
                 method(b"MKCOL"),
                 &self.url(path, true),
                 HeaderMap::new(),
-                None,
+                http::Body::Empty,
             )
             .await?;
         match resp.status().as_u16() {
@@ -1032,7 +1029,7 @@ impl Backend for DavBackend {
                 Method::DELETE,
                 &self.url(path, true),
                 HeaderMap::new(),
-                None,
+                http::Body::Empty,
             )
             .await?;
         if !resp.status().is_success() {
@@ -1052,7 +1049,7 @@ impl Backend for DavBackend {
                 Method::DELETE,
                 &self.url(path, false),
                 HeaderMap::new(),
-                None,
+                http::Body::Empty,
             )
             .await?;
         if !resp.status().is_success() {
@@ -1096,7 +1093,12 @@ impl Backend for DavBackend {
         h.insert("overwrite", HeaderValue::from_static("T"));
         let resp = self
             .http
-            .send(method(b"MOVE"), &self.url(from, is_dir), h, None)
+            .send(
+                method(b"MOVE"),
+                &self.url(from, is_dir),
+                h,
+                http::Body::Empty,
+            )
             .await?;
         match resp.status().as_u16() {
             200..=299 => {}

@@ -8,6 +8,9 @@ use rustix::fs::{Mode, OFlags};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// A staging file.
 #[derive(Debug)]
@@ -85,11 +88,76 @@ impl Staging {
     }
 
     /// The whole content.
+    #[cfg(test)]
     pub fn contents(&self) -> std::io::Result<Vec<u8>> {
         let len = self.size()?;
         let mut buf = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
         self.file.read_exact_at(&mut buf, 0)?;
         Ok(buf)
+    }
+}
+
+/// How much of a staging file an upload reads at a time.
+const PIECE: u32 = 1 << 20;
+
+/// A staging file's content as a request body: read a piece at a time as
+/// the request is sent, so an upload of many GiB never sits in memory.
+/// Its length is the file's size when it is made, and the request says
+/// so (`Content-Length`: some servers refuse a chunked `PUT`).
+///
+/// The pieces are read where the body is polled: a `pread` of a file this
+/// process has just written, from the page cache.
+#[derive(Debug)]
+pub struct Upload {
+    staging: Arc<Staging>,
+    at: u64,
+    len: u64,
+}
+
+impl Upload {
+    /// The whole of `staging`, as it is now.
+    pub fn new(staging: Arc<Staging>) -> std::io::Result<Upload> {
+        let len = staging.size()?;
+        Ok(Upload {
+            staging,
+            at: 0,
+            len,
+        })
+    }
+}
+
+impl http_body::Body for Upload {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        let left = self.len - self.at;
+        if left == 0 {
+            return Poll::Ready(None);
+        }
+        let want = u32::try_from(left).map_or(PIECE, |l| l.min(PIECE));
+        Poll::Ready(Some(match self.staging.read(self.at, want) {
+            Ok(piece) if piece.is_empty() => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the staging file got shorter while it was being uploaded",
+            )),
+            Ok(piece) => {
+                self.at += piece.len() as u64;
+                Ok(http_body::Frame::data(piece.into()))
+            }
+            Err(e) => Err(e),
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.at == self.len
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.len - self.at)
     }
 }
 
@@ -110,5 +178,36 @@ mod tests {
         assert_eq!(s.read(3, 100).unwrap(), b"lo\0\0!");
         s.set_len(2).unwrap();
         assert_eq!(s.contents().unwrap(), b"he");
+    }
+
+    #[test]
+    fn an_upload_reads_the_whole_file_in_pieces_of_its_announced_length() {
+        use http_body::Body;
+        let dir = tempfile::tempdir().unwrap();
+        let s = Arc::new(Staging::new(dir.path()).unwrap());
+        let content: Vec<u8> = (0..(2 * PIECE + 12345)).map(|i| (i % 251) as u8).collect();
+        s.write(0, &content).unwrap();
+        let mut up = Upload::new(Arc::clone(&s)).unwrap();
+        assert_eq!(up.size_hint().exact(), Some(content.len() as u64));
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut got = Vec::new();
+        let mut pieces = 0;
+        while let Poll::Ready(Some(frame)) = Pin::new(&mut up).poll_frame(&mut cx) {
+            let data = frame.unwrap().into_data().unwrap();
+            assert!(data.len() <= PIECE as usize);
+            got.extend_from_slice(&data);
+            pieces += 1;
+        }
+        assert!(up.is_end_stream());
+        assert_eq!(pieces, 3);
+        assert_eq!(got, content);
+        // A file cut short while it is sent fails the body, not silently.
+        let mut up = Upload::new(Arc::clone(&s)).unwrap();
+        s.set_len(10).unwrap();
+        let first = Pin::new(&mut up).poll_frame(&mut cx);
+        assert!(matches!(first, Poll::Ready(Some(Ok(_)))));
+        let second = Pin::new(&mut up).poll_frame(&mut cx);
+        assert!(matches!(second, Poll::Ready(Some(Err(_)))));
     }
 }

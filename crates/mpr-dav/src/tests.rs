@@ -12,14 +12,16 @@ type File = Arc<Mutex<Option<(Vec<u8>, usize)>>>;
 /// A server holding one file, `f`, whose `PUT` answers carry an ETag that
 /// is never the file's (as a server that takes it from a `stat` made before
 /// the file is final may do) while `PROPFIND` tells the real one. Counts
-/// the `PUT`s.
-fn server_with_early_etags() -> (u16, Arc<AtomicUsize>) {
+/// the `PUT`s; reads only bodies of a stated `Content-Length` (a chunked
+/// one breaks it). Its port, the count and the file.
+fn server_with_early_etags() -> (u16, Arc<AtomicUsize>, File) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let puts = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&puts);
+    let file: File = Arc::default();
+    let held = Arc::clone(&file);
     std::thread::spawn(move || {
-        let file: File = Arc::default();
         for conn in l.incoming().flatten() {
             let (file, puts) = (Arc::clone(&file), Arc::clone(&counted));
             std::thread::spawn(move || {
@@ -78,12 +80,12 @@ fn server_with_early_etags() -> (u16, Arc<AtomicUsize>) {
             });
         }
     });
-    (port, puts)
+    (port, puts, held)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_file_is_uploaded_whatever_etag_its_creation_was_answered_with() {
-    let (port, puts) = server_with_early_etags();
+    let (port, puts, file) = server_with_early_etags();
     let staging = tempfile::tempdir().unwrap();
     let backend = DavBackend::new(DavConfig {
         base: Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap(),
@@ -110,4 +112,13 @@ async fn a_new_file_is_uploaded_whatever_etag_its_creation_was_answered_with() {
     backend.write(&h, 11, b", more").await.unwrap();
     backend.close(h).await.unwrap();
     assert_eq!(puts.load(Ordering::SeqCst), 3, "created, then two uploads");
+    let content = |file: &File| file.lock().unwrap().as_ref().unwrap().0.clone();
+    assert_eq!(content(&file), b"new content, more");
+    // A file larger than one piece of the upload arrives whole, with its
+    // length stated.
+    let big: Vec<u8> = (0..3_500_000u32).map(|i| (i % 253) as u8).collect();
+    let (h, _) = backend.open(&path, flags).await.unwrap();
+    backend.write(&h, 0, &big).await.unwrap();
+    backend.close(h).await.unwrap();
+    assert_eq!(content(&file), big);
 }
