@@ -171,18 +171,11 @@ fn password_from_stdin_never_in_any_argv() {
 fn wrong_password_is_wn_bad_password_and_leaves_nothing() {
     let s = Servers::get();
     let e = s.provider_env("");
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "V:",
-            &s.sftp_unc("export"),
-            "--provider",
-            "sftp",
-            "--user",
-            "mprtest",
-            "--password-stdin",
-            "--json",
-        ],
+    let r = e.use_password(
+        "V:",
+        &s.sftp_unc("export"),
+        Some("sftp"),
+        "mprtest",
         "not-the-password\n",
     );
     assert_eq!(r.wn(), 86, "{r:?}");

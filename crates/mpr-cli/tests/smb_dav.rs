@@ -141,34 +141,20 @@ fn smb_connect_write_read_cancel_explicit_and_by_cycling() {
 fn smb_errors() {
     let s = Servers::get();
     let e = s.provider_env("");
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "O:",
-            &smb_unc(&s, "share"),
-            "--provider",
-            "smb",
-            "--user",
-            "mprtest",
-            "--password-stdin",
-            "--json",
-        ],
+    let r = e.use_password(
+        "O:",
+        &smb_unc(&s, "share"),
+        Some("smb"),
+        "mprtest",
         "wrong\n",
     );
     assert_eq!(r.wn(), 86, "{r:?}");
     let pw = format!("{}\n", s.password("MPR_TEST_SMB_PASSWORD_FILE"));
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "O:",
-            &smb_unc(&s, "nosuchshare"),
-            "--provider",
-            "smb",
-            "--user",
-            "mprtest",
-            "--password-stdin",
-            "--json",
-        ],
+    let r = e.use_password(
+        "O:",
+        &smb_unc(&s, "nosuchshare"),
+        Some("smb"),
+        "mprtest",
         &pw,
     );
     assert_eq!(r.wn(), 67, "{r:?}");
@@ -177,18 +163,7 @@ fn smb_errors() {
     // (an HTTP request read as an SMB length kept it silent until the
     // check gave up), so no provider's answer is a time-out.
     let started = std::time::Instant::now();
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "O:",
-            &smb_unc(&s, "nosuchshare"),
-            "--user",
-            "mprtest",
-            "--password-stdin",
-            "--json",
-        ],
-        &pw,
-    );
+    let r = e.use_password("O:", &smb_unc(&s, "nosuchshare"), None, "mprtest", &pw);
     assert_eq!(r.wn(), 67, "{r:?}");
     assert!(!r.stderr.contains("timed out"), "{}", r.stderr);
     eprintln!(
@@ -197,18 +172,11 @@ fn smb_errors() {
     );
     let closed_port = crate::util::ClosedPort::new();
     let closed = closed_port.port;
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "O:",
-            &format!(r"\\127.0.0.1@{closed}\share"),
-            "--provider",
-            "smb",
-            "--user",
-            "mprtest",
-            "--password-stdin",
-            "--json",
-        ],
+    let r = e.use_password(
+        "O:",
+        &format!(r"\\127.0.0.1@{closed}\share"),
+        Some("smb"),
+        "mprtest",
         &pw,
     );
     assert_eq!(r.wn(), 53, "{r:?}");
@@ -259,62 +227,28 @@ fn webdav_connect_write_read_cancel_explicit_and_by_cycling() {
 fn webdav_errors() {
     let s = Servers::get();
     let e = s.provider_env("");
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "F:",
-            &dav_url(&s, ""),
-            "--user",
-            "davuser",
-            "--password-stdin",
-            "--json",
-        ],
-        "wrong\n",
-    );
+    let r = e.use_password("F:", &dav_url(&s, ""), None, "davuser", "wrong\n");
     assert_eq!(r.wn(), 86, "{r:?}");
     let pw = format!("{}\n", s.password("MPR_TEST_DAV_PASSWORD_FILE"));
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "F:",
-            &dav_url(&s, "no/such/dir"),
-            "--user",
-            "davuser",
-            "--password-stdin",
-            "--json",
-        ],
-        &pw,
-    );
+    let r = e.use_password("F:", &dav_url(&s, "no/such/dir"), None, "davuser", &pw);
     assert_eq!(r.wn(), 67, "{r:?}");
     let closed_port = crate::util::ClosedPort::new();
     let closed = closed_port.port;
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "F:",
-            &format!("dav://127.0.0.1:{closed}/"),
-            "--provider",
-            "webdav",
-            "--user",
-            "davuser",
-            "--password-stdin",
-            "--json",
-        ],
+    let r = e.use_password(
+        "F:",
+        &format!("dav://127.0.0.1:{closed}/"),
+        Some("webdav"),
+        "davuser",
         &pw,
     );
     assert_eq!(r.wn(), 53, "{r:?}");
     // Without --provider every provider says "not mine" (§6: WN_BAD_NETNAME),
     // and the message carries each one's reason.
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "F:",
-            &format!("dav://127.0.0.1:{closed}/"),
-            "--user",
-            "davuser",
-            "--password-stdin",
-            "--json",
-        ],
+    let r = e.use_password(
+        "F:",
+        &format!("dav://127.0.0.1:{closed}/"),
+        None,
+        "davuser",
         &pw,
     );
     assert_eq!(r.wn(), 67, "{r:?}");
@@ -366,18 +300,11 @@ fn two_users_on_one_server_each_have_their_own_drive() {
         ),
     ];
     for (local, user, pw) in drives {
-        let r = e.mpr_stdin(
-            &[
-                "use",
-                local,
-                &unc,
-                "--provider",
-                "smb",
-                "--user",
-                user,
-                "--password-stdin",
-                "--json",
-            ],
+        let r = e.use_password(
+            local,
+            &unc,
+            Some("smb"),
+            user,
             &format!("{}\n", s.password(pw)),
         );
         assert_eq!(r.wn(), 0, "{local} as {user}: {r:?}");
@@ -462,18 +389,7 @@ fn a_webdav_conflict_is_estale_for_the_program_and_one_journal_record() {
     // does; a file changed on rclone's disk behind its back is not always
     // seen at once under load).
     for local in ["W:", "V:"] {
-        let r = e.mpr_stdin(
-            &[
-                "use",
-                local,
-                &remote,
-                "--user",
-                "davuser",
-                "--password-stdin",
-                "--json",
-            ],
-            &format!("{pw}\n"),
-        );
+        let r = e.use_password(local, &remote, None, "davuser", &format!("{pw}\n"));
         assert_eq!(r.wn(), 0, "{r:?}");
     }
     // Everything reaches the server through WebDAV (the colleague's drive),
@@ -587,20 +503,7 @@ fn a_wrong_prefix_cache_entry_goes_and_the_checks_decide() {
     let e = s.provider_env("connect_timeout = 3");
     let remote = smb_unc(&s, "share");
     let pw = s.password("MPR_TEST_SMB_PASSWORD_FILE");
-    let connect = |local: &str| {
-        e.mpr_stdin(
-            &[
-                "use",
-                local,
-                &remote,
-                "--user",
-                "mprtest",
-                "--password-stdin",
-                "--json",
-            ],
-            &format!("{pw}\n"),
-        )
-    };
+    let connect = |local: &str| e.use_password(local, &remote, None, "mprtest", &format!("{pw}\n"));
     let r = connect("Q:");
     assert_eq!(r.wn(), 0, "{r:?}");
     assert_eq!(r.json()["provider"], "smb", "{r:?}");
@@ -724,20 +627,7 @@ fn an_smb_connect_makes_one_connection_to_the_server_started_by_mpr() {
     let (port, count, holders) = counting_relay(s.port("MPR_TEST_SMB_PORT"));
     let remote = format!(r"\\127.0.0.1@{port}\share");
     let pw = s.password("MPR_TEST_SMB_PASSWORD_FILE");
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "R:",
-            &remote,
-            "--provider",
-            "smb",
-            "--user",
-            "mprtest",
-            "--password-stdin",
-            "--json",
-        ],
-        &format!("{pw}\n"),
-    );
+    let r = e.use_password("R:", &remote, Some("smb"), "mprtest", &format!("{pw}\n"));
     assert_eq!(r.wn(), 0, "{r:?}");
     let dir = e.path("drives/R");
     let name = format!("relay-{}.txt", std::process::id());
@@ -765,16 +655,11 @@ fn what_a_bare_names_checks_started_serves_the_drive_or_is_gone() {
     let s = Servers::get();
     let e = s.provider_env("");
     let pw = s.password("MPR_TEST_SMB_PASSWORD_FILE");
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            "T:",
-            &smb_unc(&s, "share"),
-            "--user",
-            "mprtest",
-            "--password-stdin",
-            "--json",
-        ],
+    let r = e.use_password(
+        "T:",
+        &smb_unc(&s, "share"),
+        None,
+        "mprtest",
         &format!("{pw}\n"),
     );
     assert_eq!(r.wn(), 0, "{r:?}");

@@ -68,20 +68,7 @@ fn connected(s: &Servers, smbd: &PrivateSmbd, local: &str) -> crate::util::Env {
     let e = s.provider_env("[providers.smb]\noperation_timeout = 3\n");
     let remote = format!(r"\\127.0.0.1@{}\share", smbd.port);
     let pw = format!("{}\n", s.password("MPR_TEST_SMB_PASSWORD_FILE"));
-    let r = e.mpr_stdin(
-        &[
-            "use",
-            local,
-            &remote,
-            "--provider",
-            "smb",
-            "--user",
-            "mprtest",
-            "--password-stdin",
-            "--json",
-        ],
-        &pw,
-    );
+    let r = e.use_password(local, &remote, Some("smb"), "mprtest", &pw);
     assert_eq!(r.wn(), 0, "{r:?}");
     e
 }

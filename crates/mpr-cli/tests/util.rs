@@ -282,6 +282,25 @@ impl Env {
         child.wait_with_output().unwrap().into()
     }
 
+    /// `mpr use LOCAL REMOTE [--provider PROVIDER] --user USER
+    /// --password-stdin --json`, with `input` (the password and its line
+    /// end, or whatever the test feeds) on standard input.
+    pub fn use_password(
+        &self,
+        local: &str,
+        remote: &str,
+        provider: Option<&str>,
+        user: &str,
+        input: &str,
+    ) -> Run {
+        let mut args = vec!["use", local, remote];
+        if let Some(p) = provider {
+            args.extend(["--provider", p]);
+        }
+        args.extend(["--user", user, "--password-stdin", "--json"]);
+        self.mpr_stdin(&args, input)
+    }
+
     /// The calls logged by the scriptable plugins, in order.
     pub fn calls(&self) -> Vec<Call> {
         let text = std::fs::read_to_string(self.tdir().join("log")).unwrap_or_default();
