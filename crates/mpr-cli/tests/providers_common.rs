@@ -2,8 +2,9 @@
 //! webdav against the loopback servers: argv never holds the password while
 //! a connect runs, the notifyee's POST names the provider for connect and
 //! cancel, a helper killed behind mpr's back shows as unavailable and is
-//! repaired by restore and by a new use, and a busy connection survives a
-//! delete without --force.
+//! repaired by restore and by a new use, a busy connection survives a
+//! delete without --force, and a notifyee's veto comes before anything
+//! reaches the server.
 
 use crate::servers::{Servers, all_cmdlines, helpers_under, mounted_under, recorded_server};
 use crate::util::{Env, Run};
@@ -251,4 +252,39 @@ fn every_provider_keeps_secrets_names_itself_and_is_repaired() {
             helpers_under(&dir)
         );
     }
+}
+
+/// A notifyee's veto in PRE comes before anything reaches the network:
+/// neither a connect asked of a built-in provider by name (which starts
+/// its file-system server early) nor a bare name (whose checks speak to
+/// the server) touches the server, and nothing started early is left.
+#[test]
+fn a_vetoed_connect_reaches_no_server_and_leaves_nothing() {
+    let s = Servers::get();
+    let e = s.provider_env("");
+    e.behave("watcher.conf", "add_pre=1223\n");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let unc = format!(r"\\127.0.0.1@{port}\share");
+    let url = format!("dav://127.0.0.1:{port}/share");
+    let asked: [(&str, &[&str]); 4] = [
+        (&unc, &["--provider", "smb"]),
+        (&unc, &["--provider", "sftp"]),
+        (&url, &["--provider", "webdav"]),
+        (&unc, &[]),
+    ];
+    for (remote, provider) in asked {
+        let mut args = vec!["use", "N:", remote];
+        args.extend_from_slice(provider);
+        args.push("--json");
+        let r = e.mpr(&args);
+        assert_eq!(r.wn(), 1223, "{args:?}: {r:?}");
+    }
+    match listener.accept() {
+        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("a vetoed connect reached the server: {other:?}"),
+    }
+    assert!(helpers_under(&e.path("drives")).is_empty());
+    assert!(!mounted_under(&e.path("drives")));
 }

@@ -111,13 +111,12 @@ impl NetworkProvider for Smb {
         crate::spare::discard(directory);
     }
 
-    /// What the connect needs, started while the checks run or the name
-    /// is reserved: the server, and the TCP connection it will speak on
-    /// (which `smbd` forks a process for).
+    /// The server the connect needs, started while the name is reserved
+    /// and the notifyees are asked. Nothing goes to the network: a
+    /// notifyee may still veto the connect.
     fn get_ready(&self, remote: &str, directory: &Path) {
-        if let Ok(t) = parse(remote) {
+        if parse(remote).is_ok() {
             fsd::get_ready(&self.fsd_dirs, directory);
-            crate::spare::connect_early(&t.host, t.port.unwrap_or(445), directory);
         }
     }
 
@@ -130,7 +129,11 @@ impl NetworkProvider for Smb {
         }
         let t = parse(remote).ok()?;
         let port = t.port.unwrap_or(445);
-        self.get_ready(remote, directory);
+        // What the connect needs, started while the checks run (which
+        // come after the notifyees' PRE round): the server, and the TCP
+        // connection it will speak on (which `smbd` forks a process for).
+        fsd::get_ready(&self.fsd_dirs, directory);
+        crate::spare::connect_early(&t.host, port, directory);
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
         let hello = crate::probe::opening();
         Some(

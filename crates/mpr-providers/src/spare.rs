@@ -184,6 +184,8 @@ pub fn discard(mountpoint: &Path) {
     let mut early = early();
     if early.as_ref().is_some_and(|e| e.mountpoint == mountpoint) {
         *early = None;
+        // Nobody waits for a name that will not be resolved here now.
+        RESOLVED.notify_all();
     }
 }
 
