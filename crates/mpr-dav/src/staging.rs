@@ -105,6 +105,13 @@ const PIECE: u32 = 1 << 20;
 /// Its length is the file's size when it is made, and the request says
 /// so (`Content-Length`: some servers refuse a chunked `PUT`).
 ///
+/// A file cut shorter while it is sent (an `ftruncate` through another
+/// descriptor during an upload) is completed with zeros up to the length
+/// stated: the cut marked the file changed, so it is uploaded again at
+/// its next flush or close, and the upload under way neither fails (a
+/// spurious `EIO` for the program that asked for it) nor sends less than
+/// it said.
+///
 /// The pieces are read where the body is polled: a `pread` of a file this
 /// process has just written, from the page cache.
 #[derive(Debug)]
@@ -140,11 +147,10 @@ impl http_body::Body for Upload {
         }
         let want = u32::try_from(left).map_or(PIECE, |l| l.min(PIECE));
         Poll::Ready(Some(match self.staging.read(self.at, want) {
-            Ok(piece) if piece.is_empty() => Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the staging file got shorter while it was being uploaded",
-            )),
-            Ok(piece) => {
+            Ok(mut piece) => {
+                if piece.is_empty() {
+                    piece = vec![0; want as usize];
+                }
                 self.at += piece.len() as u64;
                 Ok(http_body::Frame::data(piece.into()))
             }
@@ -202,12 +208,16 @@ mod tests {
         assert!(up.is_end_stream());
         assert_eq!(pieces, 3);
         assert_eq!(got, content);
-        // A file cut short while it is sent fails the body, not silently.
+        // A file cut short while it is sent still gives the length stated,
+        // what is left of it then zeros.
         let mut up = Upload::new(Arc::clone(&s)).unwrap();
         s.set_len(10).unwrap();
-        let first = Pin::new(&mut up).poll_frame(&mut cx);
-        assert!(matches!(first, Poll::Ready(Some(Ok(_)))));
-        let second = Pin::new(&mut up).poll_frame(&mut cx);
-        assert!(matches!(second, Poll::Ready(Some(Err(_)))));
+        let mut got = Vec::new();
+        while let Poll::Ready(Some(frame)) = Pin::new(&mut up).poll_frame(&mut cx) {
+            got.extend_from_slice(&frame.unwrap().into_data().unwrap());
+        }
+        assert_eq!(got.len(), content.len());
+        assert_eq!(&got[..10], &content[..10]);
+        assert!(got[10..].iter().all(|&b| b == 0));
     }
 }
