@@ -162,10 +162,10 @@ pub trait NetworkProvider: Send + Sync + fmt::Debug {
         let _ = (remote, directory);
         None
     }
-    /// A connect of `remote` at `directory` was asked of this provider by
-    /// name: it may get ready for it now (the built-in providers start
-    /// their file-system server), while the router reserves the name and
-    /// runs the notifications. It comes before the notifyees' `PRE`
+    /// A connect of `remote` at `directory` is coming, asked of this
+    /// provider by name or of every provider in turn: it may get ready for
+    /// it now (the built-in providers start their file-system server),
+    /// while the router reserves the name and runs the notifications. It comes before the notifyees' `PRE`
     /// round, which may still veto the connect, so nothing may reach the
     /// server yet. Called at most once per operation, never blocks for
     /// long; what it readied and no connect took goes at

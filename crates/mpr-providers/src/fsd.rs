@@ -63,8 +63,7 @@ pub fn health(runtime_dir: &Path, key: &str, dir: &Path) -> Result<Health, Strin
     }
 }
 
-/// Gets a server ready for a connection at `mountpoint` that a bare
-/// name's checks may end in, or that was asked of a provider by name
+/// Gets a server ready for a connection that may come at `mountpoint`
 /// ([`crate::spare`]), if `mpr-fsd` is in `dirs`.
 pub fn get_ready(dirs: &[PathBuf], mountpoint: &Path) {
     if let Some(program) = find(dirs) {

@@ -1,16 +1,16 @@
-//! A file-system server started ahead of its request, while a bare UNC
-//! name's checks run, or while the router reserves a name asked of one
-//! provider and runs the notifications.
+//! A file-system server started ahead of its request, while the router
+//! reserves the name, runs the notifications and, for a bare UNC name, the
+//! providers' checks.
 //!
 //! Starting `mpr-fsd` (a fork and an exec, then the program's own start)
-//! takes a few milliseconds on a small machine, and so does a bare name's
-//! check of its server, or the reservation of the name and the
-//! notifications; done one after the other they add up. Since all three
-//! built-in providers serve their connections with the same program,
-//! whichever of them takes the name, the first of their checks to start
-//! (or the provider asked by name, `NetworkProvider::get_ready`) also
-//! starts a server in the background ([`prepare`]) for the directory the
-//! connection will be made at. The connect then takes that server
+//! takes a few milliseconds on a small machine, and so do the reservation
+//! of the name, the notifications and a bare name's check of its server;
+//! done one after the other they add up. Since all three built-in
+//! providers serve their connections with the same program, whichever of
+//! them takes the name, the first of them told that a connect is coming
+//! (`NetworkProvider::get_ready`, or its check) starts a server in the
+//! background ([`prepare`]) for the directory the connection will be made
+//! at. The connect then takes that server
 //! ([`take`]) instead of starting one, and gives it its log with the
 //! request (it had none before it knew which provider's connection it
 //! would serve). When the connect is over, whatever it did not take goes

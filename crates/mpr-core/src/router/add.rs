@@ -22,6 +22,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Whether the request leaves its drive to be picked (`CONNECT_REDIRECT`
+/// without a local name): where the connection goes is known only once a
+/// free drive is reserved.
+fn auto_picks(req: &AddRequest) -> bool {
+    let named = matches!(
+        req.local.as_deref().map(LocalName::parse),
+        Some(Ok(Some(_)))
+    );
+    !named && req.flags & abi::CONNECT_REDIRECT != 0
+}
+
 /// Where a provider call belongs, for its events.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct CallSite<'a> {
@@ -55,17 +66,23 @@ impl Router {
                 return Err(e);
             }
         };
-        // A connect asked of one provider by name: it gets ready while the
-        // name is reserved and the notifyees are asked (unless the drive
-        // is still to be picked, when where it goes is not known yet).
-        let auto_pick = valid.local.is_none() && req.flags & abi::CONNECT_REDIRECT != 0;
-        let ready = valid.explicit.filter(|_| !auto_pick).map(|p| {
+        // The provider asked by name, or every provider that may be asked
+        // in turn, gets ready while the name is reserved and the notifyees
+        // are asked (unless the drive is still to be picked, when where it
+        // goes is not known yet); what no connect took goes at the end.
+        let ready: Vec<&Arc<dyn NetworkProvider>> = match valid.explicit {
+            Some(p) => vec![p],
+            None => self.adders().collect(),
+        };
+        let ready_dir = (!auto_picks(req)).then(|| {
             let dir = self.directory_for(valid.local.as_ref(), &valid.remote);
-            p.get_ready(valid.remote.as_str(), &dir);
-            (p, dir)
+            for p in &ready {
+                p.get_ready(valid.remote.as_str(), &dir);
+            }
+            dir
         });
-        let _over = ready.as_ref().map(|(p, dir)| claims::Over {
-            providers: std::slice::from_ref(p),
+        let _over = ready_dir.as_ref().map(|dir| claims::Over {
+            providers: &ready,
             directory: dir,
         });
         let local_text = valid.local.as_ref().map(LocalName::display);
@@ -106,6 +123,13 @@ impl Router {
         result
     }
 
+    /// The ready providers that can make a connection, in order.
+    fn adders(&self) -> impl Iterator<Item = &Arc<dyn NetworkProvider>> {
+        self.ready_providers().filter(|p| {
+            p.connection_caps() & (abi::WNNC_CON_ADDCONNECTION | abi::WNNC_CON_ADDCONNECTION3) != 0
+        })
+    }
+
     /// Reserves the local name, runs the providers, commits. With
     /// `CONNECT_REDIRECT` and no local name, a drive a provider finds taken
     /// is skipped for the next free one.
@@ -115,7 +139,7 @@ impl Router {
         valid: &ValidAdd<'_>,
         site: CallSite<'_>,
     ) -> Result<AddOutcome, WnError> {
-        let auto_pick = valid.local.is_none() && req.flags & abi::CONNECT_REDIRECT != 0;
+        let auto_pick = auto_picks(req);
         if let Some(l) = &valid.local {
             self.clear_dead(&l.display(), &valid.remote)?;
         }
@@ -220,13 +244,7 @@ impl Router {
         if let Some(p) = explicit {
             return add(p, &call).map(|()| (p, directory.clone()));
         }
-        let capable: Vec<&Arc<dyn NetworkProvider>> = self
-            .ready_providers()
-            .filter(|p| {
-                p.connection_caps() & (abi::WNNC_CON_ADDCONNECTION | abi::WNNC_CON_ADDCONNECTION3)
-                    != 0
-            })
-            .collect();
+        let capable: Vec<&Arc<dyn NetworkProvider>> = self.adders().collect();
         // A bare UNC name may be anybody's: every provider's check starts
         // at once, and the order still decides (a provider waits for its
         // own check's answer only when its turn comes). What the checks
@@ -239,11 +257,16 @@ impl Router {
                 .map(|p| prefixes::server_key(&p.host, p.port, p.ssl)),
             Some(_) => None,
         };
-        // Whatever the checks readied for the connect goes when it is over.
-        let _over = server.as_ref().map(|_| claims::Over {
-            providers: &capable,
-            directory: &directory,
-        });
+        // Whatever the checks readied for the connect goes when it is over
+        // (told here only for a drive picked on the way: otherwise `add`
+        // tells every provider, once, for the directory it got ready).
+        let _over = server
+            .as_ref()
+            .filter(|_| auto_picks(req))
+            .map(|_| claims::Over {
+                providers: &capable,
+                directory: &directory,
+            });
         let cached = server.as_deref().and_then(|s| self.store.prefix(s, &order));
         let claims = match (&server, &cached) {
             (None, _) => Claims::none(capable.len()),
@@ -862,25 +885,48 @@ mod tests {
             (
                 k.claimed_at.lock().unwrap().clone(),
                 k.over_at.lock().unwrap().clone(),
+                k.ready_at.lock().unwrap().clone(),
             )
         };
         assert_eq!(add_bare(&router, r"\\h\s1"), Ok("b".into()));
         for k in [&a, &b] {
-            let (claimed, over) = told(k);
+            let (claimed, over, ready) = told(k);
             assert_eq!(claimed.len(), 1, "{}", k.key);
+            assert_eq!(
+                ready, claimed,
+                "got ready before the checks, for their directory"
+            );
             assert_eq!(over, claimed, "told once, for the directory checked");
         }
         // A connect that fails is over too.
         b.set(true, Some(WnError::BadNetPath));
         assert!(add_bare(&router, r"\\g\s").is_err());
         for k in [&a, &b] {
-            let (claimed, over) = told(k);
+            let (claimed, over, _) = told(k);
             assert_eq!(over.len(), 2, "{}", k.key);
             assert_eq!(over.last(), claimed.last());
         }
-        // A URL runs no checks, so there is nothing to let go.
+        // A URL runs no checks; what the providers got ready for it goes
+        // all the same.
         let _ = add_bare(&router, "smb://h/s");
-        assert_eq!(told(&a).1.len(), 2);
+        let (claimed, over, ready) = told(&a);
+        assert_eq!(claimed.len(), 2);
+        assert_eq!((ready.len(), over.len()), (3, 3));
+        assert_eq!(over.last(), ready.last());
+        // A drive picked on the way is got ready by the checks only, and
+        // let go once.
+        b.set(true, None);
+        let req = AddRequest::new(
+            super::super::AddApi::Use,
+            None,
+            r"\\f\s",
+            abi::CONNECT_REDIRECT,
+        );
+        assert_eq!(router.add(&req).map(|o| o.provider), Ok("b".into()));
+        let (claimed, over, ready) = told(&b);
+        assert_eq!(ready.len(), 3, "nothing readied before the drive is known");
+        assert_eq!(over.len(), 4);
+        assert_eq!(over.last(), claimed.last());
     }
 
     #[test]

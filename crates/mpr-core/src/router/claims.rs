@@ -9,8 +9,8 @@ use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Tells every provider, when dropped, that the connect a bare name's
-/// checks ran for (or the one a provider asked by name got ready for) is
-/// over ([`NetworkProvider::claims_over`]).
+/// checks ran for (or the one the providers got ready for) is over
+/// ([`NetworkProvider::claims_over`]).
 pub(super) struct Over<'a> {
     pub(super) providers: &'a [&'a Arc<dyn NetworkProvider>],
     pub(super) directory: &'a Path,
