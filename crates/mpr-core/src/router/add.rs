@@ -754,7 +754,7 @@ mod tests {
         /// the connect was over for.
         claimed_at: std::sync::Mutex<Vec<std::path::PathBuf>>,
         over_at: std::sync::Mutex<Vec<std::path::PathBuf>>,
-        /// The directories it was asked to get ready for by name.
+        /// The directories it was told to get ready for.
         ready_at: std::sync::Mutex<Vec<std::path::PathBuf>>,
     }
 
