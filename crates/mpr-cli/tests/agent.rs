@@ -794,8 +794,10 @@ fn a_hung_mount_holds_up_neither_the_listing_nor_the_agent() {
     rustix::process::kill_process(pid(killed), rustix::process::Signal::KILL).unwrap();
     let t0 = Instant::now();
     // When the agent's record first names H: (what makes the listing say
-    // Reconnecting), seen every 50 ms: a listing itself may wait up to the
-    // hung mount's 2 s bound, too coarse a clock for this.
+    // Reconnecting), looked at every 5 ms: a listing itself may wait up to
+    // the hung mount's 2 s bound, too coarse a clock for this, and a
+    // repair over a live control master can be over in a few tens of
+    // milliseconds (every 50 ms missed it now and then).
     let record = e.path("run/agent.toml");
     let recorded = std::thread::spawn(move || {
         while t0.elapsed() < Duration::from_secs(15) {
@@ -811,7 +813,7 @@ fn a_hung_mount_holds_up_neither_the_listing_nor_the_agent() {
             if names_h {
                 return Some(t0.elapsed());
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(5));
         }
         None
     });
