@@ -206,7 +206,7 @@ impl NetworkProvider for Sftp {
             return None;
         }
         let t = parse(remote).ok()?;
-        self.get_ready(remote, directory);
+        fsd::get_ready(&self.fsd_dirs, directory);
         Some(self.probe_banner(&t))
     }
 

@@ -131,7 +131,7 @@ impl NetworkProvider for WebDav {
     fn claim(&self, remote: &str, directory: &Path) -> Option<Result<(), NotMine>> {
         RemoteName::parse(remote).ok()?.unc()?;
         let t = target(remote).ok()?;
-        self.get_ready(remote, directory);
+        fsd::get_ready(&self.fsd_dirs, directory);
         Some(self.probe_http(&t))
     }
 

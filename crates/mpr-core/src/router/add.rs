@@ -775,6 +775,15 @@ mod tests {
                 ready_at: Default::default(),
             })
         }
+        /// The directories its checks were given, those it was told the
+        /// connect was over for, and those it was told to get ready for.
+        fn told(&self) -> (Vec<PathBuf>, Vec<PathBuf>, Vec<PathBuf>) {
+            (
+                self.claimed_at.lock().unwrap().clone(),
+                self.over_at.lock().unwrap().clone(),
+                self.ready_at.lock().unwrap().clone(),
+            )
+        }
         fn checks(&self) -> usize {
             self.checks.load(std::sync::atomic::Ordering::SeqCst)
         }
@@ -881,13 +890,7 @@ mod tests {
     #[test]
     fn what_the_checks_readied_is_let_go_once_the_connect_is_over() {
         let (router, a, b, _log, _dir) = kinds();
-        let told = |k: &Kind| {
-            (
-                k.claimed_at.lock().unwrap().clone(),
-                k.over_at.lock().unwrap().clone(),
-                k.ready_at.lock().unwrap().clone(),
-            )
-        };
+        let told = Kind::told;
         assert_eq!(add_bare(&router, r"\\h\s1"), Ok("b".into()));
         for k in [&a, &b] {
             let (claimed, over, ready) = told(k);
@@ -932,11 +935,10 @@ mod tests {
     #[test]
     fn a_provider_asked_by_name_gets_ready_and_lets_go_once_the_connect_is_over() {
         let (router, a, b, _log, dir) = kinds();
+        // What it was told to get ready for, and that the connect was over.
         let told = |k: &Kind| {
-            (
-                k.ready_at.lock().unwrap().clone(),
-                k.over_at.lock().unwrap().clone(),
-            )
+            let (_, over, ready) = k.told();
+            (ready, over)
         };
         let named = |local: Option<&str>, flags: u32| {
             let mut req = AddRequest::new(super::super::AddApi::Use, local, r"\\h\s", flags);
