@@ -7,7 +7,9 @@ that started it.
    password travels only there), with the server's log when it was
    started before `mpr` knew which connection it would serve; the only
    argument is the mount point, for `ps` to show, and must be the
-   request's;
+   request's. A server started that early may first be asked to dial the
+   server ([`serve::dial`]: a bare name's check, made on the connection
+   the session will use);
 2. [`serve`]: the back end for its protocol connects (authenticates, opens
    the share and the path) within the bound, the file system is mounted,
    and every step's outcome is one reply line on standard output: the exact
@@ -44,16 +46,35 @@ pub fn main() -> ExitCode {
         }
     };
     let mut out = std::io::stdout().lock();
-    let (req, handed) = match request::read_stdin() {
-        Ok(r) => r,
-        Err(e) => {
-            let reply = Reply::Failed {
-                code: e.code(),
-                message: e.to_string(),
-            };
-            let _ = send(&mut out, &reply);
-            eprintln!("mpr-fsd: {e}");
-            return ExitCode::from(2);
+    // A dial, if one comes, is answered first; then comes the request.
+    let mut negotiated = None;
+    let mut dialed = false;
+    let (req, handed) = loop {
+        let line = request::read_stdin().and_then(|line| match line {
+            (request::Line::Dial(_), _) if dialed => Err(request::RequestError::Malformed(
+                "a second dial came where the request was expected".into(),
+            )),
+            other => Ok(other),
+        });
+        match line {
+            Ok((request::Line::Request(req), handed)) => break (*req, handed),
+            Ok((request::Line::Dial(dial), handed)) => {
+                dialed = true;
+                let (reply, n) = serve::dial(&rt, &dial, handed.socket);
+                negotiated = n;
+                if send(&mut out, &reply).is_err() {
+                    return ExitCode::from(2);
+                }
+            }
+            Err(e) => {
+                let reply = Reply::Failed {
+                    code: e.code(),
+                    message: e.to_string(),
+                };
+                let _ = send(&mut out, &reply);
+                eprintln!("mpr-fsd: {e}");
+                return ExitCode::from(2);
+            }
         }
     };
     // A server started ahead of its request has had no log so far.
@@ -85,7 +106,7 @@ pub fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     drop(out);
-    match serve::run(req, handed.socket, rt) {
+    match serve::run(req, handed.socket, negotiated, rt) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mpr-fsd: {e}");

@@ -6,7 +6,7 @@
 //! carries the request alone.
 
 use mpr_abi as abi;
-use mpr_fs::handshake::Request;
+use mpr_fs::handshake::{Dial, DialLine, Request};
 use std::fmt;
 use std::io::{BufRead, Read};
 use std::mem::MaybeUninit;
@@ -87,15 +87,36 @@ impl Handed {
 /// The most descriptors a request may come with ([`Handed`]).
 const MAX_HANDED: usize = 2;
 
-/// Reads one request line from standard input, with what was passed along
-/// with it.
-pub fn read_stdin() -> Result<(Request, Handed), RequestError> {
-    read_from(std::io::stdin().as_fd())
+/// One line from the provider: a dial (only ever first) or the request.
+#[derive(Debug)]
+pub enum Line {
+    /// Open the connection and say whether the server answers
+    /// (`mpr_fs::handshake::Dial`); the request follows.
+    Dial(Dial),
+    /// The request.
+    Request(Box<Request>),
+}
+
+/// Reads one line from standard input, with what was passed along with it.
+pub fn read_stdin() -> Result<(Line, Handed), RequestError> {
+    read_line_from(std::io::stdin().as_fd())
 }
 
 /// Reads one request line from `input`, with the descriptors passed along
 /// with it if `input` is a Unix socket and some were.
 pub fn read_from(input: BorrowedFd<'_>) -> Result<(Request, Handed), RequestError> {
+    match read_line_from(input)? {
+        (Line::Request(r), handed) => Ok((*r, handed)),
+        (Line::Dial(_), _) => Err(RequestError::Malformed(
+            "a dial came where the request was expected".into(),
+        )),
+    }
+}
+
+/// Reads one line from `input` ([`read_from`]): a dial or a request. The
+/// provider writes a line only once the one before is answered, so a line
+/// never shares its bytes with the next.
+pub fn read_line_from(input: BorrowedFd<'_>) -> Result<(Line, Handed), RequestError> {
     use rustix::io::Errno;
     use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
     // Room for a request of any usual size, so that the password is not
@@ -117,7 +138,7 @@ pub fn read_from(input: BorrowedFd<'_>) -> Result<(Request, Handed), RequestErro
             Err(Errno::NOTSOCK) if line.is_empty() => {
                 let own = input.try_clone_to_owned().map_err(RequestError::Read)?;
                 let mut reader = std::io::BufReader::new(std::fs::File::from(own));
-                return read(&mut reader).map(|r| (r, Handed::default()));
+                return read(&mut reader).map(|r| (Line::Request(Box::new(r)), Handed::default()));
             }
             Err(Errno::INTR) => continue,
             Err(e) => return Err(RequestError::Read(e.into())),
@@ -144,8 +165,13 @@ pub fn read_from(input: BorrowedFd<'_>) -> Result<(Request, Handed), RequestErro
             break;
         }
     }
-    let req = serde_json::from_slice(&line).map_err(|e| RequestError::Malformed(e.to_string()))?;
-    Ok((req, handed))
+    let malformed = |e: serde_json::Error| RequestError::Malformed(e.to_string());
+    if line.starts_with(DialLine::START.as_bytes()) {
+        let d: DialLine = serde_json::from_slice(&line).map_err(malformed)?;
+        return Ok((Line::Dial(d.dial), handed));
+    }
+    let req = serde_json::from_slice(&line).map_err(malformed)?;
+    Ok((Line::Request(Box::new(req)), handed))
 }
 
 /// Reads one request line from `input`.
@@ -259,6 +285,52 @@ mod tests {
             read_from(theirs.as_fd()),
             Err(RequestError::Truncated)
         ));
+    }
+
+    #[test]
+    fn a_dial_comes_first_with_its_socket_and_the_request_after_it() {
+        use mpr_fs::handshake::{Dial, DialLine};
+        use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let dial = DialLine {
+            dial: Dial {
+                protocol: Protocol::Smb,
+                host: "127.0.0.1".into(),
+                port: 44450,
+                wait_ms: 1500,
+            },
+        };
+        let line = serde_json::to_string(&dial).unwrap() + "\n";
+        let fds = [tcp.as_fd()];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
+        sendmsg(
+            &ours,
+            &[std::io::IoSlice::new(line.as_bytes())],
+            &mut control,
+            SendFlags::empty(),
+        )
+        .unwrap();
+        match read_line_from(theirs.as_fd()).unwrap() {
+            (Line::Dial(d), handed) => {
+                assert_eq!(d, dial.dial);
+                assert!(handed.socket.is_some(), "the socket came with the dial");
+            }
+            other => panic!("not a dial: {other:?}"),
+        }
+        let req = serde_json::to_string(&sample()).unwrap() + "\n";
+        (&ours).write_all(req.as_bytes()).unwrap();
+        assert!(matches!(
+            read_line_from(theirs.as_fd()).unwrap().0,
+            Line::Request(r) if *r == sample()
+        ));
+        // Where only a request may come, a dial is refused.
+        (&ours).write_all(line.as_bytes()).unwrap();
+        let e = read_from(theirs.as_fd()).unwrap_err();
+        assert_eq!(e.code(), abi::WN_BAD_VALUE);
     }
 
     #[test]

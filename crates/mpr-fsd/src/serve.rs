@@ -6,12 +6,13 @@ use mpr_abi as abi;
 use mpr_dav::{DavBackend, DavConfig};
 use mpr_fs::events::Events;
 use mpr_fs::fs::{Fs, FsConfig};
+use mpr_fs::handshake::Dial;
 use mpr_fs::handshake::{Protocol, Reply, Request};
 use mpr_fs::health::{self, Health};
 use mpr_fs::session::{self, MountOptions};
 use mpr_fs::{Backend, FsError};
 use mpr_sftp::{SftpBackend, SftpConfig};
-use mpr_smb::{SmbBackend, SmbConfig};
+use mpr_smb::{Negotiated, SmbBackend, SmbConfig};
 use std::fmt;
 use std::net::TcpStream;
 use std::os::fd::OwnedFd;
@@ -119,12 +120,56 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
         .map_err(|e| refuse(abi::WN_NET_ERROR, format!("cannot start the runtime: {e}")))
 }
 
+/// Answers a [`Dial`]: opens the connection to its server (on `socket`,
+/// which the provider started connecting, if it connects) and negotiates.
+/// The reply says whether a server of the dial's protocol answered; the
+/// connection, if it did, waits for the request ([`run`]). Only SMB dials:
+/// its check and its session then take one connection, where a server
+/// that forks a process per connection (`smbd`) would fork two.
+pub fn dial(
+    rt: &tokio::runtime::Runtime,
+    dial: &Dial,
+    socket: Option<OwnedFd>,
+) -> (Reply, Option<Negotiated>) {
+    if dial.protocol != Protocol::Smb {
+        let message = format!("{:?} has no dial", dial.protocol);
+        return (
+            Reply::Dialed {
+                answered: false,
+                message,
+            },
+            None,
+        );
+    }
+    let wait = Duration::from_millis(dial.wait_ms.clamp(1, 60_000));
+    let socket = socket.map(TcpStream::from);
+    match rt.block_on(SmbBackend::dial(&dial.host, dial.port, socket, wait)) {
+        Ok(n) => (
+            Reply::Dialed {
+                answered: true,
+                message: n.dialect(),
+            },
+            Some(n),
+        ),
+        Err(e) => (
+            Reply::Dialed {
+                answered: false,
+                message: e.to_string(),
+            },
+            None,
+        ),
+    }
+}
+
 /// Serves the connection `req` asks for on `rt`; returns when the mount is
 /// gone. `handed` is a socket the provider started connecting to the
-/// server on, for the first session (SMB uses it; the others close it).
+/// server on, for the first session (SMB uses it; the others close it);
+/// `negotiated`, a connection a [`dial`] opened (SMB's, if it is to the
+/// request's server).
 pub fn run(
     req: Request,
     handed: Option<OwnedFd>,
+    negotiated: Option<Negotiated>,
     rt: tokio::runtime::Runtime,
 ) -> Result<(), ServeError> {
     if !req.mountpoint.is_dir() {
@@ -137,9 +182,10 @@ pub fn run(
     let served = match req.protocol {
         Protocol::Smb => {
             let cfg = SmbConfig::from_request(&req).map_err(fail)?;
-            let backend = match handed {
-                Some(fd) => SmbBackend::new(cfg).with_handed_socket(TcpStream::from(fd)),
-                None => SmbBackend::new(cfg),
+            let backend = match (negotiated, handed) {
+                (Some(n), _) => SmbBackend::new(cfg).with_negotiated(n),
+                (None, Some(fd)) => SmbBackend::new(cfg).with_handed_socket(TcpStream::from(fd)),
+                (None, None) => SmbBackend::new(cfg),
             };
             serve(backend, &req, &rt)
         }

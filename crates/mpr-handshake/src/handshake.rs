@@ -13,6 +13,14 @@
 //!
 //! `mpr use` returns only after `Ready`: no lazy mount, no separate
 //! pre-check, no guessing.
+//!
+//! A server started ahead of its request (while a bare UNC name's checks
+//! run) may first be asked to [`Dial`] the server: one `{"dial": …}` line,
+//! answered by one [`Reply::Dialed`]. It opens the connection it will
+//! speak on and says whether the server answered as one of its protocol
+//! (for SMB: an answered NEGOTIATE), so that the check and the connect are
+//! one connection to the server, not two. The request follows as before;
+//! a server that was asked nothing first behaves as without it.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -119,6 +127,34 @@ pub struct Request {
     pub audit: Option<Audit>,
 }
 
+/// What a server started ahead of its request may be asked first: open the
+/// connection to `host:port` and say whether a server of `protocol`
+/// answers there. Carries no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dial {
+    /// The protocol to speak (only SMB dials; the others answer "not asked").
+    pub protocol: Protocol,
+    /// The server's host name or address.
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// How long the server may take to answer, in milliseconds.
+    pub wait_ms: u64,
+}
+
+/// The line a [`Dial`] travels in: `{"dial": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialLine {
+    /// The dial.
+    pub dial: Dial,
+}
+
+impl DialLine {
+    /// How every dial line starts, and no request line does: the server
+    /// tells the two apart by it before it parses anything.
+    pub const START: &'static str = r#"{"dial":"#;
+}
+
 /// What the server answers: JSON lines on its stdout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
@@ -127,6 +163,14 @@ pub enum Reply {
     Ready {
         /// The server's pid (it outlives the provider's process).
         pid: u32,
+    },
+    /// The answer to a [`Dial`]; the server then waits for its request.
+    Dialed {
+        /// Whether a server of the dial's protocol answered (the
+        /// connection is kept for the request).
+        answered: bool,
+        /// What happened, in words.
+        message: String,
     },
     /// The connect or the mount failed; the server exits.
     Failed {
@@ -174,6 +218,31 @@ mod tests {
         assert_eq!(
             line,
             r#"{"reply":"failed","code":86,"message":"bad password"}"#
+        );
+    }
+
+    #[test]
+    fn a_dial_line_starts_as_no_request_does() {
+        let line = serde_json::to_string(&DialLine {
+            dial: Dial {
+                protocol: Protocol::Smb,
+                host: "h".into(),
+                port: 445,
+                wait_ms: 1500,
+            },
+        })
+        .unwrap();
+        assert!(line.starts_with(DialLine::START), "{line}");
+        let back: DialLine = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.dial.port, 445);
+        let r = serde_json::to_string(&Reply::Dialed {
+            answered: true,
+            message: "SMB 3.1.1".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            r,
+            r#"{"reply":"dialed","answered":true,"message":"SMB 3.1.1"}"#
         );
     }
 }

@@ -17,5 +17,5 @@ async runtime, the protocol clients).
 pub mod handshake;
 pub mod health;
 
-pub use handshake::{Audit, AuditSinks, Password, Protocol, Reply, Request};
+pub use handshake::{Audit, AuditSinks, Dial, DialLine, Password, Protocol, Reply, Request};
 pub use health::Health;

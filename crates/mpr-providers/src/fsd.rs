@@ -273,7 +273,8 @@ pub fn start(
                     message,
                 ));
             }
-            Err(_) => stopped(&mut child, log),
+            // A dial's answer is never the request's.
+            Ok(Reply::Dialed { .. }) | Err(_) => stopped(&mut child, log),
         },
         Ok(Err(_)) => stopped(&mut child, log),
         Err(_) => {
@@ -293,7 +294,11 @@ pub fn start(
 /// Writes the request line to the server's standard input, `fds` (the
 /// socket, the log: the server tells them apart) passed along with its
 /// first bytes.
-fn send_request(stdin: &UnixStream, line: &[u8], fds: &[BorrowedFd<'_>]) -> std::io::Result<()> {
+pub(crate) fn send_request(
+    stdin: &UnixStream,
+    line: &[u8],
+    fds: &[BorrowedFd<'_>],
+) -> std::io::Result<()> {
     use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
     let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
     let mut control = SendAncillaryBuffer::new(&mut space);

@@ -3,9 +3,18 @@
 //! another kind answers or hangs up at once instead of waiting for us), and
 //! read the first bytes of the answer within a short wait. The router runs
 //! every provider's check at once (`NetworkProvider::claim`).
+//!
+//! A provider that will open a connection to the address anyway may offer
+//! to ask there instead ([`offer_dial`]): the SMB provider's server, got
+//! ready while the name was reserved, dials and negotiates on the
+//! connection its session will use, and an answered NEGOTIATE is what the
+//! exchange of [`opening`] would have heard. The exchange itself goes out
+//! as before when the dial says no, finds nothing to dial with, or has not
+//! answered within [`DIAL_GRACE`].
 
 use std::io::{Read, Write};
 use std::net::ToSocketAddrs;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -103,6 +112,145 @@ const ANSWER_LEN: usize = 8;
 /// one bare name start within this of each other.
 const SHARE_FOR: Duration = WAIT;
 
+/// How long an exchange waits for an offered dial before it asks on a
+/// connection of its own too (then the first answer wins). An SMB server
+/// on the local network answers a dial in a few milliseconds.
+pub const DIAL_GRACE: Duration = Duration::from_millis(20);
+
+/// A dial offered for an address ([`offer_dial`]).
+pub struct Dialer {
+    /// Asked with the bound of the exchange, it says whether an SMB server
+    /// answered a NEGOTIATE there (`None`: it could not ask).
+    pub dial: Box<dyn FnOnce(Duration) -> Option<Result<(), String>> + Send>,
+    /// Called when the exchange's own connection heard another kind of
+    /// server first: what the dial holds need not be waited for.
+    pub abandon: Box<dyn FnOnce() + Send>,
+}
+
+impl std::fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dialer").finish_non_exhaustive()
+    }
+}
+
+/// A dial offered for an address, by whom and when.
+struct Offer {
+    host: String,
+    port: u16,
+    owner: PathBuf,
+    at: Instant,
+    /// `None` once an exchange took it.
+    dial: Option<Dialer>,
+}
+
+static OFFERS: Mutex<Vec<Offer>> = Mutex::new(Vec::new());
+
+fn offers() -> std::sync::MutexGuard<'static, Vec<Offer>> {
+    let mut o = OFFERS.lock().unwrap_or_else(PoisonError::into_inner);
+    o.retain(|o| o.at.elapsed() < SHARE_FOR);
+    o
+}
+
+/// Offers `dial` for the exchanges of [`opening`] with `host:port` in the
+/// next [`WAIT`], for the connect at `owner` (an earlier offer for the
+/// address goes). Asks nothing of the network.
+pub fn offer_dial(host: &str, port: u16, owner: &Path, dial: Dialer) {
+    let mut o = offers();
+    o.retain(|o| !(o.host == host && o.port == port));
+    o.push(Offer {
+        host: host.to_string(),
+        port,
+        owner: owner.to_path_buf(),
+        at: Instant::now(),
+        dial: Some(dial),
+    });
+}
+
+/// Whether a dial was offered for `host:port` lately (taken or not): its
+/// connection is the one the session will use.
+pub fn dial_offered(host: &str, port: u16) -> bool {
+    offers().iter().any(|o| o.host == host && o.port == port)
+}
+
+/// Withdraws what was offered for the connect at `owner`.
+pub fn withdraw_dials(owner: &Path) {
+    offers().retain(|o| o.owner != owner);
+}
+
+/// The dial offered for `host:port`, once.
+fn take_dial(host: &str, port: u16) -> Option<Dialer> {
+    offers()
+        .iter_mut()
+        .find(|o| o.host == host && o.port == port)
+        .and_then(|o| o.dial.take())
+}
+
+/// What an SMB server's answer to [`opening`] starts with: the session
+/// framing (its length here unknown, so zero), then the SMB2 protocol id.
+const SMB_ANSWER: &[u8; ANSWER_LEN] = b"\0\0\0\0\xFESMB";
+
+/// The exchange of `hello` with `host:port` through `dial` first: an SMB
+/// server's answer if it says one answered, else the exchange's own
+/// (asked at once if the dial says no, after [`DIAL_GRACE`] if it is slow;
+/// then whichever comes first).
+fn dial_or_exchange(
+    host: &str,
+    port: u16,
+    wait: Duration,
+    hello: &[u8],
+    dial: Dialer,
+) -> Result<Heard, String> {
+    enum Got {
+        Dialed(Option<Result<(), String>>),
+        Heard(Result<Heard, String>),
+    }
+    let smb = || Heard {
+        bytes: SMB_ANSWER.to_vec(),
+        end: End::Full,
+    };
+    let Dialer { dial, abandon } = dial;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let to_dial = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("mpr-dial".into())
+        .spawn(move || {
+            let _ = to_dial.send(Got::Dialed(dial(wait)));
+        });
+    if spawned.is_err() {
+        return exchange(host, port, wait, Some(hello), ANSWER_LEN);
+    }
+    match rx.recv_timeout(DIAL_GRACE) {
+        Ok(Got::Dialed(Some(Ok(())))) => return Ok(smb()),
+        Ok(_) => return exchange(host, port, wait, Some(hello), ANSWER_LEN),
+        Err(_) => {}
+    }
+    let (h, m) = (host.to_string(), hello.to_vec());
+    let spawned = std::thread::Builder::new()
+        .name("mpr-probe".into())
+        .spawn(move || {
+            let _ = tx.send(Got::Heard(exchange(&h, port, wait, Some(&m), ANSWER_LEN)));
+        });
+    if spawned.is_err() {
+        return exchange(host, port, wait, Some(hello), ANSWER_LEN);
+    }
+    loop {
+        match rx.recv() {
+            Ok(Got::Dialed(Some(Ok(())))) => return Ok(smb()),
+            Ok(Got::Dialed(_)) => {}
+            Ok(Got::Heard(h)) => {
+                if !h
+                    .as_ref()
+                    .is_ok_and(|h| h.check(4, &SMB_ANSWER[4..]).is_ok())
+                {
+                    abandon();
+                }
+                return h;
+            }
+            Err(_) => return Err("the check ended without an answer".into()),
+        }
+    }
+}
+
 /// What a server said, and how the exchange ended.
 #[derive(Clone, Debug)]
 struct Heard {
@@ -172,7 +320,15 @@ fn shared_exchange(host: &str, port: u16, wait: Duration, hello: &[u8]) -> Resul
     };
     shared
         .heard
-        .get_or_init(|| exchange(host, port, wait, Some(hello), ANSWER_LEN))
+        .get_or_init(|| {
+            match (hello == opening())
+                .then(|| take_dial(host, port))
+                .flatten()
+            {
+                Some(dial) => dial_or_exchange(host, port, wait, hello, dial),
+                None => exchange(host, port, wait, Some(hello), ANSWER_LEN),
+            }
+        })
         .clone()
 }
 
@@ -295,6 +451,83 @@ mod tests {
         assert!(e.contains("hung up"), "{e}");
         assert!(start.elapsed() < WAIT);
         t.join().unwrap();
+    }
+
+    fn dialer(
+        answer: Option<Result<(), String>>,
+        after: Duration,
+        abandoned: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Dialer {
+        let abandoned = std::sync::Arc::clone(abandoned);
+        Dialer {
+            dial: Box::new(move |_| {
+                std::thread::sleep(after);
+                answer
+            }),
+            abandon: Box::new(move || abandoned.store(true, std::sync::atomic::Ordering::SeqCst)),
+        }
+    }
+
+    #[test]
+    fn a_dial_that_an_smb_server_answered_is_every_checks_answer() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let owner = Path::new("/probe-test/answered");
+        let abandoned = Default::default();
+        offer_dial(
+            "127.0.0.1",
+            port,
+            owner,
+            dialer(Some(Ok(())), Duration::ZERO, &abandoned),
+        );
+        assert!(dial_offered("127.0.0.1", port));
+        let smb = answer_at("127.0.0.1", port, WAIT, Some(&opening()), 4, b"\xFESMB");
+        let ssh = greeting("127.0.0.1", port, WAIT, Some(&opening()), b"SSH-");
+        assert_eq!(smb, Ok(()));
+        assert!(ssh.unwrap_err().contains("another protocol"));
+        // Nobody connected: the dial's connection was the check.
+        assert_eq!(
+            l.accept().unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock
+        );
+        assert!(!abandoned.load(std::sync::atomic::Ordering::SeqCst));
+        // Still offered (taken), until its connect is over.
+        assert!(dial_offered("127.0.0.1", port));
+        withdraw_dials(owner);
+        assert!(!dial_offered("127.0.0.1", port));
+    }
+
+    #[test]
+    fn a_dial_that_says_no_or_is_slow_leaves_the_check_to_its_own_connection() {
+        for (answer, after) in [
+            (Some(Err("it hung up".to_string())), Duration::ZERO),
+            (None, Duration::ZERO),
+            (Some(Ok(())), Duration::from_millis(400)),
+        ] {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = l.local_addr().unwrap().port();
+            let server = std::thread::spawn(move || {
+                let (mut a, _) = l.accept().unwrap();
+                a.write_all(b"SSH-2.0-test\r\n").unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+            });
+            let owner = Path::new("/probe-test/no");
+            let abandoned = Default::default();
+            let slow = !after.is_zero();
+            offer_dial("127.0.0.1", port, owner, dialer(answer, after, &abandoned));
+            let start = Instant::now();
+            let ssh = greeting("127.0.0.1", port, WAIT, Some(&opening()), b"SSH-");
+            assert_eq!(ssh, Ok(()));
+            assert!(
+                start.elapsed() < Duration::from_millis(300),
+                "not waited for"
+            );
+            // A slow dial is let go of when another kind of server answered.
+            assert_eq!(abandoned.load(std::sync::atomic::Ordering::SeqCst), slow);
+            server.join().unwrap();
+            withdraw_dials(owner);
+        }
     }
 
     #[test]

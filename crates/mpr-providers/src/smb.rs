@@ -108,15 +108,32 @@ impl NetworkProvider for Smb {
     }
 
     fn claims_over(&self, directory: &Path) {
+        crate::probe::withdraw_dials(directory);
         crate::spare::discard(directory);
     }
 
     /// The server the connect needs, started while the name is reserved
     /// and the notifyees are asked. Nothing goes to the network: a
-    /// notifyee may still veto the connect.
+    /// notifyee may still veto the connect. For a bare UNC name, whose
+    /// checks may come, that server is offered to them to dial the SMB
+    /// port ([`crate::probe::offer_dial`]): the check is then made on the
+    /// connection the session will use.
     fn get_ready(&self, remote: &str, directory: &Path) {
-        if parse(remote).is_ok() {
-            fsd::get_ready(&self.fsd_dirs, directory);
+        let Ok(t) = parse(remote) else { return };
+        fsd::get_ready(&self.fsd_dirs, directory);
+        if RemoteName::parse(remote).is_ok_and(|r| r.scheme().is_none()) {
+            let port = t.port.unwrap_or(445);
+            let (host, dir) = (t.host.clone(), directory.to_path_buf());
+            let gone = dir.clone();
+            crate::probe::offer_dial(
+                &t.host,
+                port,
+                directory,
+                crate::probe::Dialer {
+                    dial: Box::new(move |wait| crate::spare::dial(&dir, &host, port, wait)),
+                    abandon: Box::new(move || crate::spare::abandon_dial(&gone)),
+                },
+            );
         }
     }
 
@@ -131,9 +148,12 @@ impl NetworkProvider for Smb {
         let port = t.port.unwrap_or(445);
         // What the connect needs, started while the checks run (which
         // come after the notifyees' PRE round): the server, and the TCP
-        // connection it will speak on (which `smbd` forks a process for).
+        // connection it will speak on (which `smbd` forks a process for),
+        // unless the server dials that connection for the check.
         fsd::get_ready(&self.fsd_dirs, directory);
-        crate::spare::connect_early(&t.host, port, directory);
+        if !crate::probe::dial_offered(&t.host, port) {
+            crate::spare::connect_early(&t.host, port, directory);
+        }
         let wait = self.opts.connect_timeout.min(crate::probe::WAIT);
         let hello = crate::probe::opening();
         Some(
@@ -151,9 +171,13 @@ impl NetworkProvider for Smb {
         // The server's accept (smbd forks for it) goes on while mpr-fsd
         // starts.
         let port = t.port.unwrap_or(445);
-        let handed =
-            crate::spare::take_early(&t.host, port).or_else(|| fsd::start_connect(&t.host, port));
         let dir = call.directory;
+        // (None when the server got ready has the connection already: a
+        // bare name's check dialed it.)
+        let handed = (!crate::spare::has_dialed(dir, &t.host, port)).then(|| {
+            crate::spare::take_early(&t.host, port).or_else(|| fsd::start_connect(&t.host, port))
+        });
+        let handed = handed.flatten();
         crate::prepare_mount_point(dir, &self.name)?;
         let program = fsd::find_or_fail(&self.fsd_dirs).or_else(|f| f.report(&self.name))?;
         // A password without a user name is for the login name.

@@ -18,7 +18,10 @@
 //!
 //! The SMB provider also starts the TCP connection its server will speak
 //! on ([`connect_early`], [`take_early`]): `smbd` forks a process for each
-//! connection, and that fork then overlaps the checks too.
+//! connection, and that fork then overlaps the checks too. For a bare
+//! name's check it may ask the spare to [`dial`]: the spare opens that
+//! connection and negotiates, and the answer is the check's, so the check
+//! and the session are one connection (one `smbd` process, not two).
 //!
 //! Nothing depends on it: a connect that finds no spare (none was started,
 //! it is still starting after [`TAKE_WAIT`], it is for another directory
@@ -55,6 +58,8 @@ pub struct Spare {
     pub child: Child,
     /// Where its request goes.
     pub stdin: UnixStream,
+    /// The server it has a connection to, negotiated by a [`dial`].
+    dialed: Option<(String, u16)>,
 }
 
 /// The one spare of this process.
@@ -67,6 +72,8 @@ enum Slot {
     Starting(PathBuf, PathBuf),
     /// Started.
     Ready(Spare),
+    /// Started, and out on a [`dial`] (it comes back when that ends).
+    Dialing(PathBuf, PathBuf),
 }
 
 impl Slot {
@@ -75,7 +82,7 @@ impl Slot {
     fn is_for(&self, program: Option<&Path>, mountpoint: &Path) -> bool {
         let (p, m) = match self {
             Slot::Empty => return false,
-            Slot::Starting(p, m) => (p, m),
+            Slot::Starting(p, m) | Slot::Dialing(p, m) => (p, m),
             Slot::Ready(s) => (&s.program, &s.mountpoint),
         };
         program.is_none_or(|program| p == program) && m == mountpoint
@@ -131,6 +138,7 @@ fn run(program: PathBuf, mountpoint: PathBuf) {
                     mountpoint,
                     child,
                     stdin,
+                    dialed: None,
                 });
                 Some(pid)
             }
@@ -200,7 +208,9 @@ pub fn take(program: &Path, mountpoint: &Path) -> Option<Spare> {
 fn take_matching(program: Option<&Path>, mountpoint: &Path) -> Option<Spare> {
     let deadline = Instant::now() + TAKE_WAIT;
     let mut slot = slot();
-    while matches!(&*slot, Slot::Starting(..)) && slot.is_for(program, mountpoint) {
+    while matches!(&*slot, Slot::Starting(..) | Slot::Dialing(..))
+        && slot.is_for(program, mountpoint)
+    {
         let left = deadline.checked_duration_since(Instant::now())?;
         slot = CHANGED
             .wait_timeout(slot, left)
@@ -214,6 +224,133 @@ fn take_matching(program: Option<&Path>, mountpoint: &Path) -> Option<Spare> {
         Slot::Ready(s) => Some(s),
         _ => None,
     }
+}
+
+/// Asks the spare got ready for `mountpoint` to dial `host:port` as an SMB
+/// server would be (`mpr_handshake::Dial`): it connects (on a connect
+/// started here for an address), negotiates, and keeps the connection for
+/// its request. `Some(Ok)`: an SMB server answered; `Some(Err)`: it did not
+/// (why); `None`: there is no spare to ask, or it did not answer within
+/// `wait` (it is stopped then).
+///
+/// A connect that wants the spare while it dials waits for the dial (at
+/// most [`TAKE_WAIT`]), unless the dial was abandoned ([`abandon_dial`]):
+/// then the connect starts a server of its own, and the spare is stopped
+/// when the dial ends.
+pub fn dial(
+    mountpoint: &Path,
+    host: &str,
+    port: u16,
+    wait: Duration,
+) -> Option<Result<(), String>> {
+    use mpr_handshake::{Dial, DialLine, Protocol, Reply};
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    let mut spare = {
+        let deadline = Instant::now() + TAKE_WAIT;
+        let mut slot = slot();
+        while matches!(&*slot, Slot::Starting(..)) && slot.is_for(None, mountpoint) {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            slot = CHANGED
+                .wait_timeout(slot, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        if !slot.is_for(None, mountpoint) {
+            return None;
+        }
+        let spare = match std::mem::take(&mut *slot) {
+            Slot::Ready(spare) => spare,
+            other => {
+                *slot = other;
+                return None;
+            }
+        };
+        *slot = Slot::Dialing(spare.program.clone(), mountpoint.to_path_buf());
+        spare
+    };
+    let line = DialLine {
+        dial: Dial {
+            protocol: Protocol::Smb,
+            host: host.to_string(),
+            port,
+            wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        },
+    };
+    let line = serde_json::to_string(&line).expect("a dial always serialises") + "\n";
+    // A connect to an address starts here, so that it is under way while
+    // the server reads the line; a host name the server resolves itself.
+    let socket = crate::fsd::start_connect(host, port);
+    let fds: Vec<_> = socket.iter().map(|s| s.as_fd()).collect();
+    let sent = crate::fsd::send_request(&spare.stdin, line.as_bytes(), &fds);
+    drop(socket);
+    let answer = match (sent, spare.child.stdout.take()) {
+        (Ok(()), Some(mut out)) => {
+            let (tx, rx) = std::sync::mpsc::channel();
+            // The server writes nothing after its answer until the request
+            // comes, so reading up to the line's end takes no more.
+            let _ = std::thread::Builder::new()
+                .name("mpr-dial".into())
+                .spawn(move || {
+                    let mut line = Vec::new();
+                    let mut buf = [0u8; 512];
+                    while !line.ends_with(b"\n") && line.len() < 4096 {
+                        match out.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => line.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = tx.send((out, line));
+                });
+            match rx.recv_timeout(wait + Duration::from_millis(500)) {
+                Ok((out, line)) => {
+                    spare.child.stdout = Some(out);
+                    match serde_json::from_slice::<Reply>(&line) {
+                        Ok(Reply::Dialed { answered: true, .. }) => Some(Ok(())),
+                        Ok(Reply::Dialed { message, .. }) => Some(Err(message)),
+                        _ => None,
+                    }
+                }
+                Err(_) => None,
+            }
+        }
+        _ => None,
+    };
+    let mut slot = slot();
+    let back = matches!(&*slot, Slot::Dialing(p, m) if *p == spare.program && m == mountpoint);
+    if back && answer.is_some() {
+        if answer == Some(Ok(())) {
+            spare.dialed = Some((host.to_string(), port));
+        }
+        *slot = Slot::Ready(spare);
+        CHANGED.notify_all();
+        return answer;
+    }
+    if back {
+        *slot = Slot::Empty;
+        CHANGED.notify_all();
+    }
+    drop(slot);
+    crate::fsd::stop(spare.child);
+    answer
+}
+
+/// Lets go of the spare out on a [`dial`] for `mountpoint` (the check found
+/// another kind of server): nobody waits for it, and it is stopped when the
+/// dial ends.
+pub fn abandon_dial(mountpoint: &Path) {
+    let mut slot = slot();
+    if matches!(&*slot, Slot::Dialing(..)) && slot.is_for(None, mountpoint) {
+        *slot = Slot::Empty;
+        CHANGED.notify_all();
+    }
+}
+
+/// Whether the spare for `mountpoint` holds a connection to `host:port`
+/// that a [`dial`] negotiated (its connect needs no other).
+pub fn has_dialed(mountpoint: &Path, host: &str, port: u16) -> bool {
+    matches!(&*slot(), Slot::Ready(s) if s.mountpoint == mountpoint
+        && s.dialed.as_ref().is_some_and(|(h, p)| h == host && *p == port))
 }
 
 /// A TCP connect started early.

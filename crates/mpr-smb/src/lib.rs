@@ -178,6 +178,8 @@ pub struct SmbBackend {
     /// A TCP connection to the server that the provider started and
     /// handed over, for the first connect.
     handed: Mutex<Option<std::net::TcpStream>>,
+    /// A connection negotiated already, for the first connect.
+    negotiated: Mutex<Option<Negotiated>>,
 }
 
 impl fmt::Debug for SmbBackend {
@@ -199,6 +201,7 @@ impl SmbBackend {
             generation: AtomicU64::new(0),
             connecting: tokio::sync::Mutex::new(()),
             handed: Mutex::new(None),
+            negotiated: Mutex::new(None),
         }
     }
 
@@ -208,6 +211,40 @@ impl SmbBackend {
     /// connect fails, the back end connects by itself, as without it.
     pub fn with_handed_socket(self, socket: std::net::TcpStream) -> SmbBackend {
         *self.handed.lock().unwrap_or_else(PoisonError::into_inner) = Some(socket);
+        self
+    }
+
+    /// Connects to `host:port` (on `socket` if it connects) and
+    /// negotiates, within `wait`: whether an SMB server is there, asked on
+    /// the connection a session will then use. Must run on a tokio runtime.
+    pub async fn dial(
+        host: &str,
+        port: u16,
+        socket: Option<std::net::TcpStream>,
+        wait: Duration,
+    ) -> Result<Negotiated, ConnectError> {
+        let opened = async {
+            let mut conn = open_connection(host, port, socket, wait).await?;
+            negotiate(&mut conn).await?;
+            Ok(conn)
+        };
+        let conn = tokio::time::timeout(wait, opened).await.map_err(|_| {
+            ConnectError::Unreachable(format!("no answer within {} ms", wait.as_millis()))
+        })??;
+        Ok(Negotiated {
+            host: host.to_string(),
+            port,
+            conn,
+        })
+    }
+
+    /// The back end, with a connection a [`SmbBackend::dial`] negotiated,
+    /// for its first session if it is to this back end's server.
+    pub fn with_negotiated(self, negotiated: Negotiated) -> SmbBackend {
+        *self
+            .negotiated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(negotiated);
         self
     }
 
@@ -280,40 +317,37 @@ impl SmbBackend {
     /// A TCP connection to the server: the handed-over one if there is one
     /// and it connected, else a new one.
     async fn open_connection(&self) -> Result<Connection, ConnectError> {
-        let c = &self.config;
         let handed = self
             .handed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(socket) = handed
-            && let Ok(stream) = handed::finish_connect(socket, c.connect_timeout).await
-        {
-            let t = Arc::new(handed::Handed::new(stream));
-            return Ok(Connection::from_transport(
-                Box::new(Arc::clone(&t)),
-                Box::new(t),
-                // The server's name as a tree connect's UNC path gives it.
-                c.host.trim_start_matches('[').trim_end_matches(']'),
-            ));
-        }
-        let addr = if c.host.contains(':') && !c.host.starts_with('[') {
-            format!("[{}]:{}", c.host, c.port)
-        } else {
-            format!("{}:{}", c.host, c.port)
-        };
-        Connection::connect_with(&addr, ConnectOptions::with_timeout(c.connect_timeout))
-            .await
-            .map_err(connect_error)
+        let c = &self.config;
+        open_connection(&c.host, c.port, handed, c.connect_timeout).await
+    }
+
+    /// The connection a [`Negotiated`] dial left for this back end's
+    /// server, if there is one.
+    fn take_negotiated(&self) -> Option<Connection> {
+        let n = self
+            .negotiated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()?;
+        (n.host == self.config.host && n.port == self.config.port && !n.conn.is_disconnected())
+            .then_some(n.conn)
     }
 
     async fn establish(&self) -> Result<Live, ConnectError> {
         let c = &self.config;
-        let mut conn = self.open_connection().await?;
-        conn.set_compression_requested(true);
-        // Before NEGOTIATE, so the handshake itself is bounded by it.
-        conn.set_response_timeout(Some(RESPONSE_TIMEOUT));
-        conn.negotiate().await.map_err(connect_error)?;
+        let mut conn = match self.take_negotiated() {
+            Some(conn) => conn,
+            None => {
+                let mut conn = self.open_connection().await?;
+                negotiate(&mut conn).await?;
+                conn
+            }
+        };
         let session = Session::setup(&mut conn, &c.user, c.password.expose(), &c.domain)
             .await
             .map_err(connect_error)?;
@@ -637,6 +671,71 @@ fn fs_error(e: smb2::Error) -> FsError {
 }
 
 /// Maps a client error of the connect.
+/// A TCP connection to `host:port`: on `handed` if it connects, else a
+/// new one, within `timeout`.
+async fn open_connection(
+    host: &str,
+    port: u16,
+    handed: Option<std::net::TcpStream>,
+    timeout: Duration,
+) -> Result<Connection, ConnectError> {
+    if let Some(socket) = handed
+        && let Ok(stream) = handed::finish_connect(socket, timeout).await
+    {
+        let t = Arc::new(handed::Handed::new(stream));
+        return Ok(Connection::from_transport(
+            Box::new(Arc::clone(&t)),
+            Box::new(t),
+            // The server's name as a tree connect's UNC path gives it.
+            host.trim_start_matches('[').trim_end_matches(']'),
+        ));
+    }
+    let addr = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    Connection::connect_with(&addr, ConnectOptions::with_timeout(timeout))
+        .await
+        .map_err(connect_error)
+}
+
+/// NEGOTIATE on a new connection, with what every session of this back
+/// end asks for.
+async fn negotiate(conn: &mut Connection) -> Result<(), ConnectError> {
+    conn.set_compression_requested(true);
+    // Before NEGOTIATE, so the handshake itself is bounded by it.
+    conn.set_response_timeout(Some(RESPONSE_TIMEOUT));
+    conn.negotiate().await.map_err(connect_error)
+}
+
+/// A connection to an SMB server on which NEGOTIATE has been answered: a
+/// bare UNC name's check, made on the connection the session will use
+/// ([`SmbBackend::dial`], [`SmbBackend::with_negotiated`]).
+pub struct Negotiated {
+    host: String,
+    port: u16,
+    conn: Connection,
+}
+
+impl fmt::Debug for Negotiated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Negotiated")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Negotiated {
+    /// The dialect the server chose, in words.
+    pub fn dialect(&self) -> String {
+        self.conn
+            .params()
+            .map_or_else(|| "SMB".into(), |p| format!("{:?}", p.dialect))
+    }
+}
+
 fn connect_error(e: smb2::Error) -> ConnectError {
     match &e {
         smb2::Error::Protocol { status, .. } => status::connect_error(status.0),
