@@ -230,11 +230,7 @@ pub fn stopped(log: &Path) -> bool {
 /// The kernel's one-letter state of the recorded helper: `None` when no
 /// pid was recorded, `Some(None)` when no such process exists.
 fn state(log: &Path) -> Option<Option<char>> {
-    let pid: u32 = std::fs::read_to_string(pid_path(log))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    let pid = recorded_pid(log)?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The state follows the parenthesised command name.
     Some(
@@ -268,11 +264,53 @@ pub fn kill_recorded(log: &Path) {
 /// Waits (at most `bound`) until the helper whose log is `log` has exited:
 /// a server whose mount went away finishes its last requests and ends on
 /// its own, a moment later.
+///
+/// Woken by the exit itself (a pidfd of the process, which the kernel makes
+/// readable when it ends), not by looking every few milliseconds: `mpr use
+/// --delete` returns as soon as the server is gone. Where no pidfd can be
+/// had (a kernel before 5.3), it looks every 5 ms.
 pub fn wait_exit(log: &Path, bound: Duration) {
     let deadline = Instant::now() + bound;
+    if let Some(fd) = recorded_pid(log).and_then(pidfd) {
+        // Opened before the check, so that an exit between the two still
+        // wakes the poll.
+        while running(log) == Some(true) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            let Ok(timeout) = rustix::event::Timespec::try_from(left) else {
+                return;
+            };
+            let mut fds = [rustix::event::PollFd::new(
+                &fd,
+                rustix::event::PollFlags::IN,
+            )];
+            match rustix::event::poll(&mut fds, Some(&timeout)) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(_) => break,
+            }
+        }
+        return;
+    }
     while running(log) == Some(true) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// The pid recorded for the helper whose log is `log`.
+fn recorded_pid(log: &Path) -> Option<u32> {
+    std::fs::read_to_string(pid_path(log))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A pidfd of process `pid`, if the kernel gives one.
+fn pidfd(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
+    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
 }
 
 /// Forgets a helper's pid file (it has exited), keeping its log.
@@ -331,4 +369,45 @@ pub fn log_path(runtime_dir: &Path, provider: &str, dir: &Path) -> PathBuf {
     runtime_dir
         .join("helpers")
         .join(format!("{provider}{name}.log"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_for_an_exit_ends_with_the_exit_or_the_bound() {
+        let dir = std::env::temp_dir().join(format!("mpr-helper-wait-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("x.log");
+        // Ends on its own after 300 ms: the wait ends with it, well before
+        // its bound and not before the exit.
+        let mut child = std::process::Command::new("sleep")
+            .arg("0.3")
+            .spawn()
+            .unwrap();
+        record_pid(&log, child.id()).unwrap();
+        let start = Instant::now();
+        wait_exit(&log, Duration::from_secs(10));
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(250), "{took:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert_eq!(running(&log), Some(false));
+        child.wait().unwrap();
+        // One that does not end: the bound ends the wait.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        record_pid(&log, child.id()).unwrap();
+        let start = Instant::now();
+        wait_exit(&log, Duration::from_millis(200));
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(200), "{took:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert_eq!(running(&log), Some(true));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
