@@ -66,6 +66,9 @@ use tokio::io::{AsyncBufReadExt, AsyncSeek};
 /// too.
 pub const CHUNK: u32 = 256 * 1024 - 1024;
 
+/// The size asked for the pipes to and from `ssh`.
+const PIPE_SIZE: usize = 1 << 20;
+
 /// The ssh program when none is named.
 pub const SSH: &str = "ssh";
 
@@ -364,6 +367,15 @@ impl SftpBackend {
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
+        // Room for a whole request or answer of the data path in each pipe
+        // (64 KiB by default): a 256 KiB WRITE then goes to ssh in one
+        // write, not in four with a wake-up of each side between them.
+        // What the system allows of it (fs.pipe-max-size, 1 MiB by
+        // default, for every user) is taken; less is not an error.
+        use std::os::fd::AsFd;
+        for pipe in [stdin.as_fd(), stdout.as_fd()] {
+            let _ = rustix::pipe::fcntl_setpipe_size(pipe, PIPE_SIZE);
+        }
         // ssh's messages: kept for the classification, and copied to our
         // standard error (the connection's log).
         let said = Arc::new(Mutex::new(String::new()));
