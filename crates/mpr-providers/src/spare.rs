@@ -510,7 +510,78 @@ mod tests {
         discard(&m1);
         assert!(take(&program, &m1).is_none(), "discarded");
         crate::fsd::stop(spare.child);
+
+        dials(&d);
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// A stand-in for `mpr-fsd` that answers a dial by the host it names,
+    /// then records the request line.
+    fn dialing_server(dir: &Path) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join("dialing-fsd");
+        std::fs::write(
+            &p,
+            r#"#!/bin/sh
+read -r line
+case "$line" in
+  *'"host":"smb.example"'*) echo '{"reply":"dialed","answered":true,"message":"SMB 3.1.1"}' ;;
+  *'"host":"slow.example"'*) sleep 2 ;;
+  *) echo '{"reply":"dialed","answered":false,"message":"it hung up"}' ;;
+esac
+read -r req
+echo "$req" > "$1.req"
+"#,
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    /// [`dial`] with the slot of the test above (called from it).
+    fn dials(d: &Path) {
+        use std::io::Write;
+        let program = dialing_server(d);
+        let (m1, m2) = (d.join("d1"), d.join("d2"));
+        let wait = Duration::from_secs(1);
+        assert_eq!(dial(&m1, "smb.example", 445, wait), None, "no spare to ask");
+
+        // Answered: the spare comes back holding the connection.
+        prepare(&program, &m1);
+        assert_eq!(dial(&m1, "smb.example", 445, wait), Some(Ok(())));
+        assert!(has_dialed(&m1, "smb.example", 445));
+        assert!(!has_dialed(&m1, "smb.example", 446));
+        assert!(!has_dialed(&m2, "smb.example", 445));
+        let mut spare = take(&program, &m1).expect("back after the dial");
+        spare.stdin.write_all(b"the request\n").unwrap();
+        assert!(spare.child.wait().unwrap().success());
+        assert_eq!(
+            std::fs::read_to_string(d.join("d1.req")).unwrap().trim(),
+            "the request"
+        );
+
+        // Not answered: the spare comes back for another kind of connect.
+        prepare(&program, &m1);
+        let no = dial(&m1, "web.example", 80, wait).expect("an answer");
+        assert_eq!(no, Err("it hung up".to_string()));
+        assert!(!has_dialed(&m1, "web.example", 80));
+        let spare = take(&program, &m1).expect("back after the dial");
+        crate::fsd::stop(spare.child);
+
+        // Slow, and let go of: a connect does not wait for it, and the
+        // spare is stopped once the dial gives up.
+        prepare(&program, &m1);
+        let (dir, started) = (m1.clone(), Instant::now());
+        let slow =
+            std::thread::spawn(move || dial(&dir, "slow.example", 445, Duration::from_millis(100)));
+        std::thread::sleep(Duration::from_millis(50));
+        abandon_dial(&m1);
+        let t = Instant::now();
+        assert!(take(&program, &m1).is_none(), "let go of");
+        assert!(t.elapsed() < Duration::from_millis(500), "not waited for");
+        assert_eq!(slow.join().unwrap(), None);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(matches!(*slot(), Slot::Empty));
     }
 
     /// The early connection is one per process: its tests take turns.
