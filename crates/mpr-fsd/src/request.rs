@@ -218,6 +218,21 @@ mod tests {
         }
     }
 
+    /// Sends `bytes` on `to` with `fds` passed along.
+    fn send_with(to: &std::os::unix::net::UnixStream, bytes: &[u8], fds: &[BorrowedFd<'_>]) {
+        use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        assert!(control.push(SendAncillaryMessage::ScmRights(fds)));
+        sendmsg(
+            to,
+            &[std::io::IoSlice::new(bytes)],
+            &mut control,
+            SendFlags::empty(),
+        )
+        .unwrap();
+    }
+
     #[test]
     fn a_request_line_is_read_whole() {
         let line = format!("{}\n", serde_json::to_string(&sample()).unwrap());
@@ -249,24 +264,13 @@ mod tests {
 
     #[test]
     fn a_socket_comes_with_the_request_on_a_unix_socket() {
-        use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let tcp = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let line = serde_json::to_string(&sample()).unwrap() + "\n";
-        let fds = [tcp.as_fd()];
-        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-        let mut control = SendAncillaryBuffer::new(&mut space);
-        assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
         // The line in two pieces, the socket with the first.
         let (a, b) = line.as_bytes().split_at(10);
-        sendmsg(
-            &ours,
-            &[std::io::IoSlice::new(a)],
-            &mut control,
-            SendFlags::empty(),
-        )
-        .unwrap();
+        send_with(&ours, a, &[tcp.as_fd()]);
         (&ours).write_all(b).unwrap();
         let (req, handed) = read_from(theirs.as_fd()).unwrap();
         assert_eq!(req.host, sample().host);
@@ -290,7 +294,6 @@ mod tests {
     #[test]
     fn a_dial_comes_first_with_its_socket_and_the_request_after_it() {
         use mpr_fs::handshake::{Dial, DialLine};
-        use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let tcp = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
@@ -303,17 +306,7 @@ mod tests {
             },
         };
         let line = serde_json::to_string(&dial).unwrap() + "\n";
-        let fds = [tcp.as_fd()];
-        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-        let mut control = SendAncillaryBuffer::new(&mut space);
-        assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
-        sendmsg(
-            &ours,
-            &[std::io::IoSlice::new(line.as_bytes())],
-            &mut control,
-            SendFlags::empty(),
-        )
-        .unwrap();
+        send_with(&ours, line.as_bytes(), &[tcp.as_fd()]);
         match read_line_from(theirs.as_fd()).unwrap() {
             (Line::Dial(d), handed) => {
                 assert_eq!(d, dial.dial);
@@ -346,7 +339,6 @@ mod tests {
 
     #[test]
     fn a_log_and_a_socket_are_told_apart_whatever_their_order() {
-        use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let tcp = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let log = tempfile::tempfile().unwrap();
@@ -358,16 +350,7 @@ mod tests {
             ([pipe.as_fd(), tcp.as_fd()], false),
         ] {
             let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-            let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
-            let mut control = SendAncillaryBuffer::new(&mut space);
-            assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
-            sendmsg(
-                &ours,
-                &[std::io::IoSlice::new(line.as_bytes())],
-                &mut control,
-                SendFlags::empty(),
-            )
-            .unwrap();
+            send_with(&ours, line.as_bytes(), &fds);
             let (_, handed) = read_from(theirs.as_fd()).unwrap();
             let socket = std::net::TcpStream::from(handed.socket.expect("the socket"));
             assert_eq!(socket.peer_addr().unwrap(), listener.local_addr().unwrap());

@@ -174,10 +174,11 @@ impl NetworkProvider for Smb {
         let dir = call.directory;
         // (None when the server got ready has the connection already: a
         // bare name's check dialed it.)
-        let handed = (!crate::spare::has_dialed(dir, &t.host, port)).then(|| {
+        let handed = if crate::spare::has_dialed(dir, &t.host, port) {
+            None
+        } else {
             crate::spare::take_early(&t.host, port).or_else(|| fsd::start_connect(&t.host, port))
-        });
-        let handed = handed.flatten();
+        };
         crate::prepare_mount_point(dir, &self.name)?;
         let program = fsd::find_or_fail(&self.fsd_dirs).or_else(|f| f.report(&self.name))?;
         // A password without a user name is for the login name.

@@ -206,23 +206,39 @@ pub fn take(program: &Path, mountpoint: &Path) -> Option<Spare> {
 
 /// [`take`], of a spare of any program if `program` is `None`.
 fn take_matching(program: Option<&Path>, mountpoint: &Path) -> Option<Spare> {
+    take_ready(program, mountpoint, true).map(|(_, spare)| spare)
+}
+
+/// The spare of `program` (any, if `None`) for `mountpoint`, taken out of
+/// the slot once it is ready, with the slot still locked: waits (at most
+/// [`TAKE_WAIT`]) while it is starting, and while it is out on a [`dial`]
+/// if `past_dials`.
+fn take_ready(
+    program: Option<&Path>,
+    mountpoint: &Path,
+    past_dials: bool,
+) -> Option<(MutexGuard<'static, Slot>, Spare)> {
     let deadline = Instant::now() + TAKE_WAIT;
+    let busy = |s: &Slot| {
+        matches!(s, Slot::Starting(..)) || (past_dials && matches!(s, Slot::Dialing(..)))
+    };
     let mut slot = slot();
-    while matches!(&*slot, Slot::Starting(..) | Slot::Dialing(..))
-        && slot.is_for(program, mountpoint)
-    {
+    while busy(&slot) && slot.is_for(program, mountpoint) {
         let left = deadline.checked_duration_since(Instant::now())?;
         slot = CHANGED
             .wait_timeout(slot, left)
             .unwrap_or_else(PoisonError::into_inner)
             .0;
     }
-    if !matches!(&*slot, Slot::Ready(_)) || !slot.is_for(program, mountpoint) {
+    if !slot.is_for(program, mountpoint) {
         return None;
     }
     match std::mem::take(&mut *slot) {
-        Slot::Ready(s) => Some(s),
-        _ => None,
+        Slot::Ready(spare) => Some((slot, spare)),
+        other => {
+            *slot = other;
+            None
+        }
     }
 }
 
@@ -247,25 +263,7 @@ pub fn dial(
     use std::io::Read;
     use std::os::fd::AsFd;
     let mut spare = {
-        let deadline = Instant::now() + TAKE_WAIT;
-        let mut slot = slot();
-        while matches!(&*slot, Slot::Starting(..)) && slot.is_for(None, mountpoint) {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            slot = CHANGED
-                .wait_timeout(slot, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        if !slot.is_for(None, mountpoint) {
-            return None;
-        }
-        let spare = match std::mem::take(&mut *slot) {
-            Slot::Ready(spare) => spare,
-            other => {
-                *slot = other;
-                return None;
-            }
-        };
+        let (mut slot, spare) = take_ready(None, mountpoint, false)?;
         *slot = Slot::Dialing(spare.program.clone(), mountpoint.to_path_buf());
         spare
     };
