@@ -62,7 +62,7 @@ fn range(value: &str) -> HeaderMap {
 impl FileGet<'_> {
     /// Up to `len` (> 0) bytes at `offset` with one ranged `GET`; fewer
     /// only at the end of the file.
-    pub async fn ranged(&self, offset: u64, len: u32) -> Result<Vec<u8>, FsError> {
+    pub async fn ranged(&self, offset: u64, len: u32) -> Result<Bytes, FsError> {
         let path = self.path;
         self.counts.ranged.fetch_add(1, Ordering::Relaxed);
         let last = offset.saturating_add(u64::from(len) - 1);
@@ -77,7 +77,7 @@ impl FileGet<'_> {
             .await?;
         let status = resp.status();
         if status == StatusCode::RANGE_NOT_SATISFIABLE {
-            return Ok(Vec::new());
+            return Ok(Bytes::new());
         }
         if status != StatusCode::PARTIAL_CONTENT && status != StatusCode::OK {
             return Err(status_error(status, &format!("GET {path}")));
@@ -92,11 +92,9 @@ impl FileGet<'_> {
                 .unwrap_or(usize::MAX)
                 .min(body.len());
             let end = start.saturating_add(len as usize).min(body.len());
-            return Ok(body[start..end].to_vec());
+            return Ok(body.slice(start..end));
         }
-        let mut v = body.to_vec();
-        v.truncate(len as usize);
-        Ok(v)
+        Ok(body.slice(..body.len().min(len as usize)))
     }
 }
 

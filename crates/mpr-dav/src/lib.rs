@@ -60,7 +60,8 @@ use get::{Counts, FileGet};
 use http::{Http, status_error};
 use mpr_fs::handshake::{Password, Request};
 use mpr_fs::{
-    Attr, Backend, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, StatFs, Times,
+    Attr, Backend, Bytes, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, StatFs,
+    Times,
 };
 use propfind::Resource;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -888,15 +889,15 @@ impl Backend for DavBackend {
         }
     }
 
-    async fn read(&self, h: &DavHandle, offset: u64, len: u32) -> Result<Vec<u8>, FsError> {
+    async fn read(&self, h: &DavHandle, offset: u64, len: u32) -> Result<Bytes, FsError> {
         if let Some(s) = h.inner.staging() {
             // A local copy now (written through another handle, or
             // removed): what the stream holds is not this file any more.
             h.stream.clear();
-            return s.read(offset, len).map_err(io);
+            return s.read(offset, len).map(Bytes::from).map_err(io);
         }
         if len == 0 {
-            return Ok(Vec::new());
+            return Ok(Bytes::new());
         }
         let path = h.inner.path();
         let get = FileGet {

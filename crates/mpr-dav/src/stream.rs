@@ -186,18 +186,24 @@ impl Kept {
         }
     }
 
-    /// Copies `[from, to)`, which must lie within what is kept, to `out`.
-    fn copy(&self, from: u64, to: u64, out: &mut Vec<u8>) {
+    /// `[from, to)`, which must lie within what is kept: a view of the
+    /// piece that holds it all, else a copy of the pieces it spans.
+    fn get(&self, from: u64, to: u64) -> Bytes {
         let first = self
             .pieces
             .partition_point(|(at, b)| at + b.len() as u64 <= from);
+        let mut parts = Vec::new();
         for (at, b) in self.pieces.range(first..) {
             if *at >= to {
                 break;
             }
             let lo = (from.max(*at) - at) as usize;
             let hi = (to.min(at + b.len() as u64) - at) as usize;
-            out.extend_from_slice(&b[lo..hi]);
+            parts.push(b.slice(lo..hi));
+        }
+        match parts.len() {
+            1 => parts.swap_remove(0),
+            _ => Bytes::from(parts.concat()),
         }
     }
 }
@@ -228,7 +234,7 @@ impl<B: Body> Stream<B> {
     /// from the stream, starting one if this read continues the last;
     /// `Ok(None)`: not from a stream (make a ranged `GET`). An error is
     /// the [`Source`]'s, when a stream was to start.
-    pub async fn read<S>(&self, src: &S, offset: u64, len: u32) -> Result<Option<Vec<u8>>, FsError>
+    pub async fn read<S>(&self, src: &S, offset: u64, len: u32) -> Result<Option<Bytes>, FsError>
     where
         S: Source<Body = B>,
     {
@@ -317,7 +323,7 @@ impl<B: Body> Stream<B> {
     /// `[offset, end)` from the stream: from what it kept, then read
     /// through from its position. Every piece is kept as it arrives, so a
     /// read cancelled half-way leaves the stream whole.
-    async fn serve(&self, live: &mut Live<B>, offset: u64, end: u64) -> Result<Vec<u8>, Miss> {
+    async fn serve(&self, live: &mut Live<B>, offset: u64, end: u64) -> Result<Bytes, Miss> {
         if live.total.is_some_and(|t| offset >= t) {
             return Err(Miss::Elsewhere);
         }
@@ -357,8 +363,7 @@ impl<B: Body> Stream<B> {
         if offset >= to {
             return Err(Miss::Elsewhere);
         }
-        let mut out = Vec::with_capacity((to - offset) as usize);
-        live.kept.copy(offset, to, &mut out);
+        let out = live.kept.get(offset, to);
         live.used = Instant::now();
         Ok(out)
     }

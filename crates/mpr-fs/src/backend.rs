@@ -8,6 +8,7 @@
 //! above bounds every call with a timeout and keeps several in flight.
 
 use crate::error::FsError;
+use bytes::Bytes;
 use std::fmt;
 use std::future::Future;
 use std::time::SystemTime;
@@ -255,12 +256,15 @@ pub trait Backend: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(Self::Handle, Attr), FsError>> + Send;
 
     /// Reads up to `len` bytes at `offset`; fewer only at the end of file.
+    /// `Bytes`, so that a back end hands on the buffer its protocol filled
+    /// (or the part of it that is the file's) instead of a copy: the read
+    /// goes on to the read-ahead and the FUSE reply as it is.
     fn read(
         &self,
         handle: &Self::Handle,
         offset: u64,
         len: u32,
-    ) -> impl Future<Output = Result<Vec<u8>, FsError>> + Send;
+    ) -> impl Future<Output = Result<Bytes, FsError>> + Send;
 
     /// Writes all of `data` at `offset`.
     fn write(

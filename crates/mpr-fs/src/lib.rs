@@ -43,4 +43,7 @@ pub mod session;
 pub mod testing;
 
 pub use backend::{Attr, Backend, DirEntry, FileKind, OpenFlags, RelPath, Special, StatFs, Times};
+/// What [`Backend::read`] answers (the `bytes` crate's, so that back ends
+/// need no version of their own).
+pub use bytes::Bytes;
 pub use error::{ConnectError, FsError};

@@ -42,8 +42,8 @@ pub mod status;
 
 use mpr_fs::handshake::{Password, Request};
 use mpr_fs::{
-    Attr, Backend, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, Special, StatFs,
-    Times,
+    Attr, Backend, Bytes, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, Special,
+    StatFs, Times,
 };
 use openssh_sftp_client::file::File;
 use openssh_sftp_client::metadata::{MetaData, MetaDataBuilder};
@@ -519,8 +519,10 @@ impl SftpBackend {
         h: &SftpHandle,
         offset: u64,
         len: u32,
-    ) -> Result<Vec<u8>, FsError> {
-        let mut out = Vec::with_capacity(len as usize);
+    ) -> Result<Bytes, FsError> {
+        // The buffer the client filled is handed on as it is when it holds
+        // the whole piece (a server answering short is continued).
+        let mut out = bytes::BytesMut::new();
         while (out.len() as u32) < len {
             let mut f = h.at(offset + out.len() as u64)?;
             let want = len - out.len() as u32;
@@ -530,7 +532,11 @@ impl SftpBackend {
             {
                 Ok(Some(b)) if !b.is_empty() => {
                     let short = (b.len() as u32) < want;
-                    out.extend_from_slice(&b);
+                    if out.is_empty() {
+                        out = b;
+                    } else {
+                        out.extend_from_slice(&b);
+                    }
                     if short {
                         break;
                     }
@@ -539,7 +545,7 @@ impl SftpBackend {
                 Err(e) => return Err(self.fail(live, e)),
             }
         }
-        Ok(out)
+        Ok(out.freeze())
     }
 
     /// Writes `data` at `offset`, continuing where a piece was answered
@@ -799,7 +805,7 @@ impl Backend for SftpBackend {
         Ok((handle, attr))
     }
 
-    async fn read(&self, handle: &SftpHandle, offset: u64, len: u32) -> Result<Vec<u8>, FsError> {
+    async fn read(&self, handle: &SftpHandle, offset: u64, len: u32) -> Result<Bytes, FsError> {
         let live = self.for_handle(handle)?;
         if !handle.readable {
             return Err(FsError::BadHandle);
@@ -824,7 +830,7 @@ impl Backend for SftpBackend {
                 break;
             }
         }
-        Ok(out)
+        Ok(out.into())
     }
 
     async fn write(&self, handle: &SftpHandle, offset: u64, data: &[u8]) -> Result<(), FsError> {

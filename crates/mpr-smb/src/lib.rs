@@ -38,11 +38,13 @@ calls run in parallel).
 #![deny(missing_docs)]
 
 mod handed;
+mod read_answer;
 pub mod status;
 
 use mpr_fs::handshake::{Password, Request};
 use mpr_fs::{
-    Attr, Backend, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, StatFs, Times,
+    Attr, Backend, Bytes, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, StatFs,
+    Times,
 };
 use smb2::client::connection::Connection;
 use smb2::client::session::Session;
@@ -53,7 +55,7 @@ use smb2::msg::create::{
 };
 use smb2::msg::flush::FlushRequest;
 use smb2::msg::query_info::InfoType;
-use smb2::msg::read::{ReadRequest, ReadResponse, SMB2_CHANNEL_NONE};
+use smb2::msg::read::{ReadRequest, SMB2_CHANNEL_NONE};
 use smb2::msg::set_info::SetInfoRequest;
 use smb2::msg::write::{WriteRequest, WriteResponse};
 use smb2::pack::WriteCursor;
@@ -512,7 +514,7 @@ impl SmbBackend {
         file_id: FileId,
         offset: u64,
         len: u32,
-    ) -> Result<Vec<u8>, FsError> {
+    ) -> Result<Bytes, FsError> {
         let req = ReadRequest {
             padding: 0x50,
             flags: 0,
@@ -535,10 +537,9 @@ impl SmbBackend {
             .await
             .map_err(|e| self.fail(live, e))?;
         match frame.header.status.0 {
-            code::SUCCESS => ReadResponse::unpack(&mut ReadCursor::new(&frame.body))
-                .map(|r| r.data)
+            code::SUCCESS => read_answer::data(frame.body)
                 .map_err(|e| FsError::Io(format!("a READ answer could not be read: {e}"))),
-            code::END_OF_FILE => Ok(Vec::new()),
+            code::END_OF_FILE => Ok(Bytes::new()),
             st => Err(self.fail_status(live, st)),
         }
     }
@@ -853,7 +854,7 @@ impl Backend for SmbBackend {
         ))
     }
 
-    async fn read(&self, handle: &SmbHandle, offset: u64, len: u32) -> Result<Vec<u8>, FsError> {
+    async fn read(&self, handle: &SmbHandle, offset: u64, len: u32) -> Result<Bytes, FsError> {
         let live = self.for_handle(handle)?;
         let chunk = live.max_read;
         if len <= chunk {
@@ -876,7 +877,7 @@ impl Backend for SmbBackend {
                 break;
             }
         }
-        Ok(out)
+        Ok(out.into())
     }
 
     async fn write(&self, handle: &SmbHandle, offset: u64, data: &[u8]) -> Result<(), FsError> {

@@ -147,8 +147,11 @@ async fn offsets_past_4_gib_work() {
     let (h, _) = s.backend.open(&p("huge"), flags).await.unwrap();
     let off = 5u64 << 30;
     s.backend.write(&h, off, b"far out").await.unwrap();
-    assert_eq!(s.backend.read(&h, off, 100).await.unwrap(), b"far out");
-    assert_eq!(s.backend.read(&h, off - 4, 6).await.unwrap(), b"\0\0\0\0fa");
+    assert_eq!(s.backend.read(&h, off, 100).await.unwrap(), &b"far out"[..]);
+    assert_eq!(
+        s.backend.read(&h, off - 4, 6).await.unwrap(),
+        &b"\0\0\0\0fa"[..]
+    );
     s.backend.set_len(&h, off + 3).await.unwrap();
     s.backend.close(h).await.unwrap();
     assert_eq!(s.backend.stat(&p("huge")).await.unwrap().size, off + 3);

@@ -106,11 +106,11 @@ async fn reads_and_writes_at_offsets_and_appends() {
     b.write(&h, 20, b"end").await.unwrap();
     assert_eq!(
         b.read(&h, 0, 100).await.unwrap(),
-        b"hello WORLD\0\0\0\0\0\0\0\0\0end"
+        &b"hello WORLD\0\0\0\0\0\0\0\0\0end"[..]
     );
-    assert_eq!(b.read(&h, 6, 5).await.unwrap(), b"WORLD");
-    assert_eq!(b.read(&h, 23, 10).await.unwrap(), b"");
-    assert_eq!(b.read(&h, 1000, 10).await.unwrap(), b"");
+    assert_eq!(b.read(&h, 6, 5).await.unwrap(), &b"WORLD"[..]);
+    assert_eq!(b.read(&h, 23, 10).await.unwrap(), &b""[..]);
+    assert_eq!(b.read(&h, 1000, 10).await.unwrap(), &b""[..]);
     b.close(h).await.unwrap();
     assert_eq!(std::fs::read(s.dir.join("f")).unwrap().len(), 23);
 
@@ -142,7 +142,7 @@ async fn reads_and_writes_at_offsets_and_appends() {
     .unwrap();
     assert_eq!(
         b.read(&h, 0, 4096).await.unwrap(),
-        b"changed on the server, and longer than before"
+        &b"changed on the server, and longer than before"[..]
     );
     b.close(h).await.unwrap();
 }

@@ -320,18 +320,18 @@ async fn a_cancelled_read_leaves_the_stream_whole() {
 }
 
 #[test]
-fn kept_bytes_are_copied_across_pieces_and_trimmed_oldest_first() {
+fn kept_bytes_are_joined_across_pieces_and_trimmed_oldest_first() {
     let mut k = Kept::default();
     k.push(10, Bytes::from_static(b"abcde"));
-    k.push(15, Bytes::from_static(b"fgh"));
+    let fgh = Bytes::from_static(b"fgh");
+    k.push(15, fgh.clone());
     k.push(18, Bytes::from_static(b"ij"));
     assert_eq!(k.start(), Some(10));
-    let mut out = Vec::new();
-    k.copy(12, 19, &mut out);
-    assert_eq!(out, b"cdefghi");
-    out.clear();
-    k.copy(15, 18, &mut out);
-    assert_eq!(out, b"fgh");
+    assert_eq!(k.get(12, 19), &b"cdefghi"[..]);
+    // Within one piece: that piece's bytes, not a copy.
+    let one = k.get(16, 18);
+    assert_eq!(one, &b"gh"[..]);
+    assert_eq!(one.as_ptr(), fgh[1..].as_ptr());
     // Not past what the read needs (from 16 on), even over the bound.
     k.trim(1, 16);
     assert_eq!((k.start(), k.len), (Some(15), 5));

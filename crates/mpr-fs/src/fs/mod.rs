@@ -38,6 +38,7 @@ use crate::events::Events;
 use crate::handshake::Request;
 use crate::health::Health;
 use attrs::{AttrCache, Versions};
+use bytes::Bytes;
 use connection::{Connection, Policy};
 use handles::{DirSlot, HandleTable, OpenFile};
 use inodes::InodeTable;
@@ -935,7 +936,7 @@ impl<B: Backend> Fs<B> {
 
     /// `read`: up to `size` bytes at `offset` (fewer only at end of file),
     /// from the handle's read-ahead when the pattern is sequential.
-    pub async fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>, FsError> {
+    pub async fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Bytes, FsError> {
         let of = self.file(fh)?;
         self.settle(of.ino).await;
         if let Some(d) = self.read_ahead(&of, offset, size).await {
@@ -953,7 +954,7 @@ impl<B: Backend> Fs<B> {
     /// The session's thread calls it (within the runtime's context: it may
     /// start fetches) before it hands the read to a task; `None`: call
     /// [`Fs::read`].
-    pub fn read_ready(&self, fh: u64, offset: u64, size: u32) -> Option<Vec<u8>> {
+    pub fn read_ready(&self, fh: u64, offset: u64, size: u32) -> Option<Bytes> {
         let of = self.handles.file(fh)?;
         if self
             .handles
@@ -976,12 +977,7 @@ impl<B: Backend> Fs<B> {
 
     /// The answer to a read from the handle's read-ahead, after starting
     /// the fetches that keep its window ahead; `None`: read directly.
-    async fn read_ahead(
-        &self,
-        of: &OpenFile<B::Handle>,
-        offset: u64,
-        size: u32,
-    ) -> Option<Vec<u8>> {
+    async fn read_ahead(&self, of: &OpenFile<B::Handle>, offset: u64, size: u32) -> Option<Bytes> {
         let handle = {
             let st = of.state.read().await;
             if st.generation != self.conn.generation() {
@@ -1027,7 +1023,7 @@ impl<B: Backend> Fs<B> {
                 let r = tokio::time::timeout(bound, backend.read(&h, f.offset, f.len))
                     .await
                     .unwrap_or(Err(FsError::TimedOut));
-                let _ = f.tx.send(Some(r.map(Arc::new)));
+                let _ = f.tx.send(Some(r));
                 drop(f.reservation);
             }));
         }

@@ -25,6 +25,7 @@
 //! [`Budget`] shared by all handles: past it, no more is fetched ahead).
 
 use crate::error::FsError;
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -84,7 +85,7 @@ impl Drop for Reservation {
 }
 
 /// What one fetch gave (`None` while in flight).
-type Fetched = Option<Result<Arc<Vec<u8>>, FsError>>;
+type Fetched = Option<Result<Bytes, FsError>>;
 
 /// One read asked ahead of time.
 #[derive(Debug)]
@@ -102,7 +103,7 @@ impl Chunk {
     }
 
     /// Waits for the fetch; `None` when it failed (or its task is gone).
-    async fn get(&self) -> Option<Arc<Vec<u8>>> {
+    async fn get(&self) -> Option<Bytes> {
         let mut rx = self.rx.clone();
         let r = rx.wait_for(Option::is_some).await.ok()?;
         match &*r {
@@ -304,7 +305,7 @@ impl ReadAhead {
 
 /// Assembles the answer to a read of `size` bytes at `offset` from the
 /// chunks that cover it; `None` if a fetch failed.
-pub async fn assemble(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option<Vec<u8>> {
+pub async fn assemble(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option<Bytes> {
     let mut data = Vec::with_capacity(covering.len());
     for c in covering {
         data.push(c.get().await?);
@@ -314,7 +315,7 @@ pub async fn assemble(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option
 
 /// As [`assemble`], only if every fetch it needs is done (and none
 /// failed): a read the session's thread can answer at once.
-pub fn assemble_ready(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option<Vec<u8>> {
+pub fn assemble_ready(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option<Bytes> {
     if covering.is_empty() {
         return None;
     }
@@ -328,22 +329,30 @@ pub fn assemble_ready(covering: &[Arc<Chunk>], offset: u64, size: u32) -> Option
     Some(join(covering, &data, offset, size))
 }
 
-fn join(covering: &[Arc<Chunk>], data: &[Arc<Vec<u8>>], offset: u64, size: u32) -> Vec<u8> {
+/// The bytes of `[offset, offset + size)` (fewer at the end of file) from
+/// the chunks that cover it. A read within one chunk (the kernel's reads
+/// are 128 KiB, aligned, and the chunks 1 MiB) is a view of that chunk's
+/// bytes, not a copy: the FUSE reply copies them once, into the kernel.
+fn join(covering: &[Arc<Chunk>], data: &[Bytes], offset: u64, size: u32) -> Bytes {
     let end = offset + u64::from(size);
-    let mut out = Vec::with_capacity(size as usize);
+    let mut parts = Vec::with_capacity(covering.len());
     for (c, data) in covering.iter().zip(data) {
         let have = c.offset + data.len() as u64;
         let from = offset.max(c.offset);
         let to = end.min(have);
         if to > from {
-            out.extend_from_slice(&data[(from - c.offset) as usize..(to - c.offset) as usize]);
+            parts.push(data.slice((from - c.offset) as usize..(to - c.offset) as usize));
         }
         if have < end.min(c.end()) {
             // The end of file: nothing after it belongs to this read.
             break;
         }
     }
-    out
+    match parts.len() {
+        0 => Bytes::new(),
+        1 => parts.swap_remove(0),
+        _ => Bytes::from(parts.concat()),
+    }
 }
 
 #[cfg(test)]
@@ -384,5 +393,48 @@ mod tests {
         let p = ra.plan(u64::from(k), k, limits(), &b);
         assert_eq!(p.fetches.len(), 1);
         assert!(b.used() <= u64::from(CHUNK));
+    }
+
+    #[test]
+    fn a_read_within_a_chunk_is_a_view_of_it_and_one_across_two_is_joined() {
+        let ra = ReadAhead::default();
+        let b = Budget::new(64 << 20);
+        let k = 128 * 1024;
+        ra.plan(0, k, limits(), &b);
+        let p = ra.plan(u64::from(k), k, limits(), &b);
+        // Two chunks from the second read on: [k, k + 1 MiB), and the
+        // rest of the file, which ends half a MiB into the second.
+        assert_eq!(p.fetches.len(), 2);
+        assert_eq!(p.fetches[0].offset, u64::from(k));
+        let border = u64::from(k + CHUNK);
+        let file: Vec<u8> = (0..border + u64::from(CHUNK / 2))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut chunks = Vec::new();
+        for f in p.fetches {
+            let from = f.offset as usize;
+            let to = (from + f.len as usize).min(file.len());
+            let d = Bytes::copy_from_slice(&file[from..to]);
+            chunks.push(d.clone());
+            f.tx.send(Some(Ok(d))).unwrap();
+        }
+        let d = assemble_ready(&p.covering, u64::from(k), k).unwrap();
+        assert_eq!(d, file[k as usize..][..k as usize]);
+        let inside = chunks[0].as_ptr_range();
+        assert!(inside.contains(&d.as_ptr()), "not copied");
+        // Across the chunks' border, and past the end of file.
+        let at = border - u64::from(k / 2);
+        let p = ra.plan(at, k, limits(), &b);
+        assert_eq!(p.covering.len(), 2);
+        assert_eq!(
+            assemble_ready(&p.covering, at, k).unwrap(),
+            file[at as usize..][..k as usize]
+        );
+        let at = file.len() as u64 - 10;
+        let p = ra.plan(at, k, limits(), &b);
+        assert_eq!(
+            assemble_ready(&p.covering, at, k).unwrap(),
+            file[at as usize..]
+        );
     }
 }

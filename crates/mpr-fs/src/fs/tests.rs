@@ -89,7 +89,7 @@ async fn open_handles_are_opened_again_after_a_reconnect() {
     fs.write(o.fh, 0, b"one").await.unwrap();
     b.disconnect();
     fs.write(o.fh, 3, b"two").await.unwrap();
-    assert_eq!(fs.read(o.fh, 0, 100).await.unwrap(), b"onetwo");
+    assert_eq!(fs.read(o.fh, 0, 100).await.unwrap(), &b"onetwo"[..]);
     fs.flush(o.fh).await.unwrap();
     fs.release(o.fh).await.unwrap();
     assert_eq!(b.get("f").unwrap(), b"onetwo");
@@ -251,7 +251,7 @@ async fn open_keeps_the_page_cache_only_for_an_unchanged_file() {
     assert!(!o3.keep_cache, "changed on the server: drop the cache");
     assert_eq!(
         fs.read(o3.fh, 0, 4096).await.unwrap(),
-        b"a colleague's longer text"
+        &b"a colleague's longer text"[..]
     );
     for o in [o1, o2, o3] {
         fs.release(o.fh).await.unwrap();
@@ -384,7 +384,7 @@ async fn a_file_removed_while_open_keeps_its_attributes() {
     fs.getattr(e.ino).await.unwrap();
     fs.unlink(ROOT_INO, "f").await.unwrap();
     assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 3);
-    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), b"abc");
+    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), &b"abc"[..]);
     fs.release(o.fh).await.unwrap();
     fs.forget(e.ino, 1);
     assert_eq!(fs.getattr(e.ino).await.unwrap_err(), FsError::NotFound);
@@ -423,7 +423,7 @@ async fn a_file_removed_while_open_shows_the_size_its_own_writes_and_cuts_give()
         FsError::NotFound,
         "not the new file's content"
     );
-    assert_eq!(fs.read(o2.fh, 0, 10).await.unwrap(), b"new");
+    assert_eq!(fs.read(o2.fh, 0, 10).await.unwrap(), &b"new"[..]);
 }
 
 #[tokio::test]
@@ -443,7 +443,7 @@ async fn appends_after_a_cut_of_a_file_removed_while_open_start_at_the_cut() {
     // The kernel puts the append at its size, 4; the size at open (10)
     // must no longer be the floor.
     fs.write(app.fh, 4, b"ab").await.unwrap();
-    assert_eq!(fs.read(rw.fh, 0, 100).await.unwrap(), b"0123ab");
+    assert_eq!(fs.read(rw.fh, 0, 100).await.unwrap(), &b"0123ab"[..]);
     assert_eq!(fs.getattr(e.ino).await.unwrap().0.size, 6);
 }
 
@@ -480,7 +480,7 @@ async fn files_removed_or_replaced_while_open_are_moved_aside_and_removed() {
         b.list(&RelPath::root()).await.unwrap().is_empty(),
         "moved aside, then removed on the server"
     );
-    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), b"abc");
+    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), &b"abc"[..]);
     // The name is free at once.
     let (t, second) = fs
         .create(ROOT_INO, "f", RW | oflags::O_CREAT | oflags::O_EXCL)
@@ -500,8 +500,8 @@ async fn files_removed_or_replaced_while_open_are_moved_aside_and_removed() {
         .map(|e| e.name)
         .collect();
     assert_eq!(names, ["f"], "nothing left aside");
-    assert_eq!(fs.read(viewer.fh, 0, 10).await.unwrap(), b"second");
-    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), b"abc");
+    assert_eq!(fs.read(viewer.fh, 0, 10).await.unwrap(), &b"second"[..]);
+    assert_eq!(fs.read(o.fh, 0, 10).await.unwrap(), &b"abc"[..]);
 }
 
 #[tokio::test]
@@ -521,7 +521,7 @@ async fn a_file_removed_while_open_keeps_working_though_its_handle_was_closed() 
     );
     fs.unlink(d.ino, "f").await.unwrap();
     fs.write(o.fh, 0, b"still here").await.unwrap();
-    assert_eq!(fs.read(o.fh, 0, 20).await.unwrap(), b"still here");
+    assert_eq!(fs.read(o.fh, 0, 20).await.unwrap(), &b"still here"[..]);
 
     // The same after a lost session: the removal reconnects and opens
     // the file again before it goes.
@@ -529,7 +529,7 @@ async fn a_file_removed_while_open_keeps_working_though_its_handle_was_closed() 
     b.disconnect();
     fs.unlink(e.ino, "g").await.unwrap();
     fs.write(o.fh, 0, b"after").await.unwrap();
-    assert_eq!(fs.read(o.fh, 0, 20).await.unwrap(), b"after");
+    assert_eq!(fs.read(o.fh, 0, 20).await.unwrap(), &b"after"[..]);
 }
 
 #[tokio::test]
@@ -668,7 +668,7 @@ async fn nothing_read_ahead_is_served_after_a_write_or_a_new_open() {
     let w = fs.open(e.ino, RW).await.unwrap();
     fs.write(w.fh, 2 * u64::from(K128), b"NEW").await.unwrap();
     let got = fs.read(r.fh, 2 * u64::from(K128), 3).await.unwrap();
-    assert_eq!(got, b"NEW");
+    assert_eq!(got, &b"NEW"[..]);
     // Queued behind, then read: the read waits for it.
     let fs = Arc::new(fs);
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -681,7 +681,7 @@ async fn nothing_read_ahead_is_served_after_a_write_or_a_new_open() {
     });
     assert_eq!(rx.await.unwrap().unwrap(), 6);
     let got = fs.read(r.fh, 3 * u64::from(K128), 6).await.unwrap();
-    assert_eq!(got, b"BEHIND");
+    assert_eq!(got, &b"BEHIND"[..]);
     task.await.unwrap();
     fs.release(w.fh).await.unwrap();
     // A colleague changes the file; our next open must not see old bytes
@@ -944,12 +944,15 @@ async fn bytes_read_ahead_are_answered_at_once_but_never_past_a_queued_write() {
     });
     rx.await.unwrap().unwrap();
     assert_eq!(fs.read_ready(o.fh, 3 * u64::from(K128), 1), None);
-    assert_eq!(fs.read(o.fh, 3 * u64::from(K128), 1).await.unwrap(), b"W");
+    assert_eq!(
+        fs.read(o.fh, 3 * u64::from(K128), 1).await.unwrap(),
+        &b"W"[..]
+    );
     task.await.unwrap();
     fs.release(o.fh).await.unwrap();
 }
 
-async fn eventually_some(f: impl Fn() -> Option<Vec<u8>>) -> Vec<u8> {
+async fn eventually_some(f: impl Fn() -> Option<Bytes>) -> Bytes {
     for _ in 0..200 {
         if let Some(d) = f() {
             return d;
@@ -1072,7 +1075,7 @@ async fn staged_handles_are_kept_across_a_reconnect_and_renames_of_their_directo
     fs.write(o.fh, 0, b"one").await.unwrap();
     b.disconnect();
     fs.write(o.fh, 3, b"two").await.unwrap();
-    assert_eq!(fs.read(o.fh, 0, 100).await.unwrap(), b"onetwo");
+    assert_eq!(fs.read(o.fh, 0, 100).await.unwrap(), &b"onetwo"[..]);
     assert_eq!(
         b.get("d/f").unwrap(),
         b"",

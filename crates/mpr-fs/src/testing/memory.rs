@@ -10,6 +10,7 @@
 
 use crate::backend::{Attr, Backend, DirEntry, FileKind, OpenFlags, RelPath, StatFs, Times};
 use crate::error::{ConnectError, FsError};
+use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -545,12 +546,17 @@ impl Backend for MemBackend {
         })
     }
 
-    async fn read(&self, h: &MemHandle, offset: u64, len: u32) -> Result<Vec<u8>, FsError> {
+    async fn read(&self, h: &MemHandle, offset: u64, len: u32) -> Result<Bytes, FsError> {
         if let Some(stage) = &h.stage {
-            return Ok(stage.lock().expect("mem lock").data.read(offset, len));
+            return Ok(stage
+                .lock()
+                .expect("mem lock")
+                .data
+                .read(offset, len)
+                .into());
         }
         self.enter().await?;
-        self.with(|s| Ok(s.file(h)?.read(offset, len)))
+        self.with(|s| Ok(s.file(h)?.read(offset, len).into()))
     }
 
     async fn write(&self, h: &MemHandle, offset: u64, data: &[u8]) -> Result<(), FsError> {
