@@ -52,6 +52,9 @@ pub enum Body {
     /// A staging file's content, read a piece at a time as it is sent (an
     /// upload of any size without holding it in memory).
     Staged(Arc<Staging>),
+    /// The body of an upload that follows a file as it is written
+    /// ([`crate::early`]): it can be sent once only.
+    Live(Arc<std::sync::Mutex<Option<crate::early::LiveBody>>>),
 }
 
 impl Http {
@@ -209,6 +212,15 @@ impl Http {
                     let upload = Upload::new(Arc::clone(s))
                         .map_err(|e| FsError::Io(format!("staging file: {e}")))?;
                     rb = rb.body(reqwest::Body::wrap(upload));
+                }
+                Body::Live(b) => {
+                    let Some(live) = b.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+                        return Err(FsError::Io(
+                            "an upload that follows a file as it is written cannot be sent twice"
+                                .into(),
+                        ));
+                    };
+                    rb = rb.body(reqwest::Body::wrap(live));
                 }
             }
             let resp = rb

@@ -46,6 +46,7 @@ written before or during an outage is uploaded once the server is back.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod early;
 mod get;
 mod http;
 mod paths;
@@ -186,6 +187,9 @@ struct Inner {
     state: Mutex<Versioned>,
     /// One upload at a time.
     uploading: tokio::sync::Mutex<()>,
+    /// The upload that follows the file as it is written, if one is under
+    /// way ([`early`]).
+    early: Mutex<Option<early::Early>>,
 }
 
 #[derive(Debug)]
@@ -196,6 +200,14 @@ struct Versioned {
     dirty: bool,
     /// A local write failed: uploading would lose it.
     poisoned: Option<String>,
+    /// Created by its open, here and on the server (at `version`), and not
+    /// written since: its first write may start an upload that follows
+    /// the writes ([`early`]).
+    fresh: bool,
+    /// An upload of ours failed part-way: the server may hold part of it
+    /// (or nothing), so the next upload does not call the version it finds
+    /// a colleague's change.
+    own_partial: bool,
 }
 
 impl Inner {
@@ -221,10 +233,13 @@ pub struct DavHandle {
 /// The WebDAV back end.
 pub struct DavBackend {
     config: DavConfig,
-    http: Http,
+    http: Arc<Http>,
     base_path: String,
     open: Mutex<Vec<Weak<Inner>>>,
     gets: Counts,
+    /// Whether uploads may start while a file is written ([`early`]):
+    /// until the server refuses a body of unstated length.
+    early_ok: AtomicBool,
 }
 
 impl fmt::Debug for DavBackend {
@@ -250,6 +265,43 @@ fn version_of(r: &Resource) -> String {
             .map_or(0, |d| d.as_nanos());
         format!("{}:{t}", r.attr.size)
     })
+}
+
+/// The version of the file `rel` at `url` now (`None`: it is gone), asked
+/// as [`DavBackend::version_now`] asks, by a task of its own.
+async fn file_version(
+    http: &Http,
+    url: &Url,
+    base_path: &str,
+    rel: &RelPath,
+) -> Result<Option<String>, FsError> {
+    let mut h = header("depth", "0");
+    h.insert(
+        reqwest::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    let resp = http
+        .send(
+            method(b"PROPFIND"),
+            url,
+            h,
+            http::Body::Bytes(propfind::BODY.into()),
+        )
+        .await?;
+    match resp.status() {
+        StatusCode::NOT_FOUND => return Ok(None),
+        StatusCode::MULTI_STATUS => {}
+        s => return Err(status_error(s, &format!("PROPFIND {rel}"))),
+    }
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| FsError::Disconnected(format!("PROPFIND {rel}: {}", http::chain(&e))))?;
+    let all = propfind::parse(&body, base_path)?;
+    Ok(all
+        .iter()
+        .find(|r| r.rel.as_deref() == Some(rel.as_str()))
+        .map(version_of))
 }
 
 fn is_etag(v: &str) -> bool {
@@ -292,10 +344,11 @@ impl DavBackend {
         )?;
         Ok(DavBackend {
             base_path: paths::base_path(&config.base),
-            http,
+            http: Arc::new(http),
             config,
             open: Mutex::new(Vec::new()),
             gets: Counts::default(),
+            early_ok: AtomicBool::new(true),
         })
     }
 
@@ -518,18 +571,20 @@ impl DavBackend {
     /// meanwhile.
     async fn upload(&self, inner: &Inner) -> Result<(), FsError> {
         let _one = inner.uploading.lock().await;
-        let (version, dirty) = {
+        self.settle_early(inner).await;
+        let (version, dirty, own_partial) = {
             let st = inner.state.lock().expect("dav handle lock");
             if let Some(why) = &st.poisoned {
                 return Err(FsError::Io(format!(
                     "a write to this file failed earlier ({why}): not uploading it"
                 )));
             }
-            (st.version.clone(), st.dirty)
+            (st.version.clone(), st.dirty, st.own_partial)
         };
         if !dirty {
             return Ok(());
         }
+        inner.state.lock().expect("dav handle lock").fresh = false;
         let Some(staging) = inner.staging() else {
             return Ok(());
         };
@@ -539,7 +594,7 @@ impl DavBackend {
             return Ok(());
         }
         let path = inner.path();
-        if let Some(v) = &version {
+        if let Some(v) = version.as_ref().filter(|_| !own_partial) {
             let mut now = self.version_now(&path).await?;
             if now.as_deref() != Some(v.as_str()) {
                 // Asked once more before it is called a conflict: a server
@@ -565,9 +620,12 @@ impl DavBackend {
         }
         inner.state.lock().expect("dav handle lock").dirty = false;
         let body = http::Body::Staged(staging);
-        match self.put(&path, body, version.as_deref(), false).await {
+        let if_match = version.as_deref().filter(|_| !own_partial);
+        match self.put(&path, body, if_match, false).await {
             Ok(v) => {
-                inner.state.lock().expect("dav handle lock").version = Some(v);
+                let mut st = inner.state.lock().expect("dav handle lock");
+                st.version = Some(v);
+                st.own_partial = false;
                 Ok(())
             }
             Err(e) => {
@@ -577,6 +635,143 @@ impl DavBackend {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// Starts an upload that follows the writes of a file its open created
+    /// ([`early`]), at the first write to land (the file system's
+    /// queue may land the second piece of a file before its first): when
+    /// nothing was written or uploaded since the open, nothing else is
+    /// uploading it, and (checked before the `PUT` is sent) the server
+    /// still has the version the open made.
+    fn start_early(&self, h: &DavHandle) {
+        let inner = &h.inner;
+        if !h.write
+            || inner.detached.load(Ordering::SeqCst)
+            || !self.early_ok.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        let Ok(_one) = inner.uploading.try_lock() else {
+            return;
+        };
+        let Some(staging) = inner.staging() else {
+            return;
+        };
+        let st = inner.state.lock().expect("dav handle lock");
+        let Some(version) = st.version.clone() else {
+            return;
+        };
+        if !st.fresh || st.dirty || st.poisoned.is_some() || st.own_partial {
+            return;
+        }
+        if !matches!(staging.size(), Ok(0)) {
+            return;
+        }
+        let mut slot = inner.early.lock().expect("dav handle lock");
+        if slot.is_some() {
+            return;
+        }
+        let path = inner.path();
+        let url = self.url(&path, false);
+        let mut headers = HeaderMap::new();
+        if is_etag(&version)
+            && let Ok(v) = HeaderValue::from_str(&version)
+        {
+            headers.insert(reqwest::header::IF_MATCH, v);
+        }
+        let (http, base, at) = (self.http.clone(), self.base_path.clone(), url.clone());
+        let check = async move {
+            matches!(file_version(&http, &at, &base, &path).await, Ok(Some(v)) if v == version)
+        };
+        *slot = Some(early::Early::start(
+            self.http.clone(),
+            url,
+            headers,
+            staging,
+            check,
+        ));
+    }
+
+    /// Ends the upload that follows this file's writes, if one is under
+    /// way, and takes over what it did: the server's version when it was
+    /// answered, the file to upload again when it did not carry it all.
+    /// The caller holds `uploading`.
+    async fn settle_early(&self, inner: &Inner) {
+        let early = {
+            // Under the state lock no write lands: the length declared is
+            // the staging file's, and every write before it is in the body.
+            let mut st = inner.state.lock().expect("dav handle lock");
+            let Some(early) = inner.early.lock().expect("dav handle lock").take() else {
+                return;
+            };
+            let len = inner.staging().and_then(|s| s.size().ok()).unwrap_or(0);
+            early.declare_end(len);
+            st.dirty = false;
+            early
+        };
+        let out = early.finish().await;
+        let path = inner.path();
+        let ok = matches!(out.sent, early::Sent::Answered(s) if s.is_success());
+        let version = if ok {
+            self.version_now(&path).await.ok().flatten()
+        } else {
+            None
+        };
+        let mut st = inner.state.lock().expect("dav handle lock");
+        match (&out.sent, version) {
+            (early::Sent::Answered(s), Some(v)) if s.is_success() => {
+                // The server has what was sent, as of this version.
+                st.version = Some(v);
+                st.own_partial = false;
+                if out.spoiled {
+                    st.dirty = true;
+                }
+            }
+            (early::Sent::Withheld, _) => st.dirty = true,
+            (early::Sent::Answered(s), _)
+                if s.is_client_error() || *s == StatusCode::NOT_IMPLEMENTED =>
+            {
+                // Refused before it changed anything; a server that wants
+                // the length first is not asked so again.
+                if matches!(s.as_u16(), 411 | 501) {
+                    self.early_ok.store(false, Ordering::Relaxed);
+                }
+                eprintln!(
+                    "mpr-dav: {path}: an upload during the writes was refused ({s}); uploading it whole"
+                );
+                st.dirty = true;
+            }
+            (early::Sent::Failed(e), _) => {
+                eprintln!(
+                    "mpr-dav: {path}: an upload during the writes failed ({e}); uploading it whole"
+                );
+                st.dirty = true;
+                st.own_partial = true;
+            }
+            (early::Sent::Answered(s), _) => {
+                // A server error, or no version after it: what the server
+                // holds is not known.
+                eprintln!(
+                    "mpr-dav: {path}: an upload during the writes was answered {s}; uploading it whole"
+                );
+                st.dirty = true;
+                st.own_partial = true;
+            }
+        }
+    }
+
+    /// Ends the uploads that follow the writes of files open at `path` or
+    /// below it, before the names there change: a `PUT` still under way
+    /// would land after a `DELETE` or `MOVE` (and bring a removed file
+    /// back).
+    async fn settle_early_at(&self, path: &RelPath) {
+        for i in self.open_at(path) {
+            if i.early.lock().expect("dav handle lock").is_none() {
+                continue;
+            }
+            let _one = i.uploading.lock().await;
+            self.settle_early(&i).await;
         }
     }
 
@@ -603,8 +798,11 @@ impl DavBackend {
                 version,
                 dirty: false,
                 poisoned: None,
+                fresh: false,
+                own_partial: false,
             }),
             uploading: tokio::sync::Mutex::new(()),
+            early: Mutex::new(None),
         });
         self.register(&inner);
         inner
@@ -642,10 +840,13 @@ impl DavBackend {
     ) -> Result<(), FsError> {
         let seen = inner.state.lock().expect("dav handle lock").version.clone();
         let _one = inner.uploading.lock().await;
+        // An upload following this file's writes ends here: what it sent
+        // is the server's version now, and this open sees it.
+        self.settle_early(inner).await;
         let fresh;
         let r = if inner.state.lock().expect("dav handle lock").version != seen {
-            // An upload ended while this open waited for it: what the
-            // server said before it is out of date.
+            // An upload ended while this open waited for it (or just now):
+            // what the server said before it is out of date.
             fresh = self.resource(path).await?;
             &fresh
         } else {
@@ -680,6 +881,7 @@ impl DavBackend {
             let mut st = inner.state.lock().expect("dav handle lock");
             st.version = Some(v);
             st.dirty = false;
+            st.own_partial = false;
             return Ok(());
         }
         if dirty {
@@ -715,6 +917,7 @@ impl DavBackend {
     fn write_to(
         &self,
         h: &DavHandle,
+        change: early::Change,
         f: impl FnOnce(&Staging) -> std::io::Result<()>,
     ) -> Result<(), FsError> {
         let inner = &h.inner;
@@ -728,7 +931,12 @@ impl DavBackend {
         if let Some(why) = &st.poisoned {
             return Err(FsError::Io(format!("an earlier write failed: {why}")));
         }
-        match f(&s) {
+        st.fresh = false;
+        let done = match &*inner.early.lock().expect("dav handle lock") {
+            Some(e) => e.change(change, || f(&s)),
+            None => f(&s),
+        };
+        match done {
             Ok(()) => {
                 st.dirty = true;
                 Ok(())
@@ -883,6 +1091,7 @@ impl Backend for DavBackend {
                     .put(path, http::Body::Bytes(Default::default()), None, true)
                     .await?;
                 let inner = self.new_inner(path, staging, Some(version));
+                inner.state.lock().expect("dav handle lock").fresh = flags.write;
                 Ok((self.handle(inner, flags.write), now_attr(FileKind::File, 0)))
             }
             Err(e) => Err(e),
@@ -913,11 +1122,18 @@ impl Backend for DavBackend {
     }
 
     async fn write(&self, h: &DavHandle, offset: u64, data: &[u8]) -> Result<(), FsError> {
-        self.write_to(h, |s| s.write(offset, data))
+        if !data.is_empty() {
+            self.start_early(h);
+        }
+        let change = early::Change::Write {
+            at: offset,
+            len: data.len() as u64,
+        };
+        self.write_to(h, change, |s| s.write(offset, data))
     }
 
     async fn set_len(&self, h: &DavHandle, size: u64) -> Result<(), FsError> {
-        self.write_to(h, |s| s.set_len(size))
+        self.write_to(h, early::Change::Other, |s| s.set_len(size))
     }
 
     async fn truncate(&self, path: &RelPath, size: u64) -> Result<(), FsError> {
@@ -927,7 +1143,12 @@ impl Backend for DavBackend {
             // Open here with a local copy: cut that, and upload it.
             {
                 let mut st = inner.state.lock().expect("dav handle lock");
-                s.set_len(size).map_err(io)?;
+                match &*inner.early.lock().expect("dav handle lock") {
+                    Some(e) => e.change(early::Change::Other, || s.set_len(size)),
+                    None => s.set_len(size),
+                }
+                .map_err(io)?;
+                st.fresh = false;
                 st.dirty = true;
             }
             return self.upload(&inner).await;
@@ -1043,6 +1264,7 @@ impl Backend for DavBackend {
         if self.resource(path).await?.attr.kind == FileKind::Directory {
             return Err(FsError::IsDirectory);
         }
+        self.settle_early_at(path).await;
         self.keep_copies(path).await;
         let resp = self
             .http
@@ -1085,7 +1307,9 @@ impl Backend for DavBackend {
             Err(FsError::NotFound) => false,
             Err(e) => return Err(e),
         };
+        self.settle_early_at(from).await;
         if replaces {
+            self.settle_early_at(to).await;
             // What is open at the target no longer names anything there.
             self.keep_copies(to).await;
         }

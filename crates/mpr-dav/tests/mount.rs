@@ -264,3 +264,49 @@ fn touch_works_and_other_times_say_eperm() {
         .unwrap_err();
     assert_eq!(errno(&e), EPERM, "{e}");
 }
+
+#[test]
+fn a_new_file_is_uploaded_while_it_is_written() {
+    let m = DavMount::new("early");
+    let data = pattern(8 << 20, 5);
+    let mut f = File::create(m.at("new")).unwrap();
+    f.write_all(&data[..4 << 20]).unwrap();
+    // Before any flush, the server already has the start of the file.
+    let mut waited = Duration::ZERO;
+    while fs::metadata(m.server("new")).map_or(0, |md| md.len()) < 1 << 20 {
+        assert!(
+            waited < Duration::from_secs(10),
+            "nothing of the file reached the server while it was written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        waited += Duration::from_millis(20);
+    }
+    f.write_all(&data[4 << 20..]).unwrap();
+    drop(f);
+    assert!(
+        fs::read(m.server("new")).unwrap() == data,
+        "whole after close"
+    );
+
+    // Bytes already sent written again, and a write past a gap: the server
+    // still ends with exactly the file.
+    let mut f = File::create(m.at("rewritten")).unwrap();
+    f.write_all(&data[..4 << 20]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    f.write_all_at(b"again", 0).unwrap();
+    f.write_all_at(b"end", 6 << 20).unwrap();
+    f.sync_all().unwrap();
+    let mut want = data[..4 << 20].to_vec();
+    want[..5].copy_from_slice(b"again");
+    want.resize(6 << 20, 0);
+    want.extend_from_slice(b"end");
+    assert!(
+        fs::read(m.server("rewritten")).unwrap() == want,
+        "after fsync"
+    );
+    drop(f);
+    assert!(
+        fs::read(m.server("rewritten")).unwrap() == want,
+        "after close"
+    );
+}
