@@ -1204,7 +1204,12 @@ impl Backend for DavBackend {
     }
 
     async fn flush(&self, h: &DavHandle) -> Result<(), FsError> {
-        self.upload(&h.inner).await
+        let r = self.upload(&h.inner).await;
+        if let Err(e) = &r {
+            // A program may not look at what its `close` says; the log does.
+            eprintln!("mpr-dav: {}: upload at flush failed: {e}", h.inner.path());
+        }
+        r
     }
 
     async fn close(&self, h: DavHandle) -> Result<(), FsError> {
