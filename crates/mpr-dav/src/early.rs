@@ -174,7 +174,8 @@ impl Early {
     }
 
     /// Runs `f`, a change to the staging file, under the upload's lock,
-    /// and notes it.
+    /// and notes it; one that failed spoils the upload (what it was to
+    /// write is not in the file).
     pub fn change<T>(
         &self,
         c: Change,
@@ -182,7 +183,10 @@ impl Early {
     ) -> std::io::Result<T> {
         let mut p = self.shared.progress.lock().expect("early upload lock");
         let r = f();
-        p.changed(c);
+        match r {
+            Ok(_) => p.changed(c),
+            Err(_) => p.spoiled = true,
+        }
         drop(p);
         self.shared.tick.send_modify(|t| *t += 1);
         r
@@ -203,8 +207,8 @@ impl Early {
     }
 
     /// Waits for the answer (after [`Early::declare_end`]).
-    pub async fn finish(self) -> Outcome {
-        let sent = match self.task.await {
+    pub async fn finish(mut self) -> Outcome {
+        let sent = match (&mut self.task).await {
             Ok(s) => s,
             Err(e) => Sent::Failed(FsError::Io(format!("the upload's task ended: {e}"))),
         };
@@ -215,6 +219,15 @@ impl Early {
             .expect("early upload lock")
             .spoiled;
         Outcome { sent, spoiled }
+    }
+}
+
+impl Drop for Early {
+    /// An upload given up (a flush dropped by its bound while it waited)
+    /// ends here, not later: the next upload, of the whole file, is then
+    /// the last one to reach the server.
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

@@ -707,7 +707,11 @@ impl DavBackend {
             };
             let len = inner.staging().and_then(|s| s.size().ok()).unwrap_or(0);
             early.declare_end(len);
-            st.dirty = false;
+            // Until the answer says otherwise, the file is still to be
+            // uploaded and the server may hold part of it: a flush given
+            // up while it waits (the operation bound) loses nothing.
+            st.dirty = true;
+            st.own_partial = true;
             early
         };
         let out = early.finish().await;
@@ -721,14 +725,13 @@ impl DavBackend {
         let mut st = inner.state.lock().expect("dav handle lock");
         match (&out.sent, version) {
             (early::Sent::Answered(s), Some(v)) if s.is_success() => {
-                // The server has what was sent, as of this version.
+                // The server has what was sent, as of this version; a
+                // change after the end was declared spoiled it.
                 st.version = Some(v);
                 st.own_partial = false;
-                if out.spoiled {
-                    st.dirty = true;
-                }
+                st.dirty = out.spoiled;
             }
-            (early::Sent::Withheld, _) => st.dirty = true,
+            (early::Sent::Withheld, _) => st.own_partial = false,
             (early::Sent::Answered(s), _)
                 if s.is_client_error() || *s == StatusCode::NOT_IMPLEMENTED =>
             {
@@ -740,14 +743,13 @@ impl DavBackend {
                 eprintln!(
                     "mpr-dav: {path}: an upload during the writes was refused ({s}); uploading it whole"
                 );
-                st.dirty = true;
+                st.own_partial = false;
             }
             (early::Sent::Failed(e), _) => {
+                // Still to upload, over what the server may hold of it.
                 eprintln!(
                     "mpr-dav: {path}: an upload during the writes failed ({e}); uploading it whole"
                 );
-                st.dirty = true;
-                st.own_partial = true;
             }
             (early::Sent::Answered(s), _) => {
                 // A server error, or no version after it: what the server
@@ -755,8 +757,6 @@ impl DavBackend {
                 eprintln!(
                     "mpr-dav: {path}: an upload during the writes was answered {s}; uploading it whole"
                 );
-                st.dirty = true;
-                st.own_partial = true;
             }
         }
     }
