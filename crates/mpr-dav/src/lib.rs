@@ -208,6 +208,17 @@ struct Versioned {
     /// (or nothing), so the next upload does not call the version it finds
     /// a colleague's change.
     own_partial: bool,
+    /// Changes made to the local copy so far: an upload marks the copy
+    /// clean only if none came while it was sent.
+    changes: u64,
+}
+
+impl Versioned {
+    /// The local copy changed: it is to be uploaded.
+    fn changed(&mut self) {
+        self.dirty = true;
+        self.changes += 1;
+    }
 }
 
 impl Inner {
@@ -618,7 +629,10 @@ impl DavBackend {
                 return Err(FsError::Conflict(why));
             }
         }
-        inner.state.lock().expect("dav handle lock").dirty = false;
+        // The copy stays to be uploaded until the answer: an upload given
+        // up while it waits (the file system's operation bound) leaves the
+        // next flush or close to send it, not a copy marked clean.
+        let seen = inner.state.lock().expect("dav handle lock").changes;
         let body = http::Body::Staged(staging);
         let if_match = version.as_deref().filter(|_| !own_partial);
         match self.put(&path, body, if_match, false).await {
@@ -626,10 +640,11 @@ impl DavBackend {
                 let mut st = inner.state.lock().expect("dav handle lock");
                 st.version = Some(v);
                 st.own_partial = false;
+                // A change made while it was sent goes with the next one.
+                st.dirty = st.changes != seen;
                 Ok(())
             }
             Err(e) => {
-                inner.state.lock().expect("dav handle lock").dirty = true;
                 if let FsError::Conflict(why) = &e {
                     eprintln!("mpr-dav: conflict: {why}");
                 }
@@ -800,6 +815,7 @@ impl DavBackend {
                 poisoned: None,
                 fresh: false,
                 own_partial: false,
+                changes: 0,
             }),
             uploading: tokio::sync::Mutex::new(()),
             early: Mutex::new(None),
@@ -938,7 +954,7 @@ impl DavBackend {
         };
         match done {
             Ok(()) => {
-                st.dirty = true;
+                st.changed();
                 Ok(())
             }
             Err(e) => {
@@ -1149,7 +1165,7 @@ impl Backend for DavBackend {
                 }
                 .map_err(io)?;
                 st.fresh = false;
-                st.dirty = true;
+                st.changed();
             }
             return self.upload(&inner).await;
         }
@@ -1189,7 +1205,7 @@ impl Backend for DavBackend {
         if let Some(inner) = self.live(path)
             && inner.staging().is_some()
         {
-            inner.state.lock().expect("dav handle lock").dirty = true;
+            inner.state.lock().expect("dav handle lock").changed();
             return self.upload(&inner).await;
         }
         let r = self.resource(path).await?;

@@ -16,6 +16,12 @@ type File = Arc<Mutex<Option<(Vec<u8>, usize)>>>;
 /// them `411 Length Required` (and hangs up) otherwise. Its port, the
 /// count and the file.
 fn server_with_early_etags(chunked: bool) -> (u16, Arc<AtomicUsize>, File) {
+    scripted_server(chunked, Arc::default())
+}
+
+/// As [`server_with_early_etags`]; while `hang` is set, a `PUT` with a body
+/// is read and then neither answered nor stored (a server that stalls).
+fn scripted_server(chunked: bool, hang: Arc<AtomicBool>) -> (u16, Arc<AtomicUsize>, File) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let puts = Arc::new(AtomicUsize::new(0));
@@ -25,6 +31,7 @@ fn server_with_early_etags(chunked: bool) -> (u16, Arc<AtomicUsize>, File) {
     std::thread::spawn(move || {
         for conn in l.incoming().flatten() {
             let (file, puts) = (Arc::clone(&file), Arc::clone(&counted));
+            let hang = Arc::clone(&hang);
             std::thread::spawn(move || {
                 let mut r = BufReader::new(conn.try_clone().unwrap());
                 let mut w = conn;
@@ -63,6 +70,11 @@ fn server_with_early_etags(chunked: bool) -> (u16, Arc<AtomicUsize>, File) {
                         body.extend_from_slice(&chunk[..n]);
                         in_chunks = n > 0;
                     }
+                    if method == "PUT" && !body.is_empty() && hang.load(Ordering::SeqCst) {
+                        // Until the client gives up and hangs up.
+                        let _ = r.read_line(&mut String::new());
+                        return;
+                    }
                     let mut f = file.lock().unwrap();
                     let (status, headers, text) = match (method.as_str(), f.as_ref()) {
                         ("PUT", _) => {
@@ -75,6 +87,11 @@ fn server_with_early_etags(chunked: bool) -> (u16, Arc<AtomicUsize>, File) {
                                 String::new(),
                             )
                         }
+                        ("GET", Some((content, _))) => (
+                            "200 OK",
+                            String::new(),
+                            String::from_utf8_lossy(content).into_owned(),
+                        ),
                         ("PROPFIND", Some((content, version))) => (
                             "207 Multi-Status",
                             "Content-Type: application/xml\r\n".to_string(),
@@ -234,4 +251,28 @@ async fn a_new_file_saved_by_a_colleague_before_its_first_write_is_a_conflict() 
     assert_eq!(content(&file), b"theirs");
     assert_eq!(puts.load(Ordering::SeqCst), 1, "only the creation");
     let _ = backend.close(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_given_up_while_the_server_stalls_is_made_again_at_close() {
+    let hang = Arc::new(AtomicBool::new(true));
+    let (port, _, file) = scripted_server(true, Arc::clone(&hang));
+    let (backend, _staging) = backend_on(port);
+    let path = RelPath::new("f").unwrap();
+    // Opened read-write without creating it here: the ordinary upload.
+    let (h, _) = backend.open(&path, NEW).await.unwrap();
+    backend.close(h).await.unwrap();
+    let rw = OpenFlags {
+        read: true,
+        write: true,
+        ..Default::default()
+    };
+    let (h, _) = backend.open(&path, rw).await.unwrap();
+    backend.write(&h, 0, b"kept").await.unwrap();
+    // The file system gives a flush up at its bound.
+    let gave_up = tokio::time::timeout(Duration::from_millis(300), backend.flush(&h)).await;
+    assert!(gave_up.is_err(), "the stalled server answered");
+    hang.store(false, Ordering::SeqCst);
+    backend.close(h).await.unwrap();
+    assert_eq!(content(&file), b"kept");
 }
