@@ -278,6 +278,40 @@ fn version_of(r: &Resource) -> String {
     })
 }
 
+/// One `PROPFIND` of `url` with `depth`: the raw answer.
+async fn send_propfind(http: &Http, url: &Url, depth: &str) -> Result<reqwest::Response, FsError> {
+    let mut h = header("depth", depth);
+    h.insert(
+        reqwest::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    http.send(
+        method(b"PROPFIND"),
+        url,
+        h,
+        http::Body::Bytes(propfind::BODY.into()),
+    )
+    .await
+}
+
+/// The resources a `PROPFIND` of `rel` answered, or the error its status
+/// says.
+async fn multistatus(
+    resp: reqwest::Response,
+    base_path: &str,
+    rel: &RelPath,
+) -> Result<Vec<Resource>, FsError> {
+    let status = resp.status();
+    if status != StatusCode::MULTI_STATUS {
+        return Err(status_error(status, &format!("PROPFIND {rel}")));
+    }
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| FsError::Disconnected(format!("PROPFIND {rel}: {}", http::chain(&e))))?;
+    propfind::parse(&body, base_path)
+}
+
 /// The version of the file `rel` at `url` now (`None`: it is gone), asked
 /// as [`DavBackend::version_now`] asks, by a task of its own.
 async fn file_version(
@@ -286,33 +320,15 @@ async fn file_version(
     base_path: &str,
     rel: &RelPath,
 ) -> Result<Option<String>, FsError> {
-    let mut h = header("depth", "0");
-    h.insert(
-        reqwest::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml; charset=utf-8"),
-    );
-    let resp = http
-        .send(
-            method(b"PROPFIND"),
-            url,
-            h,
-            http::Body::Bytes(propfind::BODY.into()),
-        )
-        .await?;
-    match resp.status() {
-        StatusCode::NOT_FOUND => return Ok(None),
-        StatusCode::MULTI_STATUS => {}
-        s => return Err(status_error(s, &format!("PROPFIND {rel}"))),
+    let resp = send_propfind(http, url, "0").await?;
+    match multistatus(resp, base_path, rel).await {
+        Ok(all) => Ok(all
+            .iter()
+            .find(|r| r.rel.as_deref() == Some(rel.as_str()))
+            .map(version_of)),
+        Err(FsError::NotFound) => Ok(None),
+        Err(e) => Err(e),
     }
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| FsError::Disconnected(format!("PROPFIND {rel}: {}", http::chain(&e))))?;
-    let all = propfind::parse(&body, base_path)?;
-    Ok(all
-        .iter()
-        .find(|r| r.rel.as_deref() == Some(rel.as_str()))
-        .map(version_of))
 }
 
 fn is_etag(v: &str) -> bool {
@@ -399,33 +415,10 @@ impl DavBackend {
         depth: &str,
         dir: bool,
     ) -> Result<reqwest::Response, FsError> {
-        let mut h = header("depth", depth);
-        h.insert(
-            reqwest::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/xml; charset=utf-8"),
-        );
-        let url = self.url(rel, dir);
-        let resp = self
-            .http
-            .send(
-                method(b"PROPFIND"),
-                &url,
-                h.clone(),
-                http::Body::Bytes(propfind::BODY.into()),
-            )
-            .await?;
+        let resp = send_propfind(&self.http, &self.url(rel, dir), depth).await?;
         if !dir && matches!(resp.status().as_u16(), 301 | 302 | 307 | 308) {
             // A collection named without its slash, redirected.
-            let url = self.url(rel, true);
-            return self
-                .http
-                .send(
-                    method(b"PROPFIND"),
-                    &url,
-                    h,
-                    http::Body::Bytes(propfind::BODY.into()),
-                )
-                .await;
+            return send_propfind(&self.http, &self.url(rel, true), depth).await;
         }
         Ok(resp)
     }
@@ -437,15 +430,7 @@ impl DavBackend {
         dir: bool,
     ) -> Result<Vec<Resource>, FsError> {
         let resp = self.propfind_raw(rel, depth, dir).await?;
-        let status = resp.status();
-        if status != StatusCode::MULTI_STATUS {
-            return Err(status_error(status, &format!("PROPFIND {rel}")));
-        }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| FsError::Disconnected(format!("PROPFIND {rel}: {}", http::chain(&e))))?;
-        propfind::parse(&body, &self.base_path)
+        multistatus(resp, &self.base_path, rel).await
     }
 
     /// The resource `rel` itself.
