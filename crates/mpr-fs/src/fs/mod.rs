@@ -1010,9 +1010,16 @@ impl<B: Backend> Fs<B> {
         if self.cfg.read_ahead == 0 || self.cfg.attr_ttl.is_zero() {
             return None;
         }
+        let file_size = self
+            .versions
+            .lock()
+            .expect("version lock")
+            .last_attr(of.ino)
+            .map(|a| a.size);
         let limits = prefetch::Limits {
             window: self.cfg.read_ahead,
             max_age: self.cfg.attr_ttl,
+            size: file_size,
         };
         let mut plan = of.read_ahead.plan(offset, size, limits, &self.budget);
         for f in std::mem::take(&mut plan.fetches) {

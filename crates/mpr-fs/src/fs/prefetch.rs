@@ -14,9 +14,15 @@
 //!   are never served after it).
 //! - A write, a truncate or a cut of the file through any handle drops the
 //!   windows of all its handles, after the change has reached the server.
-//! - A read that is not where the last one ended (random access) drops the
-//!   window; a window is only started on the second sequential read, so a
-//!   small file read whole in one request costs nothing more.
+//! - A read more than a chunk away from where the last one ended (random
+//!   access) drops the window; a window is only started on the second
+//!   sequential read, so a small file read whole in one request costs
+//!   nothing more. The kernel's reads of one sequential pass arrive out of
+//!   order now and then: a read up to a chunk behind the others is still
+//!   answered from the window (or read directly, if it lies just before
+//!   the window's start), and never drops it.
+//! - No chunk starts at or past the file's size as the kernel knows it
+//!   (the kernel reads no further).
 //! - Fetched bytes older than the attribute TTL are not served.
 //! - A fetch that failed is never an answer: the window is dropped and the
 //!   read is made directly (with the reconnect and retry of every call).
@@ -35,6 +41,15 @@ use tokio::task::JoinHandle;
 
 /// The size of one read asked of the back end ahead of time.
 pub const CHUNK: u32 = 1024 * 1024;
+
+/// How far behind the furthest read a chunk is kept, and how far from where
+/// the last read ended a read still counts as sequential. The kernel's reads
+/// of one sequential pass reach the file system out of order now and then
+/// (its read-ahead has several requests in flight, and the session answers
+/// them on several threads), and a read a little behind the others must
+/// still find its chunk: dropping the window for it would throw away every
+/// fetch in flight and read that piece on its own.
+const SLACK: u64 = CHUNK as u64;
 
 /// The bytes fetched ahead by all handles together, and its bound.
 #[derive(Debug)]
@@ -138,6 +153,10 @@ pub struct Limits {
     pub window: u64,
     /// How long fetched bytes may be served.
     pub max_age: Duration,
+    /// The file's size as the kernel was last told it, if known: the
+    /// kernel reads no further, so no chunk starts at or past it (a file
+    /// that grew is read past it directly until the window catches up).
+    pub size: Option<u64>,
 }
 
 /// The read-ahead state of one handle.
@@ -153,6 +172,9 @@ struct Window {
     chunks: VecDeque<Arc<Chunk>>,
     /// Where the last read ended: the next sequential read starts here.
     next: u64,
+    /// Where the last read started (with `next`: the last read, which the
+    /// session's thread and then a task may both plan).
+    last: u64,
     /// Whether the last read was sequential (the one before ended where
     /// it started).
     sequential: bool,
@@ -226,12 +248,25 @@ impl ReadAhead {
         let start = w.chunks.front().map_or(0, |c| c.offset);
         let stop = w.chunks.back().map_or(0, |c| c.end());
         let in_window = !w.chunks.is_empty() && offset >= start && offset < stop;
-        let at_next = offset == w.next;
+        // Where the last read ended, give or take a few of the kernel's
+        // reads arriving out of order.
+        let near_next = offset.abs_diff(w.next) <= SLACK;
         if !in_window {
+            if offset == w.last && end == w.next && w.chunks.is_empty() {
+                // The same read planned again (its task, after the
+                // session's thread found nothing ready): read directly.
+                return plan;
+            }
+            if !w.chunks.is_empty() && offset < start && start - offset <= SLACK {
+                // A late read just behind a window started by the reads
+                // after it: read directly, and keep the window.
+                return plan;
+            }
             // Not served by the window: a new one starts at the second
             // sequential read in a row.
-            let seq = at_next && w.sequential;
-            w.sequential = at_next;
+            w.last = offset;
+            let seq = near_next && w.sequential;
+            w.sequential = near_next;
             w.next = end;
             w.chunks.clear();
             if !seq {
@@ -239,17 +274,20 @@ impl ReadAhead {
                 return plan;
             }
             w.size = (2 * u64::from(CHUNK)).min(limits.window);
-            Self::top_up(&mut w, offset, end, budget, &mut plan);
+            Self::top_up(&mut w, offset, offset, end, limits.size, budget, &mut plan);
         } else {
             w.sequential = true;
+            w.last = offset;
             w.next = w.next.max(end);
-            // Consumed chunks go; each one consumed grows the window.
-            while w.chunks.front().is_some_and(|c| c.end() <= offset) {
+            // Consumed chunks go once the reads are a chunk past them (a
+            // late read may still want them); each one gone grows the
+            // window.
+            while w.chunks.front().is_some_and(|c| c.end() + SLACK <= offset) {
                 w.chunks.pop_front();
                 w.size = (w.size * 2).min(limits.window).max(u64::from(CHUNK));
             }
             let from = w.chunks.back().map_or(offset, |c| c.end());
-            Self::top_up(&mut w, from, end, budget, &mut plan);
+            Self::top_up(&mut w, offset, from, end, limits.size, budget, &mut plan);
         }
         plan.covering = w
             .chunks
@@ -270,14 +308,30 @@ impl ReadAhead {
     }
 
     /// Adds chunks from `from` on until the window reaches `size` past
-    /// the read's start (and at least its end), within the budget, and not
-    /// past a chunk that found the end of file.
-    fn top_up(w: &mut Window, from: u64, read_end: u64, budget: &Arc<Budget>, plan: &mut Plan) {
+    /// the start of the chunk the read at `offset` is in (and at least the
+    /// read's end), within the budget, and not past a chunk that found the
+    /// end of file or the file's known size (`file_size`).
+    fn top_up(
+        w: &mut Window,
+        offset: u64,
+        from: u64,
+        read_end: u64,
+        file_size: Option<u64>,
+        budget: &Arc<Budget>,
+        plan: &mut Plan,
+    ) {
         if w.chunks.iter().any(|c| c.is_short()) {
             return;
         }
-        let base = w.chunks.front().map_or(from, |c| c.offset);
-        let target = base.saturating_add(w.size).max(read_end);
+        let base = w
+            .chunks
+            .iter()
+            .find(|c| c.end() > offset)
+            .map_or(from, |c| c.offset);
+        let mut target = base.saturating_add(w.size).max(read_end);
+        if let Some(size) = file_size {
+            target = target.min(size);
+        }
         let mut at = from;
         while at < target {
             let Some(res) = budget.reserve(u64::from(CHUNK)) else {
@@ -363,6 +417,7 @@ mod tests {
         Limits {
             window: 8 * u64::from(CHUNK),
             max_age: Duration::from_secs(1),
+            size: None,
         }
     }
 
@@ -382,6 +437,83 @@ mod tests {
         let p = ra.plan(50 << 20, k, limits(), &b);
         assert!(p.covering.is_empty() && p.fetches.is_empty());
         assert_eq!(b.used(), 0);
+    }
+
+    #[test]
+    fn a_read_planned_twice_counts_once_and_the_next_one_starts_the_window() {
+        // The session's thread plans a read, and its task plans it again
+        // when nothing was ready: that is still one read.
+        let ra = ReadAhead::default();
+        let b = Budget::new(64 << 20);
+        let k = 128 * 1024;
+        for _ in 0..2 {
+            let p = ra.plan(0, k, limits(), &b);
+            assert!(p.covering.is_empty() && p.fetches.is_empty());
+        }
+        let p = ra.plan(u64::from(k), k, limits(), &b);
+        assert_eq!(p.fetches.len(), 2);
+        assert_eq!(p.covering.len(), 1);
+        // Planned again by its task: answered from the same window.
+        let again = ra.plan(u64::from(k), k, limits(), &b);
+        assert!(again.fetches.is_empty());
+        assert_eq!(again.covering.len(), 1);
+        assert!(Arc::ptr_eq(&again.covering[0], &p.covering[0]));
+    }
+
+    #[test]
+    fn late_reads_out_of_order_keep_the_window() {
+        let ra = ReadAhead::default();
+        let b = Budget::new(64 << 20);
+        let k = 128 * 1024;
+        let c = u64::from(CHUNK);
+        ra.plan(0, k, limits(), &b);
+        // The reads after the first arrive out of order: the window
+        // starts at the third, and the second, late, is read directly
+        // without dropping it.
+        let p = ra.plan(2 * u64::from(k), k, limits(), &b);
+        assert_eq!(p.fetches.len(), 2);
+        let late = ra.plan(u64::from(k), k, limits(), &b);
+        assert!(late.covering.is_empty() && late.fetches.is_empty());
+        let used = b.used();
+        assert_eq!(used, 2 * c);
+        // The reads go on into the second chunk; one left behind in the
+        // first is still answered from it, and nothing is fetched again.
+        let at = 2 * u64::from(k) + c + u64::from(k);
+        let p = ra.plan(at, k, limits(), &b);
+        assert_eq!(p.covering.len(), 1);
+        let before = p.fetches.len();
+        let late = ra.plan(2 * u64::from(k) + c - u64::from(k), k, limits(), &b);
+        assert_eq!(late.covering.len(), 1, "the late read found its chunk");
+        assert!(late.fetches.is_empty());
+        assert_eq!(b.used(), used + before as u64 * c, "nothing dropped");
+    }
+
+    #[test]
+    fn nothing_is_fetched_past_the_size_the_kernel_knows() {
+        let ra = ReadAhead::default();
+        let b = Budget::new(64 << 20);
+        let k = 128 * 1024;
+        let c = u64::from(CHUNK);
+        let size = 3 * c / 2;
+        let lim = Limits {
+            size: Some(size),
+            ..limits()
+        };
+        let mut offsets = Vec::new();
+        let mut at = 0;
+        while at < size {
+            let p = ra.plan(at, k, lim, &b);
+            offsets.extend(p.fetches.iter().map(|f| f.offset));
+            at += u64::from(k);
+        }
+        assert!(!offsets.is_empty());
+        assert!(offsets.iter().all(|&o| o < size), "{offsets:?}");
+        // Reads past that size (the file grew) start no fetch; beyond the
+        // last chunk they are read directly.
+        let p = ra.plan(size, k, lim, &b);
+        assert!(p.fetches.is_empty());
+        let p = ra.plan(size + c, k, lim, &b);
+        assert!(p.covering.is_empty() && p.fetches.is_empty());
     }
 
     #[test]
