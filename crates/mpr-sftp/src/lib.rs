@@ -37,6 +37,7 @@ environment or a file.
 #![deny(missing_docs)]
 
 pub mod askpass;
+pub mod ciphers;
 pub mod ssh;
 pub mod status;
 
@@ -97,6 +98,8 @@ pub struct SftpConfig {
     pub askpass_program: Option<PathBuf>,
     /// The ssh program.
     pub ssh_program: PathBuf,
+    /// The `Ciphers` order asked of ssh ([`ciphers`]; `None`: ssh's own).
+    pub ciphers: Option<String>,
     /// The bound on the whole connect (ssh, authentication, SFTP, the
     /// base directory).
     pub connect_timeout: Duration,
@@ -114,6 +117,7 @@ impl fmt::Debug for SftpConfig {
             .field("control_dir", &self.control_dir)
             .field("askpass_program", &self.askpass_program)
             .field("ssh_program", &self.ssh_program)
+            .field("ciphers", &self.ciphers)
             .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
@@ -131,13 +135,15 @@ impl SftpConfig {
                 .and_then(|v| v.as_str())
                 .map(PathBuf::from)
         };
+        let ssh_config = opt("ssh_config");
         SftpConfig {
+            ciphers: ciphers::preference(ssh_config.as_deref()).map(String::from),
             host: req.host.clone(),
             port: req.port,
             user: req.user.clone(),
             base: req.path.clone(),
             password: req.password.clone().filter(|p| !p.expose().is_empty()),
-            ssh_config: opt("ssh_config"),
+            ssh_config,
             control_dir: opt("control_dir"),
             askpass_program: std::env::current_exe()
                 .ok()
@@ -160,6 +166,7 @@ impl SftpConfig {
             control_dir: None,
             askpass_program: None,
             ssh_program: PathBuf::from(SSH),
+            ciphers: None,
             connect_timeout: Duration::from_secs(5),
         }
     }
@@ -233,6 +240,16 @@ pub struct SftpBackend {
     live: RwLock<Option<Arc<Live>>>,
     generation: AtomicU64,
     connecting: tokio::sync::Mutex<Option<askpass::Server>>,
+    /// ssh refused the cipher order once: it is not asked again.
+    ciphers_refused: AtomicBool,
+}
+
+/// How starting ssh and its SFTP session went.
+enum Start {
+    /// The session, and the ssh child that carries it.
+    Up(Sftp, tokio::process::Child),
+    /// ssh ended first: what it said, and the client's error.
+    Ended(String, openssh_sftp_client::Error),
 }
 
 impl fmt::Debug for SftpBackend {
@@ -253,6 +270,7 @@ impl SftpBackend {
             live: RwLock::new(None),
             generation: AtomicU64::new(0),
             connecting: tokio::sync::Mutex::new(None),
+            ciphers_refused: AtomicBool::new(false),
         }
     }
 
@@ -356,11 +374,86 @@ impl SftpBackend {
                     )));
                 }
                 let srv = askpass.as_ref().expect("made above");
-                srv.arm();
                 Some((program, srv.socket().to_path_buf()))
             }
         };
-        let mut cmd = ssh::command(c, ask.as_ref().map(|(p, s)| (p.as_path(), s.as_path())));
+        let mut ciphers = c
+            .ciphers
+            .as_deref()
+            .filter(|_| !self.ciphers_refused.load(Ordering::Relaxed));
+        let (sftp, child) = loop {
+            match self
+                .start_ssh(askpass.as_ref(), ask.as_ref(), ciphers)
+                .await?
+            {
+                Start::Up(sftp, child) => break (sftp, child),
+                Start::Ended(text, e) => {
+                    if ciphers.is_some() && ciphers::refused(&text) {
+                        // This ssh does not take the order (built without
+                        // AES-GCM, or older than `^`): its own choice, from
+                        // now on.
+                        eprintln!("mpr: ssh refused the cipher order; connecting with its own");
+                        self.ciphers_refused.store(true, Ordering::Relaxed);
+                        ciphers = None;
+                        continue;
+                    }
+                    let ce = ssh::classify(&text, c.password.is_some(), &at);
+                    if matches!(ce, ConnectError::Other(_)) && text.trim().is_empty() {
+                        return Err(ConnectError::Other(format!(
+                            "the SFTP session with {at} did not start: {e}"
+                        )));
+                    }
+                    return Err(ce);
+                }
+            }
+        };
+        let mut fs = sftp.fs();
+        let want = if c.base.is_empty() {
+            "."
+        } else {
+            c.base.as_str()
+        };
+        let base = match fs.canonicalize(want).await {
+            Ok(p) => p.to_string_lossy().into_owned(),
+            Err(e) => return Err(base_error(e, &at, &c.base)),
+        };
+        match fs.metadata(&base).await {
+            Ok(m) if m.file_type().is_some_and(|t| t.is_dir()) => {}
+            Ok(_) => {
+                return Err(ConnectError::NoSuchShare(format!(
+                    "{at} has no directory {:?} ({base} is not a directory)",
+                    c.base
+                )));
+            }
+            Err(e) => return Err(base_error(e, &at, &c.base)),
+        }
+        let base = base.trim_end_matches('/').to_string();
+        Ok(Live {
+            read_len: CHUNK,
+            write_len: CHUNK,
+            fsync: sftp.support_fsync(),
+            statvfs: sftp.support_statvfs(),
+            sftp,
+            base,
+            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+            dead: AtomicBool::new(false),
+            _child: child,
+        })
+    }
+
+    /// Starts `ssh -s sftp` (with the askpass server armed for it, if
+    /// there is a password) and the SFTP session over its pipes.
+    async fn start_ssh(
+        &self,
+        askpass: Option<&askpass::Server>,
+        ask: Option<&(PathBuf, PathBuf)>,
+        ciphers: Option<&str>,
+    ) -> Result<Start, ConnectError> {
+        let c = &self.config;
+        if let Some(srv) = askpass {
+            srv.arm();
+        }
+        let mut cmd = ssh::command(c, ask.map(|(p, s)| (p.as_path(), s.as_path())), ciphers);
         let mut child = cmd.spawn().map_err(|e| {
             ConnectError::Other(format!("cannot run {}: {e}", c.ssh_program.display()))
         })?;
@@ -398,57 +491,19 @@ impl SftpBackend {
         // calls (create, write, close of small files) pay every time.
         let options = SftpOptions::new().flush_interval(Duration::ZERO);
         let started = Sftp::new(stdin, stdout, options).await;
-        if let Some(srv) = askpass.as_ref() {
+        if let Some(srv) = askpass {
             srv.disarm();
         }
-        let sftp = match started {
-            Ok(s) => s,
+        match started {
+            Ok(s) => Ok(Start::Up(s, child)),
             Err(e) => {
                 // ssh ended (or speaks no SFTP): its messages say why.
                 let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
                 let _ = tokio::time::timeout(Duration::from_secs(2), said_task).await;
                 let text = said.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                let ce = ssh::classify(&text, c.password.is_some(), &at);
-                if matches!(ce, ConnectError::Other(_)) && text.trim().is_empty() {
-                    return Err(ConnectError::Other(format!(
-                        "the SFTP session with {at} did not start: {e}"
-                    )));
-                }
-                return Err(ce);
+                Ok(Start::Ended(text, e))
             }
-        };
-        let mut fs = sftp.fs();
-        let want = if c.base.is_empty() {
-            "."
-        } else {
-            c.base.as_str()
-        };
-        let base = match fs.canonicalize(want).await {
-            Ok(p) => p.to_string_lossy().into_owned(),
-            Err(e) => return Err(base_error(e, &at, &c.base)),
-        };
-        match fs.metadata(&base).await {
-            Ok(m) if m.file_type().is_some_and(|t| t.is_dir()) => {}
-            Ok(_) => {
-                return Err(ConnectError::NoSuchShare(format!(
-                    "{at} has no directory {:?} ({base} is not a directory)",
-                    c.base
-                )));
-            }
-            Err(e) => return Err(base_error(e, &at, &c.base)),
         }
-        let base = base.trim_end_matches('/').to_string();
-        Ok(Live {
-            read_len: CHUNK,
-            write_len: CHUNK,
-            fsync: sftp.support_fsync(),
-            statvfs: sftp.support_statvfs(),
-            sftp,
-            base,
-            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
-            dead: AtomicBool::new(false),
-            _child: child,
-        })
     }
 
     /// The attributes of what `full` names, following links; a link

@@ -31,7 +31,14 @@ pub const ASKPASS_SOCKET_ENV: &str = "MPR_ASKPASS_SOCKET";
 /// socket `askpass_socket`; `ControlMaster=yes`, so the login really
 /// happens (an existing master is not ridden: a wrong password must be
 /// refused), and this ssh becomes the master only when there is none.
-pub fn command(cfg: &SftpConfig, askpass: Option<(&Path, &Path)>) -> Command {
+///
+/// `ciphers`, if given, is the `Ciphers` order to ask for
+/// ([`crate::ciphers`]).
+pub fn command(
+    cfg: &SftpConfig,
+    askpass: Option<(&Path, &Path)>,
+    ciphers: Option<&str>,
+) -> Command {
     let mut cmd = Command::new(&cfg.ssh_program);
     if let Some(f) = &cfg.ssh_config {
         cmd.arg("-F").arg(f);
@@ -69,6 +76,9 @@ pub fn command(cfg: &SftpConfig, askpass: Option<(&Path, &Path)>) -> Command {
             opts.push("ControlMaster=no".into());
             opts.push("ControlPath=none".into());
         }
+    }
+    if let Some(c) = ciphers {
+        opts.push(format!("Ciphers={c}"));
     }
     for o in opts {
         cmd.arg("-o").arg(o);
@@ -254,7 +264,8 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        let keys = argv(&command(&cfg, None));
+        let keys = argv(&command(&cfg, None, None));
+        assert!(!keys.contains("Ciphers"), "{keys}");
         assert!(keys.contains("BatchMode=yes"), "{keys}");
         assert!(keys.contains("ControlMaster=auto"), "{keys}");
         assert!(keys.contains("ControlPath=/run/u/mpr/ssh/ssh-%C"), "{keys}");
@@ -262,11 +273,16 @@ mod tests {
         let pw = command(
             &cfg,
             Some((Path::new("/usr/libexec/mpr/mpr-askpass"), Path::new("/s"))),
+            Some(crate::ciphers::AES_FIRST),
         );
         let line = argv(&pw);
         assert!(line.contains("PubkeyAuthentication=no"), "{line}");
         assert!(line.contains("ControlMaster=yes"), "{line}");
         assert!(!line.contains("BatchMode=yes"), "{line}");
+        assert!(
+            line.contains("-o Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com"),
+            "{line}"
+        );
         let env: Vec<_> = pw.as_std().get_envs().collect();
         assert!(
             env.iter()
@@ -276,7 +292,7 @@ mod tests {
         assert!(exit.contains("ControlPath=/run/u/mpr/ssh/ssh-%C"), "{exit}");
         assert!(exit.ends_with("-O exit -- h"), "{exit}");
         cfg.control_dir = None;
-        assert!(argv(&command(&cfg, None)).contains("ControlPath=none"));
+        assert!(argv(&command(&cfg, None, None)).contains("ControlPath=none"));
         assert!(master_exit_command(&cfg).is_none());
     }
 }

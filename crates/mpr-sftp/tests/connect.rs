@@ -132,6 +132,54 @@ async fn a_second_connection_reuses_the_control_master() {
     );
 }
 
+/// The cipher the server logged for the connection from the client.
+fn client_cipher(log: &str) -> Option<String> {
+    log.lines()
+        .find_map(|l| l.split("kex: client->server cipher: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(String::from)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aes_gcm_is_preferred_where_the_processor_has_it() {
+    let s = Servers::get();
+    let sshd = PrivateSshd::start(&s);
+    let c = sshd.client(&s);
+    let cfg = sshd.config(&c);
+    // The test's ssh configuration names no ciphers: the order depends on
+    // the processor alone.
+    let want = match cfg.ciphers {
+        Some(_) => "aes128-gcm@openssh.com",
+        None => "chacha20-poly1305@openssh.com",
+    };
+    let b = SftpBackend::new(cfg);
+    b.connect().await.unwrap();
+    assert_eq!(
+        client_cipher(&sshd.log()).as_deref(),
+        Some(want),
+        "{}",
+        sshd.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cipher_order_ssh_refuses_is_dropped_and_the_connect_goes_on() {
+    let s = Servers::get();
+    let sshd = PrivateSshd::start(&s);
+    let c = sshd.client(&s);
+    let mut cfg = sshd.config(&c);
+    // As an ssh built without AES-GCM (or older than `^`) answers.
+    cfg.ciphers = Some("^no-such-cipher@example.com".into());
+    let b = SftpBackend::new(cfg);
+    b.connect().await.unwrap();
+    assert_eq!(
+        client_cipher(&sshd.log()).as_deref(),
+        Some("chacha20-poly1305@openssh.com"),
+        "ssh's own default"
+    );
+    b.list(&mpr_fs::RelPath::root()).await.unwrap();
+}
+
 /// The server restarts: the master died with its connection, its socket
 /// may be left behind; the next connect starts a new master.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

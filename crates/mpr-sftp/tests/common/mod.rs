@@ -105,13 +105,16 @@ impl Client {
 
     /// A configuration for `port` with `base` as the mount's root.
     pub fn config(&self, port: u16, base: &str) -> SftpConfig {
+        let ssh_config = self.dir.path().join("ssh_config");
         SftpConfig {
+            // As the handshake decides it for this configuration file.
+            ciphers: mpr_sftp::ciphers::preference(Some(&ssh_config)).map(String::from),
             host: "127.0.0.1".into(),
             port: Some(port),
             user: None,
             base: base.into(),
             password: None,
-            ssh_config: Some(self.dir.path().join("ssh_config")),
+            ssh_config: Some(ssh_config),
             control_dir: Some(self.control_dir()),
             askpass_program: None,
             ssh_program: "ssh".into(),

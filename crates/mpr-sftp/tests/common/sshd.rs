@@ -52,7 +52,8 @@ impl PrivateSshd {
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
                  PermitRootLogin prohibit-password\nAllowUsers {user}\n\
                  KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org\n\
-                 MaxSessions 64\nPrintMotd no\nUseDNS no\nSubsystem sftp internal-sftp\n",
+                 MaxSessions 64\nPrintMotd no\nUseDNS no\nSubsystem sftp internal-sftp\n\
+                 LogLevel DEBUG1\n",
                 key = sshd.dir.path().join("host_ed25519").display(),
                 pid = sshd.dir.path().join("sshd.pid").display(),
                 auth = sshd.dir.path().join("authorized_keys").display(),
