@@ -37,6 +37,8 @@ pub fn preference(ssh_config: Option<&Path>) -> Option<&'static str> {
     let home = home_dirs();
     let files: Vec<(PathBuf, Scope)> = match ssh_config {
         Some(f) => vec![(f.to_path_buf(), Scope::User)],
+        // No home directory known: the user's own file cannot be checked.
+        None if home.is_empty() => return None,
         None => home
             .iter()
             .map(|h| (h.join(".ssh/config"), Scope::User))

@@ -31,7 +31,9 @@ handshake. A master left behind by a dead one is a socket nothing listens
 on: ssh removes it and becomes the master itself.
 
 A password reaches ssh through [`askpass`]: never in an argv, the
-environment or a file.
+environment or a file. On a processor with AES instructions, ssh is asked
+to prefer AES-GCM unless the user's ssh configuration chose ciphers
+([`ciphers`]).
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -249,8 +249,10 @@ impl ReadAhead {
         let stop = w.chunks.back().map_or(0, |c| c.end());
         let in_window = !w.chunks.is_empty() && offset >= start && offset < stop;
         // Where the last read ended, give or take a few of the kernel's
-        // reads arriving out of order.
-        let near_next = offset.abs_diff(w.next) <= SLACK;
+        // reads arriving out of order; never behind where the last one
+        // started (a file read backwards, as `tac` does, is not
+        // sequential).
+        let near_next = offset >= w.last && offset.abs_diff(w.next) <= SLACK;
         if !in_window {
             if offset == w.last && end == w.next && w.chunks.is_empty() {
                 // The same read planned again (its task, after the
@@ -486,6 +488,20 @@ mod tests {
         assert_eq!(late.covering.len(), 1, "the late read found its chunk");
         assert!(late.fetches.is_empty());
         assert_eq!(b.used(), used + before as u64 * c, "nothing dropped");
+    }
+
+    #[test]
+    fn a_file_read_backwards_starts_no_window() {
+        let ra = ReadAhead::default();
+        let b = Budget::new(64 << 20);
+        let k = 128 * 1024;
+        let mut at = 8 * u64::from(CHUNK);
+        for _ in 0..16 {
+            at -= u64::from(k);
+            let p = ra.plan(at, k, limits(), &b);
+            assert!(p.fetches.is_empty(), "a fetch at {at}");
+        }
+        assert_eq!(b.used(), 0);
     }
 
     #[test]
