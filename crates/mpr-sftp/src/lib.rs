@@ -512,23 +512,20 @@ impl SftpBackend {
     /// whose target is missing shows as the link itself.
     async fn stat_full(&self, live: &Live, full: &str) -> Result<Attr, FsError> {
         let mut fs = live.sftp.fs();
+        // The name itself first (`LSTAT`): one round trip for a file, a
+        // directory or a name that does not exist (every create looks its
+        // name up first); only a link costs a second, for what it points at.
+        let own = attr(
+            &fs.symlink_metadata(full)
+                .await
+                .map_err(|e| self.fail(live, e))?,
+        );
+        if own.kind != FileKind::Symlink {
+            return Ok(own);
+        }
         match fs.metadata(full).await.map_err(|e| self.fail(live, e)) {
             Ok(m) => Ok(attr(&m)),
-            Err(FsError::NotFound) => {
-                let m = fs
-                    .symlink_metadata(full)
-                    .await
-                    .map_err(|e| self.fail(live, e))?;
-                let a = attr(&m);
-                if a.kind == FileKind::Symlink {
-                    Ok(a)
-                } else {
-                    // It appeared between the two calls: ask again.
-                    Ok(attr(
-                        &fs.metadata(full).await.map_err(|e| self.fail(live, e))?,
-                    ))
-                }
-            }
+            Err(FsError::NotFound) => Ok(own),
             Err(e) => Err(e),
         }
     }

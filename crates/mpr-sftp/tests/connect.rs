@@ -180,6 +180,74 @@ async fn a_cipher_order_ssh_refuses_is_dropped_and_the_connect_goes_on() {
     b.list(&mpr_fs::RelPath::root()).await.unwrap();
 }
 
+/// The `STAT` (17) and `LSTAT` (7) requests in a record of what a client
+/// sent to ssh, in order: the request's type and path.
+fn stat_requests(sent: &[u8]) -> Vec<(u8, String)> {
+    let u32_at = |b: &[u8], i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap()) as usize;
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 5 <= sent.len() {
+        let len = u32_at(sent, at);
+        let body = &sent[at + 4..(at + 4 + len).min(sent.len())];
+        if matches!(body[0], 7 | 17) && body.len() >= 9 {
+            let n = u32_at(body, 5);
+            out.push((
+                body[0],
+                String::from_utf8_lossy(&body[9..9 + n]).into_owned(),
+            ));
+        }
+        at += 4 + len;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_name_costs_one_request_and_a_link_two() {
+    let s = Servers::get();
+    let sshd = PrivateSshd::start(&s);
+    let c = sshd.client(&s);
+    // ssh behind a wrapper that keeps what the client sends it.
+    let sent = c.control_dir().with_file_name("sent.bin");
+    let wrapper = c.control_dir().with_file_name("ssh-tee");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\ntee -a {} | ssh \"$@\"\n", sent.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut cfg = sshd.config(&c);
+    cfg.ssh_program = wrapper;
+    let b = SftpBackend::new(cfg);
+    b.connect().await.unwrap();
+    std::fs::write(sshd.served("target"), b"x").unwrap();
+    std::os::unix::fs::symlink("target", sshd.served("link")).unwrap();
+    let asked = |name: &str| -> Vec<u8> {
+        let full = sshd.served(name).display().to_string();
+        stat_requests(&std::fs::read(&sent).unwrap())
+            .into_iter()
+            .filter(|(_, p)| *p == full)
+            .map(|(t, _)| t)
+            .collect()
+    };
+    const LSTAT: u8 = 7;
+    const STAT: u8 = 17;
+    assert!(matches!(
+        b.stat(&p("missing")).await,
+        Err(FsError::NotFound)
+    ));
+    assert_eq!(asked("missing"), [LSTAT]);
+    assert_eq!(b.stat(&p("target")).await.unwrap().size, 1);
+    assert_eq!(asked("target"), [LSTAT]);
+    // A link shows as what it points at: its own entry, then the target.
+    assert_eq!(b.stat(&p("link")).await.unwrap().size, 1);
+    assert_eq!(asked("link"), [LSTAT, STAT]);
+    b.disconnect();
+}
+
 /// The server restarts: the master died with its connection, its socket
 /// may be left behind; the next connect starts a new master.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
