@@ -53,7 +53,7 @@ pub fn preference(ssh_config: Option<&Path>) -> Option<&'static str> {
 
 /// Whether ssh's messages say it refused the cipher order it was given.
 pub fn refused(log: &str) -> bool {
-    log.contains("cipher spec") || log.contains("Bad SSH2 cipher")
+    log.contains("Bad SSH2 cipher spec")
 }
 
 /// Whether the processor has the instructions that make AES-GCM fast.
@@ -94,7 +94,8 @@ fn home_dirs() -> Vec<PathBuf> {
     if let Ok(passwd) = std::fs::read_to_string("/etc/passwd") {
         let mine = passwd.lines().find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| PathBuf::from(f[5]))
+            (f.len() >= 7 && f[2].parse() == Ok(uid) && f[5].starts_with('/'))
+                .then(|| PathBuf::from(f[5]))
         });
         if let Some(h) = mine.filter(|h| !out.contains(h)) {
             out.push(h);
