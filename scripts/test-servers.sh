@@ -90,6 +90,8 @@ SMB_SHARE2=public2
 SMB_SHARE2_DIR=$SMB_DIR/public2
 SMB_TEAM=team                          # both accounts may write here
 SMB_TEAM_DIR=$SMB_DIR/team
+SMB_SEALED=sealed                      # encryption required
+SMB_SEALED_DIR=$SMB_DIR/sealed
 
 DAV_DIR=$BASE/dav
 DAV_ROOT=$DAV_DIR/root
@@ -236,7 +238,8 @@ setup_needed() {
   home=$(user_home)
   for f in "$HOST_KEY" "$CLIENT_KEY" "$KNOWN_HOSTS" "$SSHD_CONF" "$SMB_CONF" "$HTPASSWD" \
            "$SSH_PASS_FILE" "$SMB_PASS_FILE" "$SMB_CREDS_FILE" "$DAV_PASS_FILE" "$PEER_PASS_FILE" \
-           "$SMB_DIR/private/passdb.tdb" "$SMB_SHARE_DIR" "$SMB_SHARE2_DIR" "$SMB_TEAM_DIR" "$DAV_ROOT" \
+           "$SMB_DIR/private/passdb.tdb" "$SMB_SHARE_DIR" "$SMB_SHARE2_DIR" "$SMB_TEAM_DIR" "$SMB_SEALED_DIR" \
+           "$DAV_ROOT" \
            "$home/export" "$home/export2" "$home/.ssh/authorized_keys"; do
     [ -e "$f" ] || return 0
   done
@@ -320,7 +323,8 @@ Subsystem sftp internal-sftp
   out=$(/usr/sbin/sshd -t -f "$SSHD_CONF" 2>&1) || die "sshd config test failed ($SSHD_CONF): $out"
 
   # Samba: the shares belong to the test user (smbd switches to its uid).
-  install -d -o "$TEST_USER" -g "$TEST_USER" -m 0755 "$SMB_SHARE_DIR" "$SMB_SHARE2_DIR"
+  install -d -o "$TEST_USER" -g "$TEST_USER" -m 0755 "$SMB_SHARE_DIR" "$SMB_SHARE2_DIR" \
+    "$SMB_SEALED_DIR"
   # The second account (SMB only: no shell, no home) and the share both use.
   if ! id -u "$PEER_USER" >/dev/null 2>&1; then
     out=$(useradd -M -s /usr/sbin/nologin -c "mpr test fixture (second SMB user)" "$PEER_USER" 2>&1) \
@@ -371,6 +375,13 @@ Subsystem sftp internal-sftp
    path = $SMB_TEAM_DIR
    read only = no
    valid users = $TEST_USER $PEER_USER
+   create mask = 0644
+   directory mask = 0755
+[$SMB_SEALED]
+   path = $SMB_SEALED_DIR
+   read only = no
+   valid users = $TEST_USER
+   smb encrypt = required
    create mask = 0644
    directory mask = 0755
 "
@@ -558,6 +569,8 @@ cmd_env() {
   kv MPR_TEST_SMB_LOG "$SMB_LOG"
   kv MPR_TEST_SMB_TEAM "$SMB_TEAM"
   kv MPR_TEST_SMB_TEAM_DIR "$SMB_TEAM_DIR"
+  kv MPR_TEST_SMB_SEALED "$SMB_SEALED"
+  kv MPR_TEST_SMB_SEALED_DIR "$SMB_SEALED_DIR"
   kv MPR_TEST_PEER_USER "$PEER_USER"
   kv MPR_TEST_PEER_PASSWORD_FILE "$PEER_PASS_FILE"
   kv MPR_TEST_DAV_PORT "$DAV_PORT"

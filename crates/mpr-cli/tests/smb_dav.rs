@@ -135,6 +135,17 @@ fn smb_connect_write_read_cancel_explicit_and_by_cycling() {
         "smb",
         "MPR_TEST_SMB_PASSWORD_FILE",
     );
+    // A share that requires encryption (the session encrypts).
+    walk(
+        &e,
+        &s,
+        "Q:",
+        &smb_unc(&s, s.var("MPR_TEST_SMB_SEALED")),
+        &["--provider", "smb", "--user", "mprtest"],
+        &s.path("MPR_TEST_SMB_SEALED_DIR"),
+        "smb",
+        "MPR_TEST_SMB_PASSWORD_FILE",
+    );
     // A file at the share root lands at the share root (no stray directories).
     let stray: Vec<_> = std::fs::read_dir(&share)
         .unwrap()

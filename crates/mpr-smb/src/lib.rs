@@ -7,7 +7,9 @@ The SMB 2/3 back end of mpr's own file system: [`SmbBackend`] implements
 - SMB 2.0.2 up to 3.1.1 (the client offers 3.1.1 first), with signing
   whenever the session is not a guest's (AES-CMAC/GMAC on SMB 3), and
   encryption (AES-128/256-CCM/GCM) when the server asks for it for the
-  whole session or for the share (see [`SmbBackend::connect`]).
+  whole session or for the share (see [`SmbBackend::connect`]; the
+  NEGOTIATE says the client can encrypt, which `smb2` leaves out: see
+  `negotiate.rs`).
 - NTLMv2 with a user name, password and domain. (`smb2` also has Kerberos;
   the handshake's [`Request`] has no ticket cache to name yet, so this back
   end does not offer it.)
@@ -38,6 +40,7 @@ calls run in parallel).
 #![deny(missing_docs)]
 
 mod handed;
+mod negotiate;
 mod read_answer;
 pub mod status;
 
@@ -46,9 +49,11 @@ use mpr_fs::{
     Attr, Backend, Bytes, ConnectError, DirEntry, FileKind, FsError, OpenFlags, RelPath, StatFs,
     Times,
 };
+use negotiate::Asking;
 use smb2::client::connection::Connection;
 use smb2::client::session::Session;
 use smb2::client::tree::{FileInfo, RenameOptions, Tree};
+use smb2::crypto::encryption::Cipher;
 use smb2::msg::close::CloseRequest;
 use smb2::msg::create::{
     CreateDisposition, CreateRequest, CreateResponse, ImpersonationLevel, ShareAccess,
@@ -60,8 +65,8 @@ use smb2::msg::set_info::SetInfoRequest;
 use smb2::msg::write::{WriteRequest, WriteResponse};
 use smb2::pack::WriteCursor;
 use smb2::pack::{FileTime, ReadCursor, Unpack};
-use smb2::transport::ConnectOptions;
-use smb2::types::flags::{FileAccessMask, FileAttributes};
+use smb2::transport::{ConnectOptions, TcpTransport};
+use smb2::types::flags::{Capabilities, FileAccessMask, FileAttributes};
 use smb2::types::{Command, CreditCharge, FileId, OplockLevel};
 use smb2::{ErrorKind, FileTimes};
 use status::code;
@@ -225,11 +230,7 @@ impl SmbBackend {
         socket: Option<std::net::TcpStream>,
         wait: Duration,
     ) -> Result<Negotiated, ConnectError> {
-        let opened = async {
-            let mut conn = open_connection(host, port, socket, wait).await?;
-            negotiate(&mut conn).await?;
-            Ok(conn)
-        };
+        let opened = async { open_connection(host, port, socket, wait).await };
         let conn = tokio::time::timeout(wait, opened).await.map_err(|_| {
             ConnectError::Unreachable(format!("no answer within {} ms", wait.as_millis()))
         })??;
@@ -316,8 +317,8 @@ impl SmbBackend {
         }
     }
 
-    /// A TCP connection to the server: the handed-over one if there is one
-    /// and it connected, else a new one.
+    /// A negotiated connection to the server: on the handed-over socket if
+    /// there is one and it connected, else on a new one.
     async fn open_connection(&self) -> Result<Connection, ConnectError> {
         let handed = self
             .handed
@@ -344,11 +345,7 @@ impl SmbBackend {
         let c = &self.config;
         let mut conn = match self.take_negotiated() {
             Some(conn) => conn,
-            None => {
-                let mut conn = self.open_connection().await?;
-                negotiate(&mut conn).await?;
-                conn
-            }
+            None => self.open_connection().await?,
         };
         let session = Session::setup(&mut conn, &c.user, c.password.expose(), &c.domain)
             .await
@@ -360,7 +357,16 @@ impl SmbBackend {
             // The share (not the whole session) asks for encryption; smb2
             // records that but encrypts only for a session that asks, so
             // encrypt the whole connection with the session's keys.
-            let cipher = conn.params().and_then(|p| p.cipher);
+            let cipher = conn.params().and_then(|p| {
+                // SMB 3.0 and 3.0.2 have no negotiate contexts: a server
+                // that can encrypt says so with its capability, and the
+                // cipher is AES-128-CCM (MS-SMB2 3.2.5.2).
+                p.cipher.or_else(|| {
+                    p.capabilities
+                        .contains(Capabilities::ENCRYPTION)
+                        .then_some(Cipher::Aes128Ccm)
+                })
+            });
             match (&session.encryption_key, &session.decryption_key, cipher) {
                 (Some(enc), Some(dec), Some(cipher)) => {
                     conn.activate_encryption(enc.clone(), dec.clone(), cipher)
@@ -671,43 +677,34 @@ fn fs_error(e: smb2::Error) -> FsError {
     }
 }
 
-/// Maps a client error of the connect.
-/// A TCP connection to `host:port`: on `handed` if it connects, else a
-/// new one, within `timeout`.
+/// A TCP connection to `host:port` (on `handed` if it connects, else a
+/// new one, within `timeout`), negotiated with what every session of this
+/// back end asks for (`negotiate.rs`).
 async fn open_connection(
     host: &str,
     port: u16,
     handed: Option<std::net::TcpStream>,
     timeout: Duration,
 ) -> Result<Connection, ConnectError> {
-    if let Some(socket) = handed
+    // The server's name as a tree connect's UNC path gives it.
+    let name = host.trim_start_matches('[').trim_end_matches(']');
+    let (mut conn, asking) = if let Some(socket) = handed
         && let Ok(stream) = handed::finish_connect(socket, timeout).await
     {
-        let t = Arc::new(handed::Handed::new(stream));
-        return Ok(Connection::from_transport(
-            Box::new(Arc::clone(&t)),
-            Box::new(t),
-            // The server's name as a tree connect's UNC path gives it.
-            host.trim_start_matches('[').trim_end_matches(']'),
-        ));
-    }
-    let addr = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{port}")
+        Asking::connection(Arc::new(handed::Handed::new(stream)), name)
     } else {
-        format!("{host}:{port}")
+        let addr = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let t = TcpTransport::connect_with(&addr, ConnectOptions::with_timeout(timeout))
+            .await
+            .map_err(connect_error)?;
+        Asking::connection(Arc::new(t), name)
     };
-    Connection::connect_with(&addr, ConnectOptions::with_timeout(timeout))
-        .await
-        .map_err(connect_error)
-}
-
-/// NEGOTIATE on a new connection, with what every session of this back
-/// end asks for.
-async fn negotiate(conn: &mut Connection) -> Result<(), ConnectError> {
-    conn.set_compression_requested(true);
-    // Before NEGOTIATE, so the handshake itself is bounded by it.
-    conn.set_response_timeout(Some(RESPONSE_TIMEOUT));
-    conn.negotiate().await.map_err(connect_error)
+    negotiate::negotiate(&mut conn, &asking).await?;
+    Ok(conn)
 }
 
 /// A connection to an SMB server on which NEGOTIATE has been answered: a
@@ -737,6 +734,7 @@ impl Negotiated {
     }
 }
 
+/// Maps a client error of the connect.
 fn connect_error(e: smb2::Error) -> ConnectError {
     match &e {
         smb2::Error::Protocol { status, .. } => status::connect_error(status.0),

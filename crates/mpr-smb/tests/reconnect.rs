@@ -64,28 +64,79 @@ async fn a_lost_server_is_disconnected_and_a_new_connect_heals() {
     b.close(h).await.unwrap();
 }
 
-/// smb2 0.39 offers the encryption negotiate context but not the
-/// SMB2_CAP_ENCRYPTION capability, so Samba 4.17 negotiates no cipher and
-/// refuses a tree connect to a share that requires encryption ("reject tcon
-/// ... as encryption is required" in its log). The connect must say exactly
-/// that (WN_ACCESS_DENIED), not mount a share whose every call fails. When
-/// smb2 learns it, this test fails: turn it into a test of the encrypted
-/// share working (`SessionInfo::encrypted`).
+/// The client says it can encrypt (`negotiate.rs` sets the capability bit
+/// smb2 leaves clear), so Samba chooses a cipher: a share that requires
+/// encryption is used encrypted (Samba refuses its tree connect and every
+/// request that is not), and a share that does not stays signed only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signing_is_required_and_an_encryption_only_share_is_refused_exactly() {
+async fn a_share_that_requires_encryption_is_used_encrypted() {
     let smbd = PrivateSmbd::new("enc");
     let plain = smbd.backend("share");
     plain.connect().await.unwrap();
     let info = plain.session_info().unwrap();
     assert_eq!(info.dialect, "Smb3_1_1", "{info:?}");
     assert!(info.signing_required, "{info:?}");
-    assert_eq!(info.cipher, None, "{info:?}");
+    assert_eq!(info.cipher.as_deref(), Some("Aes128Gcm"), "{info:?}");
+    assert!(!info.encrypted, "{info:?}");
     plain.mkdir(&p("d")).await.unwrap();
     assert!(smbd.dir.join("share/d").is_dir());
 
     let enc = smbd.backend("enc");
-    match enc.connect().await {
-        Err(FsError::Connect(e @ ConnectError::AccessDenied(_))) => assert_eq!(e.wn_code(), 5),
-        other => panic!("expected AccessDenied, got {other:?}"),
-    }
+    enc.connect().await.unwrap();
+    let info = enc.session_info().unwrap();
+    assert!(info.share_requires_encryption, "{info:?}");
+    assert!(info.encrypted, "{info:?}");
+    works_on(&enc, &smbd.dir.join("enc")).await;
+}
+
+/// SMB 3.0.2 has no negotiate contexts: the capability alone asks for
+/// encryption, and the cipher is AES-128-CCM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smb_3_0_2_encrypts_a_share_that_requires_it_with_aes_ccm() {
+    let smbd = PrivateSmbd::with("enc302", "   server max protocol = SMB3_02");
+    let enc = smbd.backend("enc");
+    enc.connect().await.unwrap();
+    let info = enc.session_info().unwrap();
+    assert_eq!(info.dialect, "Smb3_0_2", "{info:?}");
+    assert!(info.encrypted, "{info:?}");
+    works_on(&enc, &smbd.dir.join("enc")).await;
+}
+
+/// A server that requires encryption of every session: the session
+/// encrypts from its setup on, for a share that does not ask itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_requires_encryption_gets_an_encrypted_session() {
+    let smbd = PrivateSmbd::with("encall", "   server smb encrypt = required");
+    let b = smbd.backend("share");
+    b.connect().await.unwrap();
+    let info = b.session_info().unwrap();
+    assert!(info.encrypted, "{info:?}");
+    works_on(&b, &smbd.dir.join("share")).await;
+}
+
+/// A directory, a file written in two requests' worth and read back, a
+/// listing, a rename: the share used for real, checked on the server's disk.
+async fn works_on(b: &mpr_smb::SmbBackend, dir: &std::path::Path) {
+    b.mkdir(&p("sub")).await.unwrap();
+    let data: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let (h, _) = b.open(&p("sub/f"), CREATE).await.unwrap();
+    b.write(&h, 0, &data).await.unwrap();
+    b.close(h).await.unwrap();
+    assert_eq!(std::fs::read(dir.join("sub/f")).unwrap(), data);
+    let (h, _) = b.open(&p("sub/f"), CREATE).await.unwrap();
+    assert_eq!(
+        b.read(&h, 1 << 20, 2 << 20).await.unwrap(),
+        &data[1 << 20..]
+    );
+    b.close(h).await.unwrap();
+    let names: Vec<String> = b
+        .list(&p("sub"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["f"]);
+    b.rename(&p("sub/f"), &p("sub/g")).await.unwrap();
+    assert!(dir.join("sub/g").is_file());
 }

@@ -21,6 +21,12 @@ pub struct PrivateSmbd {
 impl PrivateSmbd {
     /// Starts one named `name` (its directory is made fresh).
     pub fn new(name: &str) -> PrivateSmbd {
+        PrivateSmbd::with(name, "")
+    }
+
+    /// Starts one named `name` with `global` (lines of `smb.conf`) added
+    /// to its `[global]` section.
+    pub fn with(name: &str, global: &str) -> PrivateSmbd {
         let servers = Servers::get();
         let dir = std::env::temp_dir().join(format!("mpr-smb-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -76,6 +82,7 @@ impl PrivateSmbd {
    disable spoolss = yes
    map to guest = never
    restrict anonymous = 2
+{global}
 [share]
    path = {d}/share
    read only = no
