@@ -61,6 +61,23 @@ fn kind(k: FileKind) -> FileType {
     }
 }
 
+/// A name that does not exist, as an entry the kernel keeps for its TTL
+/// (a negative entry: inode 0), so that the next lookup of the name within
+/// it does not reach the file system. Creating the name through the mount
+/// replaces it at once.
+fn absent(uid: u32, gid: u32) -> FileAttr {
+    let none = Attr {
+        kind: FileKind::File,
+        size: 0,
+        mtime: SystemTime::UNIX_EPOCH,
+        atime: SystemTime::UNIX_EPOCH,
+        ctime: SystemTime::UNIX_EPOCH,
+        perm: None,
+        readonly: false,
+    };
+    file_attr(0, &none, uid, gid)
+}
+
 /// The kernel's attributes for `attr`, owned by the mounting user.
 pub fn file_attr(ino: u64, attr: &Attr, uid: u32, gid: u32) -> FileAttr {
     FileAttr {
@@ -131,9 +148,14 @@ impl<B: Backend> Filesystem for FuseFs<B> {
                 Ok(n) => fs.lookup(parent.0, &n).await,
                 Err(e) => Err(e),
             };
-            let (uid, gid) = (fs.config().uid, fs.config().gid);
+            let cfg = fs.config();
+            let (uid, gid) = (cfg.uid, cfg.gid);
+            let missing = cfg.negative_ttl.min(cfg.attr_ttl);
             match r {
                 Ok(e) => reply.entry(&e.ttl, &file_attr(e.ino, &e.attr, uid, gid), Generation(0)),
+                Err(FsError::NotFound) if !missing.is_zero() => {
+                    reply.entry(&missing, &absent(uid, gid), Generation(0))
+                }
                 Err(e) => reply.error(errno(&e)),
             }
         });

@@ -48,6 +48,42 @@ fn same_size_changes_are_seen_too() {
 }
 
 #[test]
+fn a_missing_name_is_remembered_for_the_negative_ttl_only() {
+    let mut cfg = common::config();
+    cfg.negative_ttl = Duration::from_millis(500);
+    let m = common::mount_with(cfg);
+    let missing = |name: &str| {
+        fs::metadata(m.at(name)).map_err(|e| e.kind()).err() == Some(std::io::ErrorKind::NotFound)
+    };
+    assert!(missing("later"));
+    let asked = m.server.calls();
+    assert!(missing("later"));
+    assert_eq!(
+        m.server.calls(),
+        asked,
+        "a second look within the TTL reached the server"
+    );
+    // Created through the mount: there at once.
+    fs::write(m.at("later"), b"x").unwrap();
+    assert_eq!(fs::read(m.at("later")).unwrap(), b"x");
+    assert!(m.server.get("later").is_some());
+    // Made on the server after a look: seen once the TTL is over.
+    assert!(missing("colleague"));
+    m.server.put("colleague", b"y");
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(fs::read(m.at("colleague")).unwrap(), b"y");
+    // Without a TTL, every look asks.
+    let mut cfg = common::config();
+    cfg.negative_ttl = Duration::ZERO;
+    let m = common::mount_with(cfg);
+    assert!(!m.at("x").exists());
+    let asked = m.server.calls();
+    m.server.put("x", b"z");
+    assert_eq!(fs::read(m.at("x")).unwrap(), b"z");
+    assert!(m.server.calls() > asked);
+}
+
+#[test]
 fn a_lost_session_heals_underneath_the_mount() {
     let m = common::mnt();
     fs::write(m.at("f"), b"before").unwrap();

@@ -5,10 +5,12 @@
 //! remaining lifetime of an entry as its TTL, so the total staleness of an
 //! attribute is bounded by the TTL, never twice it.
 //!
-//! There are no negative entries: a name the server does not have is asked
-//! again every time, so a file a colleague creates is seen at once. The
-//! directory listings themselves are never cached (each `opendir` asks the
-//! server; see `fs::DirHandle`).
+//! There are no negative entries here: a name the server does not have is
+//! asked again every time it reaches this layer. The kernel may remember
+//! it for `FsConfig::negative_ttl` (100 ms; see `fuse.rs`), so that a
+//! program's look before a create costs one request. The directory
+//! listings themselves are never cached (each `opendir` asks the server;
+//! see `fs::DirHandle`).
 
 use crate::backend::{Attr, RelPath};
 use std::collections::HashMap;

@@ -56,6 +56,12 @@ pub struct FsConfig {
     /// How long attributes and names are trusted (default 1 s), here and
     /// in the kernel.
     pub attr_ttl: Duration,
+    /// How long the kernel may remember that a name does not exist
+    /// (default 100 ms, never longer than `attr_ttl`): long enough that a
+    /// program's look before it creates (`cp`'s `stat`, then the kernel's
+    /// lookup in `open`) asks the server once, short enough that a file a
+    /// colleague creates is seen at once for any practical purpose.
+    pub negative_ttl: Duration,
     /// The first pause between reconnect attempts (default 100 ms).
     pub backoff_initial: Duration,
     /// The longest pause between reconnect attempts (default 5 s).
@@ -93,6 +99,7 @@ impl Default for FsConfig {
         FsConfig {
             op_timeout: Duration::from_secs(15),
             attr_ttl: Duration::from_secs(1),
+            negative_ttl: Duration::from_millis(100),
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
             failing_window: Duration::from_secs(5),
