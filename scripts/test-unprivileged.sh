@@ -66,7 +66,8 @@ chown "$USER_NAME:" "$fx/env"
 chmod 600 "$fx/env"
 
 # 3. The servers' directories: the account may change files there.
-for k in MPR_TEST_SSH_EXPORT MPR_TEST_SSH_EXPORT2 MPR_TEST_SMB_SHARE_DIR MPR_TEST_SMB_SHARE2_DIR MPR_TEST_DAV_DIR; do
+for k in MPR_TEST_SSH_EXPORT MPR_TEST_SSH_EXPORT2 MPR_TEST_SMB_SHARE_DIR MPR_TEST_SMB_SHARE2_DIR \
+         MPR_TEST_SMB_SEALED_DIR MPR_TEST_DAV_DIR; do
   d=${V[$k]}
   setfacl -R -m "u:$USER_NAME:rwX,d:u:$USER_NAME:rwX,d:u:${V[MPR_TEST_SSH_USER]}:rwX" "$d"
 done
