@@ -194,7 +194,8 @@ pub(crate) async fn negotiate(
     // Before NEGOTIATE, so the handshake itself is bounded by it.
     conn.set_response_timeout(Some(crate::RESPONSE_TIMEOUT));
     conn.negotiate().await.map_err(connect_error)?;
-    let x = asking.record.exchange();
+    // Taken: the copies are not needed once the hash is right.
+    let x = std::mem::take(&mut *asking.record.exchange());
     let (Some(built), Some(sent), Some(answer)) = (&x.built, &x.sent, &x.answer) else {
         return Err(ConnectError::Other(
             "the NEGOTIATE exchange was not seen on the connection".into(),
