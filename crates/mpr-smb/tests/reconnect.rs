@@ -70,7 +70,7 @@ async fn a_lost_server_is_disconnected_and_a_new_connect_heals() {
 /// request that is not), and a share that does not stays signed only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_share_that_requires_encryption_is_used_encrypted() {
-    let smbd = PrivateSmbd::new("enc");
+    let mut smbd = PrivateSmbd::new("enc");
     let plain = smbd.backend("share");
     plain.connect().await.unwrap();
     let info = plain.session_info().unwrap();
@@ -86,7 +86,15 @@ async fn a_share_that_requires_encryption_is_used_encrypted() {
     let info = enc.session_info().unwrap();
     assert!(info.share_requires_encryption, "{info:?}");
     assert!(info.encrypted, "{info:?}");
-    works_on(&enc, &smbd.dir.join("enc")).await;
+    works_on(&enc, &smbd.dir.join("enc"), "sub").await;
+
+    // A new session after the server came back is encrypted too (a new
+    // connection, a new NEGOTIATE asking for it).
+    smbd.stop();
+    smbd.start();
+    enc.connect().await.unwrap();
+    assert!(enc.session_info().unwrap().encrypted);
+    works_on(&enc, &smbd.dir.join("enc"), "again").await;
 }
 
 /// SMB 3.0.2 has no negotiate contexts: the capability alone asks for
@@ -99,7 +107,7 @@ async fn smb_3_0_2_encrypts_a_share_that_requires_it_with_aes_ccm() {
     let info = enc.session_info().unwrap();
     assert_eq!(info.dialect, "Smb3_0_2", "{info:?}");
     assert!(info.encrypted, "{info:?}");
-    works_on(&enc, &smbd.dir.join("enc")).await;
+    works_on(&enc, &smbd.dir.join("enc"), "sub").await;
 }
 
 /// A server that requires encryption of every session: the session
@@ -111,32 +119,34 @@ async fn a_server_that_requires_encryption_gets_an_encrypted_session() {
     b.connect().await.unwrap();
     let info = b.session_info().unwrap();
     assert!(info.encrypted, "{info:?}");
-    works_on(&b, &smbd.dir.join("share")).await;
+    works_on(&b, &smbd.dir.join("share"), "sub").await;
 }
 
-/// A directory, a file written in two requests' worth and read back, a
-/// listing, a rename: the share used for real, checked on the server's disk.
-async fn works_on(b: &mpr_smb::SmbBackend, dir: &std::path::Path) {
-    b.mkdir(&p("sub")).await.unwrap();
+/// A directory `sub`, a file of three requests' worth written and read
+/// back, a listing, a rename: the share used for real, checked on the
+/// server's disk.
+async fn works_on(b: &mpr_smb::SmbBackend, dir: &std::path::Path, sub: &str) {
+    let at = |name: &str| p(&format!("{sub}/{name}"));
+    b.mkdir(&p(sub)).await.unwrap();
     let data: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
-    let (h, _) = b.open(&p("sub/f"), CREATE).await.unwrap();
+    let (h, _) = b.open(&at("f"), CREATE).await.unwrap();
     b.write(&h, 0, &data).await.unwrap();
     b.close(h).await.unwrap();
-    assert_eq!(std::fs::read(dir.join("sub/f")).unwrap(), data);
-    let (h, _) = b.open(&p("sub/f"), CREATE).await.unwrap();
+    assert_eq!(std::fs::read(dir.join(sub).join("f")).unwrap(), data);
+    let (h, _) = b.open(&at("f"), CREATE).await.unwrap();
     assert_eq!(
         b.read(&h, 1 << 20, 2 << 20).await.unwrap(),
         &data[1 << 20..]
     );
     b.close(h).await.unwrap();
     let names: Vec<String> = b
-        .list(&p("sub"))
+        .list(&p(sub))
         .await
         .unwrap()
         .into_iter()
         .map(|e| e.name)
         .collect();
     assert_eq!(names, ["f"]);
-    b.rename(&p("sub/f"), &p("sub/g")).await.unwrap();
-    assert!(dir.join("sub/g").is_file());
+    b.rename(&at("f"), &at("g")).await.unwrap();
+    assert!(dir.join(sub).join("g").is_file());
 }
