@@ -84,6 +84,24 @@ fn a_missing_name_is_remembered_for_the_negative_ttl_only() {
 }
 
 #[test]
+fn a_listing_that_shows_a_new_name_ends_its_negative_entry() {
+    let mut cfg = common::config();
+    cfg.negative_ttl = Duration::from_secs(5);
+    cfg.attr_ttl = Duration::from_secs(5);
+    let m = common::mount_with(cfg);
+    assert!(!m.at("new").exists());
+    m.server.put("new", b"made on the server");
+    // Within the negative entry's life, but after a listing that shows
+    // the name (READDIRPLUS replaces the kernel's negative entry).
+    let names: Vec<_> = fs::read_dir(m.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["new"]);
+    assert_eq!(fs::read(m.at("new")).unwrap(), b"made on the server");
+}
+
+#[test]
 fn a_lost_session_heals_underneath_the_mount() {
     let m = common::mnt();
     fs::write(m.at("f"), b"before").unwrap();
