@@ -230,7 +230,7 @@ impl SmbBackend {
         socket: Option<std::net::TcpStream>,
         wait: Duration,
     ) -> Result<Negotiated, ConnectError> {
-        let opened = async { open_connection(host, port, socket, wait).await };
+        let opened = open_connection(host, port, socket, wait);
         let conn = tokio::time::timeout(wait, opened).await.map_err(|_| {
             ConnectError::Unreachable(format!("no answer within {} ms", wait.as_millis()))
         })??;
