@@ -8,7 +8,8 @@
 //! There are no negative entries here: a name the server does not have is
 //! asked again every time it reaches this layer. The kernel may remember
 //! it for `FsConfig::negative_ttl` (100 ms; see `fuse.rs`), so that a
-//! program's look before a create costs one request. The directory
+//! program's repeated looks at a name before it creates it cost one
+//! request. The directory
 //! listings themselves are never cached (each `opendir` asks the server;
 //! see `fs::DirHandle`).
 

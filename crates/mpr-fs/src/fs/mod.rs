@@ -58,9 +58,11 @@ pub struct FsConfig {
     pub attr_ttl: Duration,
     /// How long the kernel may remember that a name does not exist
     /// (default 100 ms, never longer than `attr_ttl`): long enough that a
-    /// program's look before it creates (`cp`'s `stat`, then the kernel's
-    /// lookup in `open`) asks the server once, short enough that a file a
-    /// colleague creates is seen at once for any practical purpose.
+    /// program's repeated looks at a name it is about to create (`cp`'s
+    /// `stat`, then `lstat`) ask the server once, short enough that a file
+    /// a colleague creates is seen at once for any practical purpose. (The
+    /// kernel itself asks again at an exclusive create, whatever it
+    /// remembers.)
     pub negative_ttl: Duration,
     /// The first pause between reconnect attempts (default 100 ms).
     pub backoff_initial: Duration,
