@@ -288,3 +288,45 @@ fn a_vetoed_connect_reaches_no_server_and_leaves_nothing() {
     assert!(helpers_under(&e.path("drives")).is_empty());
     assert!(!mounted_under(&e.path("drives")));
 }
+
+/// The harness's own cleanup, which every test relies on when it fails
+/// half-way: a test's world dropped with its drives still mounted leaves
+/// no mount and no server process behind, and removing its directory never
+/// reaches through a mount into the server's files.
+#[test]
+fn a_world_dropped_with_drives_mounted_leaves_nothing_mounted_and_the_server_files_whole() {
+    let s = Servers::get();
+    for (c, server_dir) in cases(&s).iter().zip([
+        s.path("MPR_TEST_SSH_EXPORT"),
+        s.path("MPR_TEST_SMB_SHARE_DIR"),
+        s.path("MPR_TEST_DAV_DIR"),
+    ]) {
+        let e = s.provider_env("");
+        let r = connect(&e, c, "K:", &[]);
+        assert_eq!(r.wn(), 0, "{}: {r:?}", c.provider);
+        let name = format!("dropped-{}-{}.txt", c.provider, std::process::id());
+        std::fs::write(e.path("drives/K").join(&name), "stays\n").unwrap();
+        let (root, drives) = (e.root.path().to_path_buf(), e.path("drives"));
+        drop(e);
+        assert!(!mounted_under(&drives), "{}: still mounted", c.provider);
+        let t = std::time::Instant::now();
+        while !helpers_under(&drives).is_empty() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            helpers_under(&drives).is_empty(),
+            "{}: {:?}",
+            c.provider,
+            helpers_under(&drives)
+        );
+        assert!(!root.exists(), "{}", c.provider);
+        let on_server = server_dir.join(&name);
+        assert_eq!(
+            std::fs::read_to_string(&on_server).unwrap(),
+            "stays\n",
+            "{}",
+            c.provider
+        );
+        std::fs::remove_file(on_server).unwrap();
+    }
+}

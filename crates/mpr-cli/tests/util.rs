@@ -101,6 +101,33 @@ pub struct Env {
     pub root: tempfile::TempDir,
 }
 
+impl Drop for Env {
+    /// A test that failed half-way may leave drives mounted below its
+    /// root: they are unmounted (lazily, deepest first) before the root is
+    /// removed, so that removing it never reaches through a mount into a
+    /// server's files and no server process is left serving a dead test.
+    fn drop(&mut self) {
+        let root = format!("{}/", self.root.path().display());
+        let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
+            return;
+        };
+        let mut points: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|m| m.starts_with(&root))
+            .collect();
+        points.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in points {
+            let _ = Command::new("fusermount3")
+                .arg("-uz")
+                .arg(m)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// One parsed log line of the scriptable plugins.
 #[derive(Debug, Clone)]
 pub struct Call {
