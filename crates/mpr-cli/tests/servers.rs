@@ -97,13 +97,7 @@ impl Servers {
 
 /// Whether anything is mounted at or below `dir`.
 pub fn mounted_under(dir: &Path) -> bool {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let d = dir.display().to_string();
-    text.lines().any(|l| {
-        l.split(' ')
-            .nth(4)
-            .is_some_and(|m| m == d || m.starts_with(&format!("{d}/")))
-    })
+    !crate::util::mount_points_under(dir).is_empty()
 }
 
 /// Helper processes serving mounts under `dir` that are still alive.

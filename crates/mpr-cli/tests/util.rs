@@ -107,15 +107,7 @@ impl Drop for Env {
     /// removed, so that removing it never reaches through a mount into a
     /// server's files and no server process is left serving a dead test.
     fn drop(&mut self) {
-        let root = format!("{}/", self.root.path().display());
-        let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
-            return;
-        };
-        let mut points: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .filter(|m| m.starts_with(&root))
-            .collect();
+        let mut points = mount_points_under(self.root.path());
         points.sort_by_key(|m| std::cmp::Reverse(m.len()));
         for m in points {
             let _ = Command::new("fusermount3")
@@ -126,6 +118,17 @@ impl Drop for Env {
                 .status();
         }
     }
+}
+
+/// The mount points at or below `dir` (from `/proc/self/mountinfo`).
+pub fn mount_points_under(dir: &std::path::Path) -> Vec<String> {
+    let d = dir.display().to_string();
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| *m == d || m.starts_with(&format!("{d}/")))
+        .map(str::to_string)
+        .collect()
 }
 
 /// One parsed log line of the scriptable plugins.

@@ -150,6 +150,24 @@ pub struct Attr {
     pub readonly: bool,
 }
 
+impl Attr {
+    /// Attributes of `kind` that describe no real file (size 0, times at
+    /// the epoch, default permissions), for entries the kernel needs but
+    /// the server did not describe: `.` and `..` in a listing, a negative
+    /// entry.
+    pub fn stand_in(kind: FileKind) -> Attr {
+        Attr {
+            kind,
+            size: 0,
+            mtime: SystemTime::UNIX_EPOCH,
+            atime: SystemTime::UNIX_EPOCH,
+            ctime: SystemTime::UNIX_EPOCH,
+            perm: None,
+            readonly: false,
+        }
+    }
+}
+
 /// One entry of a directory listing, with its attributes (listings carry
 /// them in every protocol mpr speaks, so a listing needs no stat per name).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -66,16 +66,7 @@ fn kind(k: FileKind) -> FileType {
 /// it does not reach the file system. Creating the name through the mount
 /// replaces it at once.
 fn absent(uid: u32, gid: u32) -> FileAttr {
-    let none = Attr {
-        kind: FileKind::File,
-        size: 0,
-        mtime: SystemTime::UNIX_EPOCH,
-        atime: SystemTime::UNIX_EPOCH,
-        ctime: SystemTime::UNIX_EPOCH,
-        perm: None,
-        readonly: false,
-    };
-    file_attr(0, &none, uid, gid)
+    file_attr(0, &Attr::stand_in(FileKind::File), uid, gid)
 }
 
 /// The kernel's attributes for `attr`, owned by the mounting user.

@@ -801,15 +801,7 @@ impl<B: Backend> Fs<B> {
             let Some((child, (attr, ttl))) = found else {
                 // The kernel links neither `.` nor `..`: any directory's
                 // attributes will do, trusted for no time.
-                let attr = Attr {
-                    kind: FileKind::Directory,
-                    size: 0,
-                    mtime: SystemTime::UNIX_EPOCH,
-                    atime: SystemTime::UNIX_EPOCH,
-                    ctime: SystemTime::UNIX_EPOCH,
-                    perm: None,
-                    readonly: false,
-                };
+                let attr = Attr::stand_in(FileKind::Directory);
                 let e = PlusEntry {
                     next,
                     ino: slot.ino,
